@@ -1,0 +1,102 @@
+//! `broadsheet serve`: open the store, optionally load the demo newsroom, and serve the site until
+//! Ctrl-C or SIGTERM, then flush buffered views and stop.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::config::Settings;
+use crate::store::sqlite::SqliteStore;
+use crate::web::{self, AppState};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    pub addr: Option<SocketAddr>,
+    /// Folder for the database and media [default: ./data].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// A settings file (see broadsheet.example.toml).
+    #[arg(long, env = "BROADSHEET_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Load the demo newsroom if the database has no articles yet.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let mut settings = Settings::load(args.config.as_deref()).context("reading settings")?;
+    if let Some(addr) = args.addr {
+        settings.server.addr = addr;
+    }
+    if let Some(dir) = args.data_dir {
+        settings.server.data_dir = dir;
+    }
+    let store = SqliteStore::open(&settings.server.data_dir)
+        .await
+        .with_context(|| format!("opening the database in {}", settings.server.data_dir.display()))?;
+    let store: Arc<dyn crate::store::Store> = Arc::new(store);
+
+    if args.demo {
+        let loaded = crate::demo::load_if_empty(store.as_ref(), &settings.server.data_dir)
+            .await
+            .context("loading the demo newsroom")?;
+        match loaded {
+            Some(count) => tracing::info!(articles = count, "demo newsroom loaded"),
+            None => tracing::info!("database already has articles; demo newsroom not loaded"),
+        }
+    }
+
+    let listener = tokio::net::TcpListener::bind(settings.server.addr)
+        .await
+        .with_context(|| format!("listening on {}", settings.server.addr))?;
+    let local = listener.local_addr()?;
+    if settings.site.base_url.is_none() {
+        settings.server.addr = local;
+    }
+    let state = AppState::new(settings, store).await.context("starting the site")?;
+    let flusher = web::spawn_view_flusher(state.clone());
+
+    println!("Broadsheet is running at http://{local}/  (Ctrl-C to stop)");
+    let app = web::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+
+    flusher.abort();
+    match state.views.flush(state.store.as_ref(), chrono::Utc::now()).await {
+        Ok(n) => tracing::info!(views = n, "flushed buffered views at shutdown"),
+        Err(e) => tracing::error!(error = %e, "could not flush buffered views at shutdown"),
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

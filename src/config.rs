@@ -1,0 +1,153 @@
+//! Typed settings: built-in defaults, then a TOML file, then `BROADSHEET__*` environment variables
+//! (`BROADSHEET__SERVER__ADDR=0.0.0.0:80`), then command-line flags. `broadsheet.example.toml`
+//! documents every key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub site: SiteSettings,
+    pub cache: CacheSettings,
+    pub views: ViewSettings,
+    pub comments: CommentSettings,
+    /// A folder whose templates override the built-in ones file by file.
+    pub theme_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Trust the first address in `X-Forwarded-For`: only behind a proxy that sets it.
+    pub trust_forwarded_for: bool,
+    pub request_timeout_secs: u64,
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            trust_forwarded_for: false,
+            request_timeout_secs: 15,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SiteSettings {
+    pub name: String,
+    pub description: String,
+    /// The public address of the site, used in share links and canonical URLs. Defaults to
+    /// `http://` and the listening address.
+    pub base_url: Option<String>,
+    pub language: String,
+}
+
+impl Default for SiteSettings {
+    fn default() -> Self {
+        Self {
+            name: "Broadsheet".into(),
+            description: "Independent news, analysis and opinion.".into(),
+            base_url: None,
+            language: "en".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheSettings {
+    /// Seconds a rendered page is served from memory before it is rendered again. Bounds how old
+    /// the view count and Popular Now on a page can be.
+    pub max_age_secs: u64,
+    pub max_entries: usize,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self { max_age_secs: 45, max_entries: 20_000 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ViewSettings {
+    /// Seconds between writes of buffered views to the database.
+    pub flush_interval_secs: u64,
+    /// A repeat view by the same visitor within this many seconds is not counted.
+    pub dedupe_window_secs: i64,
+}
+
+impl Default for ViewSettings {
+    fn default() -> Self {
+        Self { flush_interval_secs: 10, dedupe_window_secs: 30 * 60 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CommentSettings {
+    pub hold_all: bool,
+    pub blocked_words: Vec<String>,
+    /// Comments one address may post per minute.
+    pub per_ip_per_minute: u32,
+}
+
+impl Default for CommentSettings {
+    fn default() -> Self {
+        Self { hold_all: false, blocked_words: vec!["casino".into(), "viagra".into()], per_ip_per_minute: 5 }
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment.merge(Env::prefixed("BROADSHEET__").split("__")).extract().map_err(Box::new)
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn base_url(&self) -> String {
+        match &self.site.base_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.server.addr),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_parses_and_matches_the_defaults() {
+        let example: Settings =
+            toml::from_str(include_str!("../broadsheet.example.toml")).expect("example config parses");
+        let defaults = Settings::default();
+        assert_eq!(example.server.addr, defaults.server.addr);
+        assert_eq!(example.cache.max_age_secs, defaults.cache.max_age_secs);
+        assert_eq!(example.views.dedupe_window_secs, defaults.views.dedupe_window_secs);
+        assert_eq!(example.comments.per_ip_per_minute, defaults.comments.per_ip_per_minute);
+        assert_eq!(example.comments.blocked_words, defaults.comments.blocked_words);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        assert!(toml::from_str::<Settings>("[server]\nadress = \"x\"").is_err());
+    }
+}

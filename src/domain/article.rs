@@ -1,0 +1,105 @@
+//! Articles, and the short "card" form in which they appear in lists and modules.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+pub type ArticleId = i64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArticleStatus {
+    Draft,
+    Published,
+    /// Was public and has been taken down; its URL answers 410 Gone.
+    Unpublished,
+}
+
+impl ArticleStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Published => "published",
+            Self::Unpublished => "unpublished",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "draft" => Self::Draft,
+            "published" => Self::Published,
+            "unpublished" => Self::Unpublished,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FeaturedImage {
+    pub url: String,
+    pub alt: String,
+    pub caption: Option<String>,
+    pub credit: Option<String>,
+    pub width: u32,
+    pub height: u32,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AuthorRef {
+    pub slug: String,
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TagRef {
+    pub slug: String,
+    pub name: String,
+}
+
+/// A full article, as the article page shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Article {
+    pub id: ArticleId,
+    pub slug: String,
+    pub section_slug: String,
+    pub section_name: String,
+    pub headline: String,
+    pub dek: String,
+    /// Sanitised HTML rendered from the Markdown body when the article was saved.
+    pub body_html: String,
+    pub image: Option<FeaturedImage>,
+    pub status: ArticleStatus,
+    pub published_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    pub authors: Vec<AuthorRef>,
+    pub tags: Vec<TagRef>,
+    pub view_count: i64,
+    pub comment_count: i64,
+}
+
+impl Article {
+    /// The article's canonical path on the reader site.
+    pub fn path(&self) -> String {
+        article_path(&self.section_slug, &self.slug)
+    }
+}
+
+/// An article as it appears in lists and modules: enough to link to it and label it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ArticleCard {
+    pub id: ArticleId,
+    pub slug: String,
+    pub section_slug: String,
+    pub section_name: String,
+    pub headline: String,
+    pub dek: String,
+    pub published_at: DateTime<Utc>,
+    pub image: Option<FeaturedImage>,
+    pub lead_author: Option<String>,
+    pub comment_count: i64,
+    pub path: String,
+}
+
+pub fn article_path(section_slug: &str, slug: &str) -> String {
+    format!("/{section_slug}/{slug}")
+}

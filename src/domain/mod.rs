@@ -1,0 +1,42 @@
+//! The newsroom's words as types. Input from outside is parsed into these newtypes once, at the edge,
+//! so the rest of the code can rely on it being valid.
+
+pub mod article;
+pub mod comment;
+pub mod email;
+pub mod slug;
+
+pub use article::{Article, ArticleCard, ArticleId, ArticleStatus, AuthorRef, FeaturedImage, TagRef};
+pub use comment::{Comment, CommentBody, CommentError, CommentStatus, CommenterName};
+pub use email::{Email, EmailError};
+pub use slug::{Slug, SlugError};
+
+use serde::Serialize;
+
+/// A section of the site (Asia, Business, ...), in navigation order.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Section {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub position: i64,
+}
+
+/// A person who writes for the newsroom; shown in bylines and on the author page.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Author {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub email: String,
+    pub bio: String,
+    pub photo_url: Option<String>,
+}
+
+/// A tag that groups articles across sections.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Tag {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+}

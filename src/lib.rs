@@ -1,0 +1,24 @@
+//! Broadsheet: a self-hosted news publishing platform.
+
+/// In-memory cache of rendered pages, with invalidation by dependency.
+pub mod cache;
+/// Command-line subcommands.
+pub mod cli;
+/// Typed settings from defaults, file, environment and flags.
+pub mod config;
+/// The demo newsroom loaded by `serve --demo`.
+pub mod demo;
+/// The newsroom's vocabulary as validated types.
+pub mod domain;
+/// Markdown to sanitised HTML.
+pub mod markdown;
+/// The comment policy.
+pub mod moderation;
+/// Related articles and the article page's story modules.
+pub mod ranking;
+/// Storage behind one trait, one file per backend.
+pub mod store;
+/// Cookie-free view counting, buffered and flushed in batches.
+pub mod views;
+/// HTTP: state, router, pages, errors.
+pub mod web;

@@ -1,0 +1,101 @@
+//! The article page's four story modules. Each draws from its own candidates; an article may appear
+//! in at most one module and never beside itself. Modules are filled in a fixed order of priority:
+//! Latest Stories (the section's own news), then Must-Reads (editors' choice, in their order), then
+//! Popular Now, then You May Also Like, which has the deepest list of candidates to fall back on.
+
+use std::collections::HashSet;
+
+use crate::domain::{ArticleCard, ArticleId};
+
+pub const MODULE_SIZE: usize = 5;
+
+#[derive(Debug, Clone, Default)]
+pub struct Candidates {
+    pub latest_in_section: Vec<ArticleCard>,
+    pub must_reads: Vec<ArticleCard>,
+    pub popular: Vec<ArticleCard>,
+    pub related: Vec<ArticleCard>,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ArticleModules {
+    pub latest_in_section: Vec<ArticleCard>,
+    pub related: Vec<ArticleCard>,
+    pub popular: Vec<ArticleCard>,
+    pub must_reads: Vec<ArticleCard>,
+}
+
+/// Picks up to [`MODULE_SIZE`] articles for each module, skipping `current` and anything already
+/// placed in a module of higher priority.
+pub fn assemble(current: ArticleId, candidates: Candidates) -> ArticleModules {
+    let mut used: HashSet<ArticleId> = HashSet::from([current]);
+    let mut take = |list: Vec<ArticleCard>| -> Vec<ArticleCard> {
+        let mut chosen = Vec::with_capacity(MODULE_SIZE);
+        for card in list {
+            if chosen.len() == MODULE_SIZE {
+                break;
+            }
+            if used.insert(card.id) {
+                chosen.push(card);
+            }
+        }
+        chosen
+    };
+    let latest_in_section = take(candidates.latest_in_section);
+    let must_reads = take(candidates.must_reads);
+    let popular = take(candidates.popular);
+    let related = take(candidates.related);
+    ArticleModules { latest_in_section, related, popular, must_reads }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn cards(ids: &[ArticleId]) -> Vec<ArticleCard> {
+        ids.iter()
+            .map(|&id| ArticleCard {
+                id,
+                slug: format!("a{id}"),
+                section_slug: "asia".into(),
+                section_name: "Asia".into(),
+                headline: format!("Story {id}"),
+                dek: String::new(),
+                published_at: Utc::now(),
+                image: None,
+                lead_author: None,
+                comment_count: 0,
+                path: format!("/asia/a{id}"),
+            })
+            .collect()
+    }
+
+    fn ids(list: &[ArticleCard]) -> Vec<ArticleId> {
+        list.iter().map(|c| c.id).collect()
+    }
+
+    #[test]
+    fn no_article_repeats_and_the_current_one_is_excluded() {
+        let modules = assemble(
+            1,
+            Candidates {
+                latest_in_section: cards(&[1, 2, 3, 4, 5, 6, 7]),
+                must_reads: cards(&[2, 8, 9, 10, 11, 12, 13]),
+                popular: cards(&[1, 8, 14, 15, 16, 17, 18, 19]),
+                related: cards(&[3, 9, 14, 20, 21, 22, 23, 24, 25]),
+            },
+        );
+        assert_eq!(ids(&modules.latest_in_section), vec![2, 3, 4, 5, 6]);
+        assert_eq!(ids(&modules.must_reads), vec![8, 9, 10, 11, 12], "editors' order kept");
+        assert_eq!(ids(&modules.popular), vec![14, 15, 16, 17, 18]);
+        assert_eq!(ids(&modules.related), vec![20, 21, 22, 23, 24]);
+    }
+
+    #[test]
+    fn short_candidate_lists_give_short_modules() {
+        let modules = assemble(1, Candidates { popular: cards(&[1, 2]), ..Candidates::default() });
+        assert_eq!(ids(&modules.popular), vec![2]);
+        assert!(modules.related.is_empty());
+    }
+}

@@ -1,0 +1,151 @@
+//! Storage. Every query lives behind the [`Store`] trait, one implementation per backend, so the
+//! rest of the code never sees SQL. Handlers hold an `Arc<dyn Store>`.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{
+    Article, ArticleCard, ArticleId, ArticleStatus, Author, Comment, CommentStatus, FeaturedImage, Section, Tag,
+};
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("{0} does not exist")]
+    Missing(String),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+/// Which articles a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFilter {
+    All,
+    Section(i64),
+    Author(i64),
+    Tag(i64),
+}
+
+/// One page of a longer list, with the total so the caller can paginate.
+#[derive(Debug, Clone)]
+pub struct ListPage<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSection {
+    pub slug: String,
+    pub name: String,
+    pub position: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAuthor {
+    pub slug: String,
+    pub name: String,
+    pub email: String,
+    pub bio: String,
+    pub photo_url: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewArticle {
+    pub section_id: i64,
+    pub slug: String,
+    pub headline: String,
+    pub dek: String,
+    pub body_markdown: String,
+    pub body_html: String,
+    pub image: Option<FeaturedImage>,
+    pub status: ArticleStatus,
+    pub published_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    /// In byline order.
+    pub author_ids: Vec<i64>,
+    /// (slug, display name) pairs; missing tags are created.
+    pub tags: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewComment {
+    pub article_id: ArticleId,
+    pub author_name: String,
+    pub body: String,
+    pub status: CommentStatus,
+    /// Keyed hash identifying the commenter without storing their address.
+    pub fingerprint: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A batch of counted views for one article in one hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewIncrement {
+    pub article_id: ArticleId,
+    /// Unix time of the start of the hour.
+    pub hour: i64,
+    pub views: i64,
+}
+
+/// The text of a published article, for computing related articles.
+#[derive(Debug, Clone)]
+pub struct RelatedDoc {
+    pub id: ArticleId,
+    pub published_at: DateTime<Utc>,
+    pub headline: String,
+    pub tags: Vec<String>,
+    pub body_markdown: String,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A random secret of 32 bytes stored under `name`, created on first use. Keeps keys stable
+    /// across restarts and shared by every node on the same database.
+    async fn secret(&self, name: &str) -> StoreResult<Vec<u8>>;
+
+    /// True when no article has ever been stored (the demo newsroom loads only then).
+    async fn has_no_articles(&self) -> StoreResult<bool>;
+
+    async fn sections(&self) -> StoreResult<Vec<Section>>;
+    async fn insert_section(&self, section: NewSection) -> StoreResult<Section>;
+    async fn authors(&self) -> StoreResult<Vec<Author>>;
+    async fn author_by_slug(&self, slug: &str) -> StoreResult<Option<Author>>;
+    async fn insert_author(&self, author: NewAuthor) -> StoreResult<Author>;
+    async fn tag_by_slug(&self, slug: &str) -> StoreResult<Option<Tag>>;
+
+    async fn insert_article(&self, article: NewArticle) -> StoreResult<ArticleId>;
+    async fn set_article_status(&self, id: ArticleId, status: ArticleStatus, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn article_by_slug(&self, slug: &str) -> StoreResult<Option<Article>>;
+    async fn article_by_id(&self, id: ArticleId) -> StoreResult<Option<Article>>;
+
+    /// Published articles, newest first.
+    async fn list_articles(&self, filter: ListFilter, limit: i64, offset: i64) -> StoreResult<ListPage<ArticleCard>>;
+    /// Published articles with the most views since `since` (unix seconds), most viewed first.
+    async fn popular_articles(&self, since: i64, limit: i64) -> StoreResult<Vec<ArticleCard>>;
+    /// The editors' picks that are published, in the editors' order.
+    async fn must_reads(&self, limit: i64) -> StoreResult<Vec<ArticleCard>>;
+    async fn set_must_reads(&self, ids: &[ArticleId]) -> StoreResult<()>;
+    /// Published related articles, best first.
+    async fn related_articles(&self, id: ArticleId, limit: i64) -> StoreResult<Vec<ArticleCard>>;
+    async fn set_related(&self, id: ArticleId, related: &[(ArticleId, f32)]) -> StoreResult<()>;
+    async fn related_corpus(&self) -> StoreResult<Vec<RelatedDoc>>;
+
+    /// Published comments on an article, oldest first.
+    async fn published_comments(&self, article_id: ArticleId) -> StoreResult<Vec<Comment>>;
+    async fn insert_comment(&self, comment: NewComment) -> StoreResult<Comment>;
+
+    /// Adds view counts in one transaction and returns each touched article's new total. Views for
+    /// articles that no longer exist are dropped.
+    async fn record_views(&self, batch: &[ViewIncrement]) -> StoreResult<Vec<(ArticleId, i64)>>;
+    /// Views recorded for an article in the hourly buckets, for checks and reports.
+    async fn bucketed_views(&self, id: ArticleId) -> StoreResult<i64>;
+}

@@ -1,0 +1,578 @@
+//! The embedded SQLite backend: one file in the data directory, WAL journal, foreign keys on, every
+//! acknowledged write synced to disk (`synchronous = FULL`) so it survives a crash or power loss.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use super::{
+    ListFilter, ListPage, NewArticle, NewAuthor, NewComment, NewSection, RelatedDoc, Store, StoreError, StoreResult,
+    ViewIncrement,
+};
+use crate::domain::{
+    Article, ArticleCard, ArticleId, ArticleStatus, Author, AuthorRef, Comment, CommentStatus, FeaturedImage, Section,
+    Tag, TagRef, article::article_path,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `broadsheet.db` in `data_dir` and runs pending migrations.
+    pub async fn open(data_dir: &Path) -> StoreResult<Self> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Database(sqlx::Error::Configuration(
+                format!("cannot create data directory {}: {e}", data_dir.display()).into(),
+            ))
+        })?;
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(data_dir.join("broadsheet.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+fn to_unix(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+fn from_unix(secs: i64) -> StoreResult<DateTime<Utc>> {
+    Utc.timestamp_opt(secs, 0)
+        .single()
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {secs} is out of range")))
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Columns of an [`ArticleCard`], in the order [`card_from_row`] reads them. `a` is articles and
+/// `s` is sections.
+macro_rules! card_columns {
+    () => {
+        "a.id, a.slug, s.slug, s.name, a.headline, a.dek, a.published_at, \
+         a.image_url, a.image_alt, a.image_caption, a.image_credit, a.image_width, a.image_height, \
+         (SELECT au.name FROM article_authors aa JOIN authors au ON au.id = aa.author_id \
+           WHERE aa.article_id = a.id ORDER BY aa.position LIMIT 1), \
+         a.comment_count"
+    };
+}
+
+fn image_from_row(row: &SqliteRow, first: usize) -> StoreResult<Option<FeaturedImage>> {
+    let url: Option<String> = row.try_get(first)?;
+    let Some(url) = url else { return Ok(None) };
+    Ok(Some(FeaturedImage {
+        url,
+        alt: row.try_get::<Option<String>, _>(first + 1)?.unwrap_or_default(),
+        caption: row.try_get(first + 2)?,
+        credit: row.try_get(first + 3)?,
+        width: row.try_get::<Option<i64>, _>(first + 4)?.unwrap_or(0).try_into().unwrap_or(0),
+        height: row.try_get::<Option<i64>, _>(first + 5)?.unwrap_or(0).try_into().unwrap_or(0),
+    }))
+}
+
+fn card_from_row(row: &SqliteRow) -> StoreResult<ArticleCard> {
+    let slug: String = row.try_get(1)?;
+    let section_slug: String = row.try_get(2)?;
+    let published_at: Option<i64> = row.try_get(6)?;
+    Ok(ArticleCard {
+        id: row.try_get(0)?,
+        path: article_path(&section_slug, &slug),
+        slug,
+        section_slug,
+        section_name: row.try_get(3)?,
+        headline: row.try_get(4)?,
+        dek: row.try_get(5)?,
+        published_at: from_unix(published_at.unwrap_or(0))?,
+        image: image_from_row(row, 7)?,
+        lead_author: row.try_get(13)?,
+        comment_count: row.try_get(14)?,
+    })
+}
+
+fn cards(rows: &[SqliteRow]) -> StoreResult<Vec<ArticleCard>> {
+    rows.iter().map(card_from_row).collect()
+}
+
+fn section_from_row(row: &SqliteRow) -> StoreResult<Section> {
+    Ok(Section { id: row.try_get(0)?, slug: row.try_get(1)?, name: row.try_get(2)?, position: row.try_get(3)? })
+}
+
+fn author_from_row(row: &SqliteRow) -> StoreResult<Author> {
+    Ok(Author {
+        id: row.try_get(0)?,
+        slug: row.try_get(1)?,
+        name: row.try_get(2)?,
+        email: row.try_get(3)?,
+        bio: row.try_get(4)?,
+        photo_url: row.try_get(5)?,
+    })
+}
+
+fn comment_from_row(row: &SqliteRow) -> StoreResult<Comment> {
+    let status: String = row.try_get(4)?;
+    Ok(Comment {
+        id: row.try_get(0)?,
+        article_id: row.try_get(1)?,
+        author_name: row.try_get(2)?,
+        body: row.try_get(3)?,
+        status: CommentStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown comment status {status}")))?,
+        created_at: from_unix(row.try_get(5)?)?,
+    })
+}
+
+impl SqliteStore {
+    async fn load_article(&self, row: Option<SqliteRow>) -> StoreResult<Option<Article>> {
+        let Some(row) = row else { return Ok(None) };
+        let id: ArticleId = row.try_get(0)?;
+        let status: String = row.try_get(7)?;
+        let authors = sqlx::query(
+            "SELECT au.slug, au.name, au.email FROM article_authors aa JOIN authors au ON au.id = aa.author_id \
+             WHERE aa.article_id = ? ORDER BY aa.position",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok(AuthorRef { slug: r.try_get(0)?, name: r.try_get(1)?, email: r.try_get(2)? }))
+        .collect::<StoreResult<Vec<_>>>()?;
+        let tags = sqlx::query(
+            "SELECT t.slug, t.name FROM article_tags at JOIN tags t ON t.id = at.tag_id \
+             WHERE at.article_id = ? ORDER BY at.position",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok(TagRef { slug: r.try_get(0)?, name: r.try_get(1)? }))
+        .collect::<StoreResult<Vec<_>>>()?;
+        let published_at: Option<i64> = row.try_get(8)?;
+        Ok(Some(Article {
+            id,
+            slug: row.try_get(1)?,
+            section_slug: row.try_get(2)?,
+            section_name: row.try_get(3)?,
+            headline: row.try_get(4)?,
+            dek: row.try_get(5)?,
+            body_html: row.try_get(6)?,
+            image: image_from_row(&row, 12)?,
+            status: ArticleStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown article status {status}")))?,
+            published_at: published_at.map(from_unix).transpose()?,
+            updated_at: from_unix(row.try_get(9)?)?,
+            authors,
+            tags,
+            view_count: row.try_get(10)?,
+            comment_count: row.try_get(11)?,
+        }))
+    }
+}
+
+const ARTICLE_COLUMNS: &str = "SELECT a.id, a.slug, s.slug, s.name, a.headline, a.dek, a.body_html, a.status, \
+     a.published_at, a.updated_at, a.view_count, a.comment_count, \
+     a.image_url, a.image_alt, a.image_caption, a.image_credit, a.image_width, a.image_height \
+     FROM articles a JOIN sections s ON s.id = a.section_id";
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn secret(&self, name: &str) -> StoreResult<Vec<u8>> {
+        let mut fresh = [0u8; 32];
+        getrandom::fill(&mut fresh)
+            .map_err(|e| StoreError::Corrupt(format!("the operating system gave no random bytes: {e}")))?;
+        // Insert-if-absent then read, so concurrent first callers agree on one value.
+        sqlx::query("INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(&fresh[..])
+            .execute(&self.pool)
+            .await?;
+        let value: Vec<u8> =
+            sqlx::query_scalar("SELECT value FROM secrets WHERE name = ?").bind(name).fetch_one(&self.pool).await?;
+        Ok(value)
+    }
+
+    async fn has_no_articles(&self) -> StoreResult<bool> {
+        let any: Option<i64> = sqlx::query_scalar("SELECT 1 FROM articles LIMIT 1").fetch_optional(&self.pool).await?;
+        Ok(any.is_none())
+    }
+
+    async fn sections(&self) -> StoreResult<Vec<Section>> {
+        let rows = sqlx::query("SELECT id, slug, name, position FROM sections ORDER BY position, name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(section_from_row).collect()
+    }
+
+    async fn insert_section(&self, section: NewSection) -> StoreResult<Section> {
+        let row = sqlx::query("INSERT INTO sections (slug, name, position) VALUES (?, ?, ?) RETURNING id, slug, name, position")
+            .bind(&section.slug)
+            .bind(&section.name)
+            .bind(section.position)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) { StoreError::Conflict(format!("section {}", section.slug)) } else { e.into() }
+            })?;
+        section_from_row(&row)
+    }
+
+    async fn authors(&self) -> StoreResult<Vec<Author>> {
+        let rows = sqlx::query("SELECT id, slug, name, email, bio, photo_url FROM authors ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(author_from_row).collect()
+    }
+
+    async fn author_by_slug(&self, slug: &str) -> StoreResult<Option<Author>> {
+        let row = sqlx::query("SELECT id, slug, name, email, bio, photo_url FROM authors WHERE slug = ?")
+            .bind(slug)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(author_from_row).transpose()
+    }
+
+    async fn insert_author(&self, author: NewAuthor) -> StoreResult<Author> {
+        let row = sqlx::query(
+            "INSERT INTO authors (slug, name, email, bio, photo_url) VALUES (?, ?, ?, ?, ?) \
+             RETURNING id, slug, name, email, bio, photo_url",
+        )
+        .bind(&author.slug)
+        .bind(&author.name)
+        .bind(&author.email)
+        .bind(&author.bio)
+        .bind(&author.photo_url)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict(format!("author {}", author.slug)) } else { e.into() })?;
+        author_from_row(&row)
+    }
+
+    async fn tag_by_slug(&self, slug: &str) -> StoreResult<Option<Tag>> {
+        let row = sqlx::query("SELECT id, slug, name FROM tags WHERE slug = ?").bind(slug).fetch_optional(&self.pool).await?;
+        row.map(|r| Ok(Tag { id: r.try_get(0)?, slug: r.try_get(1)?, name: r.try_get(2)? })).transpose()
+    }
+
+    async fn insert_article(&self, article: NewArticle) -> StoreResult<ArticleId> {
+        let mut tx = self.pool.begin().await?;
+        let image = article.image.as_ref();
+        let id: ArticleId = sqlx::query_scalar(
+            "INSERT INTO articles (section_id, slug, headline, dek, body_markdown, body_html, image_url, image_alt, \
+             image_caption, image_credit, image_width, image_height, status, published_at, updated_at, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(article.section_id)
+        .bind(&article.slug)
+        .bind(&article.headline)
+        .bind(&article.dek)
+        .bind(&article.body_markdown)
+        .bind(&article.body_html)
+        .bind(image.map(|i| i.url.as_str()))
+        .bind(image.map(|i| i.alt.as_str()))
+        .bind(image.and_then(|i| i.caption.as_deref()))
+        .bind(image.and_then(|i| i.credit.as_deref()))
+        .bind(image.map(|i| i64::from(i.width)))
+        .bind(image.map(|i| i64::from(i.height)))
+        .bind(article.status.as_str())
+        .bind(article.published_at.map(to_unix))
+        .bind(to_unix(article.updated_at))
+        .bind(to_unix(article.updated_at))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict(format!("article {}", article.slug)) } else { e.into() })?;
+
+        for (position, author_id) in article.author_ids.iter().enumerate() {
+            sqlx::query("INSERT INTO article_authors (article_id, author_id, position) VALUES (?, ?, ?)")
+                .bind(id)
+                .bind(author_id)
+                .bind(position as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (position, (slug, name)) in article.tags.iter().enumerate() {
+            sqlx::query("INSERT INTO tags (slug, name) VALUES (?, ?) ON CONFLICT (slug) DO NOTHING")
+                .bind(slug)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO article_tags (article_id, tag_id, position) SELECT ?, id, ? FROM tags WHERE slug = ?",
+            )
+            .bind(id)
+            .bind(position as i64)
+            .bind(slug)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn set_article_status(&self, id: ArticleId, status: ArticleStatus, at: DateTime<Utc>) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE articles SET status = ?, updated_at = ?, \
+             published_at = CASE WHEN ? = 'published' THEN COALESCE(published_at, ?) ELSE published_at END \
+             WHERE id = ?",
+        )
+        .bind(status.as_str())
+        .bind(to_unix(at))
+        .bind(status.as_str())
+        .bind(to_unix(at))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Missing(format!("article {id}")));
+        }
+        Ok(())
+    }
+
+    async fn article_by_slug(&self, slug: &str) -> StoreResult<Option<Article>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{ARTICLE_COLUMNS} WHERE a.slug = ?")))
+            .bind(slug)
+            .fetch_optional(&self.pool)
+            .await?;
+        self.load_article(row).await
+    }
+
+    async fn article_by_id(&self, id: ArticleId) -> StoreResult<Option<Article>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{ARTICLE_COLUMNS} WHERE a.id = ?")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        self.load_article(row).await
+    }
+
+    async fn list_articles(&self, filter: ListFilter, limit: i64, offset: i64) -> StoreResult<ListPage<ArticleCard>> {
+        let (items_sql, count_sql, key) = match filter {
+            ListFilter::All => (
+                concat!(
+                    "SELECT ", card_columns!(), " FROM articles a JOIN sections s ON s.id = a.section_id \
+                     WHERE a.status = 'published' AND ?1 = ?1 ORDER BY a.published_at DESC, a.id DESC LIMIT ?2 OFFSET ?3"
+                ),
+                "SELECT COUNT(*) FROM articles a WHERE a.status = 'published' AND ?1 = ?1",
+                0,
+            ),
+            ListFilter::Section(id) => (
+                concat!(
+                    "SELECT ", card_columns!(), " FROM articles a JOIN sections s ON s.id = a.section_id \
+                     WHERE a.status = 'published' AND a.section_id = ?1 \
+                     ORDER BY a.published_at DESC, a.id DESC LIMIT ?2 OFFSET ?3"
+                ),
+                "SELECT COUNT(*) FROM articles a WHERE a.status = 'published' AND a.section_id = ?1",
+                id,
+            ),
+            ListFilter::Author(id) => (
+                concat!(
+                    "SELECT ", card_columns!(), " FROM article_authors f JOIN articles a ON a.id = f.article_id \
+                     JOIN sections s ON s.id = a.section_id \
+                     WHERE f.author_id = ?1 AND a.status = 'published' \
+                     ORDER BY a.published_at DESC, a.id DESC LIMIT ?2 OFFSET ?3"
+                ),
+                "SELECT COUNT(*) FROM article_authors f JOIN articles a ON a.id = f.article_id \
+                 WHERE f.author_id = ?1 AND a.status = 'published'",
+                id,
+            ),
+            ListFilter::Tag(id) => (
+                concat!(
+                    "SELECT ", card_columns!(), " FROM article_tags f JOIN articles a ON a.id = f.article_id \
+                     JOIN sections s ON s.id = a.section_id \
+                     WHERE f.tag_id = ?1 AND a.status = 'published' \
+                     ORDER BY a.published_at DESC, a.id DESC LIMIT ?2 OFFSET ?3"
+                ),
+                "SELECT COUNT(*) FROM article_tags f JOIN articles a ON a.id = f.article_id \
+                 WHERE f.tag_id = ?1 AND a.status = 'published'",
+                id,
+            ),
+        };
+        let rows = sqlx::query(items_sql).bind(key).bind(limit).bind(offset).fetch_all(&self.pool).await?;
+        let total: i64 = sqlx::query_scalar(count_sql).bind(key).fetch_one(&self.pool).await?;
+        Ok(ListPage { items: cards(&rows)?, total })
+    }
+
+    async fn popular_articles(&self, since: i64, limit: i64) -> StoreResult<Vec<ArticleCard>> {
+        let rows = sqlx::query(concat!(
+            "WITH top AS (SELECT article_id, SUM(views) AS views FROM view_buckets WHERE hour >= ?1 \
+               GROUP BY article_id ORDER BY views DESC LIMIT ?2 * 2) \
+             SELECT ", card_columns!(), " FROM top JOIN articles a ON a.id = top.article_id \
+             JOIN sections s ON s.id = a.section_id WHERE a.status = 'published' \
+             ORDER BY top.views DESC, a.published_at DESC LIMIT ?2"
+        ))
+        .bind(since)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        cards(&rows)
+    }
+
+    async fn must_reads(&self, limit: i64) -> StoreResult<Vec<ArticleCard>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ", card_columns!(), " FROM must_reads m JOIN articles a ON a.id = m.article_id \
+             JOIN sections s ON s.id = a.section_id WHERE a.status = 'published' ORDER BY m.position LIMIT ?"
+        ))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        cards(&rows)
+    }
+
+    async fn set_must_reads(&self, ids: &[ArticleId]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM must_reads").execute(&mut *tx).await?;
+        for (position, id) in ids.iter().enumerate() {
+            sqlx::query("INSERT INTO must_reads (position, article_id) VALUES (?, ?)")
+                .bind(position as i64)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict(format!("must-read {id}")) } else { e.into() })?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn related_articles(&self, id: ArticleId, limit: i64) -> StoreResult<Vec<ArticleCard>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ", card_columns!(), " FROM related_articles r JOIN articles a ON a.id = r.related_id \
+             JOIN sections s ON s.id = a.section_id WHERE r.article_id = ? AND a.status = 'published' \
+             ORDER BY r.rank LIMIT ?"
+        ))
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        cards(&rows)
+    }
+
+    async fn set_related(&self, id: ArticleId, related: &[(ArticleId, f32)]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM related_articles WHERE article_id = ?").bind(id).execute(&mut *tx).await?;
+        for (rank, (related_id, score)) in related.iter().enumerate() {
+            sqlx::query("INSERT INTO related_articles (article_id, rank, related_id, score) VALUES (?, ?, ?, ?)")
+                .bind(id)
+                .bind(rank as i64)
+                .bind(related_id)
+                .bind(f64::from(*score))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn related_corpus(&self) -> StoreResult<Vec<RelatedDoc>> {
+        let rows = sqlx::query(
+            "SELECT a.id, a.published_at, a.headline, a.body_markdown, \
+             (SELECT group_concat(t.name, char(31)) FROM article_tags at JOIN tags t ON t.id = at.tag_id \
+               WHERE at.article_id = a.id) \
+             FROM articles a WHERE a.status = 'published'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let tags: Option<String> = r.try_get(4)?;
+                Ok(RelatedDoc {
+                    id: r.try_get(0)?,
+                    published_at: from_unix(r.try_get::<Option<i64>, _>(1)?.unwrap_or(0))?,
+                    headline: r.try_get(2)?,
+                    body_markdown: r.try_get(3)?,
+                    tags: tags.map(|t| t.split('\u{1f}').map(str::to_owned).collect()).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    async fn published_comments(&self, article_id: ArticleId) -> StoreResult<Vec<Comment>> {
+        let rows = sqlx::query(
+            "SELECT id, article_id, author_name, body, status, created_at FROM comments \
+             WHERE article_id = ? AND status = 'published' ORDER BY created_at, id",
+        )
+        .bind(article_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(comment_from_row).collect()
+    }
+
+    async fn insert_comment(&self, comment: NewComment) -> StoreResult<Comment> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO comments (article_id, author_name, body, status, fingerprint, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id, article_id, author_name, body, status, created_at",
+        )
+        .bind(comment.article_id)
+        .bind(&comment.author_name)
+        .bind(&comment.body)
+        .bind(comment.status.as_str())
+        .bind(&comment.fingerprint)
+        .bind(to_unix(comment.created_at))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                StoreError::Missing(format!("article {}", comment.article_id))
+            }
+            _ => e.into(),
+        })?;
+        if comment.status == CommentStatus::Published {
+            sqlx::query("UPDATE articles SET comment_count = comment_count + 1 WHERE id = ?")
+                .bind(comment.article_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        comment_from_row(&row)
+    }
+
+    async fn record_views(&self, batch: &[ViewIncrement]) -> StoreResult<Vec<(ArticleId, i64)>> {
+        let mut per_article: std::collections::BTreeMap<ArticleId, i64> = std::collections::BTreeMap::new();
+        let mut tx = self.pool.begin().await?;
+        for inc in batch {
+            let done = sqlx::query(
+                "INSERT INTO view_buckets (article_id, hour, views) \
+                 SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM articles WHERE id = ?1) \
+                 ON CONFLICT (article_id, hour) DO UPDATE SET views = views + excluded.views",
+            )
+            .bind(inc.article_id)
+            .bind(inc.hour)
+            .bind(inc.views)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() > 0 {
+                *per_article.entry(inc.article_id).or_default() += inc.views;
+            }
+        }
+        let mut totals = Vec::with_capacity(per_article.len());
+        for (id, views) in per_article {
+            let total: i64 = sqlx::query_scalar("UPDATE articles SET view_count = view_count + ? WHERE id = ? RETURNING view_count")
+                .bind(views)
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            totals.push((id, total));
+        }
+        tx.commit().await?;
+        Ok(totals)
+    }
+
+    async fn bucketed_views(&self, id: ArticleId) -> StoreResult<i64> {
+        let total: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(views), 0) FROM view_buckets WHERE article_id = ?")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(total)
+    }
+}

@@ -1,0 +1,125 @@
+//! The one place errors become responses. Handlers return [`SiteError`]; it marks the response with
+//! what went wrong, and [`render_error_pages`] turns every error status into a helpful HTML page
+//! (with navigation and the latest stories), whether it came from a handler, the router or a layer.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use serde::Serialize;
+
+use super::AppState;
+use super::site::Chrome;
+use crate::domain::ArticleCard;
+use crate::store::{ListFilter, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    #[error("page not found")]
+    NotFound,
+    #[error("this article has been withdrawn")]
+    Gone,
+    #[error("too many requests")]
+    TooManyRequests,
+    #[error("storage failed: {0}")]
+    Store(#[from] StoreError),
+    #[error("template failed: {0}")]
+    Template(#[from] minijinja::Error),
+}
+
+/// Carried on an error response so the error-page layer knows what to say.
+#[derive(Debug, Clone, Copy)]
+struct ErrorMarker;
+
+impl IntoResponse for SiteError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Gone => StatusCode::GONE,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::Store(e) => {
+                tracing::error!(error = %e, "storage error while serving a page");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            Self::Template(e) => {
+                tracing::error!(error = ?e, "template error while serving a page");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        let mut response = status.into_response();
+        response.extensions_mut().insert(ErrorMarker);
+        response
+    }
+}
+
+pub async fn not_found() -> SiteError {
+    SiteError::NotFound
+}
+
+#[derive(Serialize)]
+struct ErrorPage {
+    chrome: Chrome,
+    status: u16,
+    heading: &'static str,
+    message: &'static str,
+    latest: Vec<ArticleCard>,
+}
+
+fn wording(status: StatusCode) -> (&'static str, &'static str) {
+    match status {
+        StatusCode::NOT_FOUND => (
+            "We can’t find that page",
+            "The address may be mistyped, or the page may have moved. Try a section below or one of our latest stories.",
+        ),
+        StatusCode::GONE => (
+            "This article has been withdrawn",
+            "The newsroom has taken this article down. Our latest stories are below.",
+        ),
+        StatusCode::TOO_MANY_REQUESTS => (
+            "Please slow down",
+            "You have sent several comments in a short time. Please wait a minute, then try again; what you wrote has not been posted.",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("That was too much to send", "The form you sent was larger than we accept."),
+        StatusCode::REQUEST_TIMEOUT => ("That took too long", "We could not finish your request in time. Please try again."),
+        StatusCode::METHOD_NOT_ALLOWED => ("That action isn’t available here", "This address cannot be used that way."),
+        s if s.is_client_error() => ("We couldn’t understand that request", "Please check the address or the form and try again."),
+        _ => (
+            "Something went wrong on our side",
+            "The error has been logged and the newsroom’s technical team can see it. Please try again in a moment.",
+        ),
+    }
+}
+
+/// Replaces the body of every error response that is not already a page with the site's error
+/// page for that status.
+pub async fn render_error_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || is_html {
+        return response;
+    }
+    let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
+    let (heading, message) = wording(status);
+    // The page is still useful without its lists, so failures here only shrink it.
+    let latest = state.store.list_articles(ListFilter::All, 5, 0).await.map(|p| p.items).unwrap_or_default();
+    let chrome = Chrome::build(&state, heading, None).await;
+    let page = ErrorPage { chrome, status: status.as_u16(), heading, message, latest };
+    let mut rendered = match state.templates.render("site/error.html", &page) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = ?e, "the error page itself failed to render");
+            (status, Html(format!("<!doctype html><title>{heading}</title><h1>{heading}</h1><p>{message}</p>")))
+                .into_response()
+        }
+    };
+    rendered.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(value) = retry_after {
+        rendered.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    rendered
+}

@@ -1,0 +1,124 @@
+//! Templates. The defaults are embedded in the binary; a theme folder may override any of them
+//! file by file. Variables a template uses but the context lacks are errors, never blanks.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use minijinja::{Environment, UndefinedBehavior, Value};
+use serde::Serialize;
+
+/// (name, source) of every built-in template.
+const BUILT_IN: &[(&str, &str)] = &[
+    ("layout.html", include_str!("../../templates/layout.html")),
+    ("macros.html", include_str!("../../templates/macros.html")),
+    ("site/home.html", include_str!("../../templates/site/home.html")),
+    ("site/article.html", include_str!("../../templates/site/article.html")),
+    ("site/list.html", include_str!("../../templates/site/list.html")),
+    ("site/error.html", include_str!("../../templates/site/error.html")),
+];
+
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    pub fn new(theme_dir: Option<PathBuf>) -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_loader(move |name| {
+            if let Some(dir) = &theme_dir {
+                // Template names come from our own code, never from requests; still refuse to
+                // leave the theme folder.
+                if !name.contains("..") {
+                    match std::fs::read_to_string(dir.join(name)) {
+                        Ok(source) => return Ok(Some(source)),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => {
+                            return Err(minijinja::Error::new(
+                                minijinja::ErrorKind::InvalidOperation,
+                                format!("cannot read theme template {name}"),
+                            )
+                            .with_source(e));
+                        }
+                    }
+                }
+            }
+            Ok(BUILT_IN.iter().find(|(n, _)| *n == name).map(|(_, source)| (*source).to_owned()))
+        });
+        env.add_filter("datetime", format_datetime);
+        env.add_filter("isodate", iso_datetime);
+        env.add_filter("thousands", thousands);
+        Self { env }
+    }
+
+    pub fn render<C: Serialize>(&self, name: &str, context: &C) -> Result<String, minijinja::Error> {
+        self.env.get_template(name)?.render(Value::from(minijinja::value::Serde(context)))
+    }
+
+    /// Names of the built-in templates, for tests that render each one.
+    pub fn built_in_names() -> impl Iterator<Item = &'static str> {
+        BUILT_IN.iter().map(|(name, _)| *name)
+    }
+}
+
+fn parse_time(value: &str) -> Result<DateTime<Utc>, minijinja::Error> {
+    DateTime::parse_from_rfc3339(value).map(|t| t.with_timezone(&Utc)).map_err(|e| {
+        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("not a timestamp: {value}")).with_source(e)
+    })
+}
+
+/// "27 Nov 2026, 07:19 UTC"
+fn format_datetime(value: String) -> Result<String, minijinja::Error> {
+    Ok(parse_time(&value)?.format("%-d %b %Y, %H:%M UTC").to_string())
+}
+
+/// The machine-readable form for `<time datetime>`.
+fn iso_datetime(value: String) -> Result<String, minijinja::Error> {
+    Ok(parse_time(&value)?.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
+/// 12345 becomes "12,345".
+fn thousands(value: i64) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if value < 0 {
+        out.push('-');
+    }
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(-1234), "-1,234");
+    }
+
+    #[test]
+    fn dates_format_for_people_and_machines() {
+        assert_eq!(format_datetime("2026-11-27T07:19:42Z".into()).ok(), Some("27 Nov 2026, 07:19 UTC".into()));
+        assert_eq!(iso_datetime("2026-11-27T07:19:42.5+00:00".into()).ok(), Some("2026-11-27T07:19:42Z".into()));
+        assert!(format_datetime("yesterday".into()).is_err());
+    }
+
+    #[test]
+    fn a_theme_file_overrides_a_built_in_template() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("macros.html"), "themed").expect("write theme file");
+        let templates = Templates::new(Some(dir.path().to_owned()));
+        assert_eq!(templates.render("macros.html", &()).ok(), Some("themed".into()));
+        assert!(templates.render("site/error.html", &()).is_err(), "other templates still come from the binary");
+    }
+}

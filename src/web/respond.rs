@@ -1,0 +1,100 @@
+//! Sending cached bytes: the encoding the client prefers, and 304 when it already has the page.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use bytes::Bytes;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Brotli,
+    Gzip,
+    Identity,
+}
+
+/// Picks brotli, then gzip, then identity, honouring `q=0` refusals.
+pub fn preferred_encoding(headers: &HeaderMap) -> Encoding {
+    let Some(accept) = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()) else {
+        return Encoding::Identity;
+    };
+    let accepts = |wanted: &str| {
+        accept.split(',').any(|item| {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| {
+                p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()).is_some_and(|q| q <= 0.0)
+            });
+            name.eq_ignore_ascii_case(wanted) && !refused
+        })
+    };
+    if accepts("br") {
+        Encoding::Brotli
+    } else if accepts("gzip") {
+        Encoding::Gzip
+    } else {
+        Encoding::Identity
+    }
+}
+
+fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*"))
+}
+
+/// Variants of one body; an empty compressed form means "not available".
+pub struct Variants<'a> {
+    pub identity: &'a Bytes,
+    pub gzip: &'a Bytes,
+    pub brotli: &'a Bytes,
+}
+
+/// Builds a response from pre-encoded bodies.
+pub fn encoded(
+    request_headers: &HeaderMap,
+    status: StatusCode,
+    content_type: &'static str,
+    cache_control: &'static str,
+    etag: &str,
+    variants: Variants<'_>,
+) -> Response {
+    let etag_value = HeaderValue::from_str(etag).unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
+    let mut builder = Response::builder()
+        .header(header::ETAG, etag_value)
+        .header(header::CACHE_CONTROL, cache_control)
+        .header(header::VARY, "Accept-Encoding");
+    if status == StatusCode::OK && etag_matches(request_headers, etag) {
+        return builder.status(StatusCode::NOT_MODIFIED).body(Body::empty()).unwrap_or_default();
+    }
+    let (body, encoding) = match preferred_encoding(request_headers) {
+        Encoding::Brotli if !variants.brotli.is_empty() => (variants.brotli.clone(), Some("br")),
+        Encoding::Brotli | Encoding::Gzip if !variants.gzip.is_empty() => (variants.gzip.clone(), Some("gzip")),
+        _ => (variants.identity.clone(), None),
+    };
+    builder = builder.status(status).header(header::CONTENT_TYPE, content_type);
+    if let Some(encoding) = encoding {
+        builder = builder.header(header::CONTENT_ENCODING, encoding);
+    }
+    builder.body(Body::from(body)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(accept: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(accept).expect("header"));
+        h
+    }
+
+    #[test]
+    fn picks_the_best_accepted_encoding() {
+        assert_eq!(preferred_encoding(&headers("gzip, deflate, br")), Encoding::Brotli);
+        assert_eq!(preferred_encoding(&headers("gzip")), Encoding::Gzip);
+        assert_eq!(preferred_encoding(&headers("br;q=0, gzip;q=0.5")), Encoding::Gzip);
+        assert_eq!(preferred_encoding(&headers("identity")), Encoding::Identity);
+        assert_eq!(preferred_encoding(&HeaderMap::new()), Encoding::Identity);
+    }
+}

@@ -1,0 +1,254 @@
+//! The article page and its comment form.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+
+use super::beacon::beacon_path;
+use super::{Chrome, cached_page, popular_now, send_page};
+use crate::cache::Dependency;
+use crate::domain::{Article, ArticleStatus, Comment, CommentBody, CommentError, CommenterName};
+use crate::moderation::HoldReason;
+use crate::ranking::modules::{ArticleModules, Candidates, MODULE_SIZE, assemble};
+use crate::store::{ListFilter, NewComment};
+use crate::web::AppState;
+use crate::web::client::Client;
+use crate::web::error::SiteError;
+
+/// How many candidates each module fetches, so that skipping repeats still leaves five.
+const CANDIDATES: usize = 4 * MODULE_SIZE;
+
+#[derive(Debug, Clone, Default, Serialize)]
+struct CommentForm {
+    name: String,
+    body: String,
+    error: Option<String>,
+    notice: Option<&'static str>,
+    max_chars: usize,
+}
+
+#[derive(Serialize)]
+struct ShareLinks {
+    url: String,
+    x: String,
+    facebook: String,
+    linkedin: String,
+    email: String,
+}
+
+impl ShareLinks {
+    fn new(url: &str, headline: &str) -> Self {
+        let u = urlencode(url);
+        let t = urlencode(headline);
+        Self {
+            url: url.to_owned(),
+            x: format!("https://x.com/intent/post?url={u}&text={t}"),
+            facebook: format!("https://www.facebook.com/sharer/sharer.php?u={u}"),
+            linkedin: format!("https://www.linkedin.com/sharing/share-offsite/?url={u}"),
+            email: format!("mailto:?subject={t}&body={u}"),
+        }
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+fn urlencode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct ArticlePage {
+    chrome: Chrome,
+    article: Article,
+    path: String,
+    view_count: i64,
+    beacon: String,
+    share: ShareLinks,
+    comments: Vec<Comment>,
+    form: CommentForm,
+    modules: ArticleModules,
+}
+
+async fn render(state: &AppState, article: Article, form: CommentForm) -> Result<String, SiteError> {
+    let store = &state.store;
+    let want = CANDIDATES as i64;
+    let section_id = store
+        .sections()
+        .await?
+        .into_iter()
+        .find(|s| s.slug == article.section_slug)
+        .map(|s| s.id)
+        .ok_or(SiteError::NotFound)?;
+    let candidates = Candidates {
+        latest_in_section: store.list_articles(ListFilter::Section(section_id), MODULE_SIZE as i64 + 1, 0).await?.items,
+        must_reads: store.must_reads(want).await?,
+        popular: popular_now(state, CANDIDATES).await?,
+        related: store.related_articles(article.id, want).await?,
+    };
+    let modules = assemble(article.id, candidates);
+    let path = article.path();
+    let mut chrome = Chrome::build(state, &article.headline, Some(&path)).await;
+    chrome.current_section = Some(article.section_slug.clone());
+    if !article.dek.is_empty() {
+        chrome.meta_description = article.dek.clone();
+    }
+    let page = ArticlePage {
+        share: ShareLinks::new(&format!("{}{}", state.settings.base_url(), path), &article.headline),
+        beacon: beacon_path(&state.beacon_key, article.id),
+        view_count: article.view_count + state.views.pending_for(article.id),
+        comments: store.published_comments(article.id).await?,
+        form: CommentForm { max_chars: CommentBody::MAX_CHARS, ..form },
+        chrome,
+        path,
+        article,
+        modules,
+    };
+    Ok(state.templates.render("site/article.html", &page)?)
+}
+
+/// Finds a published article, or the right refusal: 404 if it never was public, 410 if withdrawn.
+async fn published(state: &AppState, slug: &str) -> Result<Article, SiteError> {
+    let article = state.store.article_by_slug(slug).await?.ok_or(SiteError::NotFound)?;
+    match article.status {
+        ArticleStatus::Published => Ok(article),
+        ArticleStatus::Unpublished => Err(SiteError::Gone),
+        ArticleStatus::Draft => Err(SiteError::NotFound),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ShowQuery {
+    comment: Option<String>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Path((section, slug)): Path<(String, String)>,
+    Query(query): Query<ShowQuery>,
+    headers: HeaderMap,
+) -> Result<Response, SiteError> {
+    let path = format!("/{section}/{slug}");
+    // The notice after posting a comment is personal: render it fresh, never from the cache.
+    let notice = match query.comment.as_deref() {
+        Some("published") => Some("Thank you. Your comment is published below."),
+        Some("held") => Some("Thank you. Your comment will appear once a moderator has approved it."),
+        _ => None,
+    };
+    if notice.is_none() {
+        if let Some(page) = state.cache.get(&path) {
+            return Ok(send_page(&headers, &page));
+        }
+    }
+    let article = published(&state, &slug).await?;
+    if article.section_slug != section {
+        return Ok(Redirect::permanent(&article.path()).into_response());
+    }
+    let id = article.id;
+    if let Some(notice) = notice {
+        let html = render(&state, article, CommentForm { notice: Some(notice), ..CommentForm::default() }).await?;
+        let mut response = Html(html).into_response();
+        response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+        return Ok(response);
+    }
+    cached_page(&state, &headers, path, vec![Dependency::Lists, Dependency::Article(id)], || {
+        render(&state, article, CommentForm::default())
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CommentInput {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    body: String,
+    /// The honeypot: hidden from people, filled in by naive bots.
+    #[serde(default)]
+    website: String,
+}
+
+pub async fn comment(
+    State(state): State<AppState>,
+    Path((section, slug)): Path<(String, String)>,
+    client: Client,
+    Form(input): Form<CommentInput>,
+) -> Result<Response, SiteError> {
+    let article = published(&state, &slug).await?;
+    if article.section_slug != section {
+        return Err(SiteError::NotFound);
+    }
+    let path = article.path();
+    if state.comment_limiter.check_key(&client.ip).is_err() {
+        let mut response = SiteError::TooManyRequests.into_response();
+        response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
+        return Ok(response);
+    }
+    if !input.website.trim().is_empty() {
+        // Looks like success to the bot; nothing is stored.
+        tracing::info!(article = article.id, "comment honeypot filled; discarded");
+        return Ok(Redirect::to(&format!("{path}?comment=held#comments")).into_response());
+    }
+    let parsed = CommenterName::parse(&input.name).and_then(|name| Ok((name, CommentBody::parse(&input.body)?)));
+    let (name, body) = match parsed {
+        Ok(valid) => valid,
+        Err(error) => return refuse(&state, article, input, error).await,
+    };
+    let (status, reason) = state.comment_policy.decide(name.as_str(), body.as_str());
+    let fingerprint = {
+        let mut hasher = blake3::Hasher::new_keyed(&state.fingerprint_key);
+        hasher.update(client.ip.to_string().as_bytes()).update(&[0]).update(client.user_agent.as_bytes());
+        hasher.finalize().to_hex()[..32].to_owned()
+    };
+    state
+        .store
+        .insert_comment(NewComment {
+            article_id: article.id,
+            author_name: name.as_str().to_owned(),
+            body: body.as_str().to_owned(),
+            status,
+            fingerprint,
+            created_at: chrono::Utc::now(),
+        })
+        .await?;
+    let outcome = match reason {
+        None => {
+            state.cache.invalidate(&Dependency::Article(article.id));
+            "published"
+        }
+        Some(HoldReason::Policy | HoldReason::Link | HoldReason::BlockedWord) => "held",
+    };
+    tracing::info!(article = article.id, outcome, "comment received");
+    Ok(Redirect::to(&format!("{path}?comment={outcome}#comments")).into_response())
+}
+
+/// Shows the article again with the reader's text kept and the reason it was refused.
+async fn refuse(state: &AppState, article: Article, input: CommentInput, error: CommentError) -> Result<Response, SiteError> {
+    tracing::info!(article = article.id, code = error.code(), "comment refused");
+    let form = CommentForm { name: input.name, body: input.body, error: Some(error.to_string()), ..CommentForm::default() };
+    let html = render(state, article, form).await?;
+    let mut response = (StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn share_links_encode_url_and_headline() {
+        let links = ShareLinks::new("http://x.test/asia/a-b", "Kim & Kishida’s talks");
+        assert_eq!(links.facebook, "https://www.facebook.com/sharer/sharer.php?u=http%3A%2F%2Fx.test%2Fasia%2Fa-b");
+        assert!(links.x.ends_with("&text=Kim%20%26%20Kishida%E2%80%99s%20talks"));
+        assert!(links.email.starts_with("mailto:?subject=Kim%20%26"));
+    }
+}

@@ -1,0 +1,202 @@
+//! The home front and the list pages: section fronts, author pages and tag pages.
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+
+use super::{Chrome, cached_page, popular_now};
+use crate::cache::Dependency;
+use crate::domain::{ArticleCard, Author, Section};
+use crate::ranking::modules::MODULE_SIZE;
+use crate::store::ListFilter;
+use crate::web::AppState;
+use crate::web::error::SiteError;
+
+pub const PAGE_SIZE: i64 = 20;
+
+#[derive(Serialize)]
+struct SectionBlock {
+    section: Section,
+    items: Vec<ArticleCard>,
+}
+
+#[derive(Serialize)]
+struct HomePage {
+    chrome: Chrome,
+    lead: Option<ArticleCard>,
+    top: Vec<ArticleCard>,
+    section_blocks: Vec<SectionBlock>,
+    latest: Vec<ArticleCard>,
+    popular: Vec<ArticleCard>,
+    must_reads: Vec<ArticleCard>,
+}
+
+pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, SiteError> {
+    cached_page(&state, &headers, "/".into(), vec![Dependency::Lists], || render_home(&state)).await
+}
+
+async fn render_home(state: &AppState) -> Result<String, SiteError> {
+    let store = &state.store;
+    let newest = store.list_articles(ListFilter::All, 15, 0).await?.items;
+    // The lead is the newest story with a picture; the next four are the top stories.
+    let lead_index = newest.iter().position(|c| c.image.is_some()).unwrap_or(0);
+    let mut rest = newest.clone();
+    let lead = (!rest.is_empty()).then(|| rest.remove(lead_index));
+    let top: Vec<ArticleCard> = rest.iter().take(4).cloned().collect();
+    let mut shown: Vec<i64> = lead.iter().chain(top.iter()).map(|c| c.id).collect();
+
+    let mut section_blocks = Vec::new();
+    for section in store.sections().await? {
+        let items: Vec<ArticleCard> = store
+            .list_articles(ListFilter::Section(section.id), 8, 0)
+            .await?
+            .items
+            .into_iter()
+            .filter(|c| !shown.contains(&c.id))
+            .take(4)
+            .collect();
+        shown.extend(items.iter().map(|c| c.id));
+        if !items.is_empty() {
+            section_blocks.push(SectionBlock { section, items });
+        }
+    }
+    let page = HomePage {
+        chrome: Chrome::build(state, "", Some("/")).await,
+        lead,
+        top,
+        section_blocks,
+        latest: newest.into_iter().take(10).collect(),
+        popular: popular_now(state, MODULE_SIZE).await?,
+        must_reads: store.must_reads(MODULE_SIZE as i64).await?,
+    };
+    Ok(state.templates.render("site/home.html", &page)?)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    page: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct Pagination {
+    page: i64,
+    pages: i64,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+impl Pagination {
+    fn new(path: &str, page: i64, total: i64) -> Self {
+        let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+        let link = |p: i64| if p == 1 { path.to_owned() } else { format!("{path}?page={p}") };
+        Self {
+            page,
+            pages,
+            previous: (page > 1).then(|| link(page - 1)),
+            next: (page < pages).then(|| link(page + 1)),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ListPage {
+    chrome: Chrome,
+    kind: &'static str,
+    heading: String,
+    author: Option<Author>,
+    items: Vec<ArticleCard>,
+    total: i64,
+    pagination: Pagination,
+    popular: Vec<ArticleCard>,
+    must_reads: Vec<ArticleCard>,
+}
+
+/// What a list page is a list of.
+enum Listing {
+    Section(Section),
+    Author(Author),
+    Tag { id: i64, name: String },
+}
+
+async fn render_list(state: &AppState, listing: Listing, path: String, page: i64) -> Result<String, SiteError> {
+    let (filter, kind, heading, author, current_section) = match listing {
+        Listing::Section(s) => (ListFilter::Section(s.id), "section", s.name.clone(), None, Some(s.slug)),
+        Listing::Author(a) => (ListFilter::Author(a.id), "author", a.name.clone(), Some(a), None),
+        Listing::Tag { id, name } => (ListFilter::Tag(id), "tag", name, None, None),
+    };
+    let list = state.store.list_articles(filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    if list.items.is_empty() && page > 1 {
+        return Err(SiteError::NotFound);
+    }
+    let title = if page > 1 { format!("{heading} (page {page})") } else { heading.clone() };
+    let canonical = if page > 1 { format!("{path}?page={page}") } else { path.clone() };
+    let mut chrome = Chrome::build(state, &title, Some(&canonical)).await;
+    chrome.current_section = current_section;
+    if let Some(author) = &author {
+        chrome.meta_description = author.bio.clone();
+    }
+    let page = ListPage {
+        chrome,
+        kind,
+        heading,
+        author,
+        total: list.total,
+        pagination: Pagination::new(&path, page, list.total),
+        items: list.items,
+        popular: popular_now(state, MODULE_SIZE).await?,
+        must_reads: state.store.must_reads(MODULE_SIZE as i64).await?,
+    };
+    Ok(state.templates.render("site/list.html", &page)?)
+}
+
+fn page_number(query: &PageQuery) -> Result<i64, SiteError> {
+    match query.page {
+        None => Ok(1),
+        Some(0) => Err(SiteError::NotFound),
+        Some(n) => Ok(i64::from(n)),
+    }
+}
+
+pub async fn section(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, SiteError> {
+    let page = page_number(&query)?;
+    let sections = state.store.sections().await?;
+    let section = sections.into_iter().find(|s| s.slug == slug).ok_or(SiteError::NotFound)?;
+    let path = format!("/{slug}");
+    let key = format!("{path}?page={page}");
+    cached_page(&state, &headers, key, vec![Dependency::Lists], || render_list(&state, Listing::Section(section), path, page))
+        .await
+}
+
+pub async fn author(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, SiteError> {
+    let page = page_number(&query)?;
+    let author = state.store.author_by_slug(&slug).await?.ok_or(SiteError::NotFound)?;
+    let path = format!("/authors/{slug}");
+    let key = format!("{path}?page={page}");
+    cached_page(&state, &headers, key, vec![Dependency::Lists], || render_list(&state, Listing::Author(author), path, page))
+        .await
+}
+
+pub async fn tag(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, SiteError> {
+    let page = page_number(&query)?;
+    let tag = state.store.tag_by_slug(&slug).await?.ok_or(SiteError::NotFound)?;
+    let path = format!("/tags/{slug}");
+    let key = format!("{path}?page={page}");
+    let listing = Listing::Tag { id: tag.id, name: tag.name };
+    cached_page(&state, &headers, key, vec![Dependency::Lists], || render_list(&state, listing, path, page)).await
+}

@@ -1,0 +1,132 @@
+//! The reader's site: fronts, article pages, comments, the view beacon and static files.
+
+mod article;
+mod beacon;
+mod files;
+mod fronts;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use chrono::{Datelike, Duration, Utc};
+use serde::Serialize;
+
+use super::AppState;
+use super::assets::AssetUrls;
+use super::error::SiteError;
+use super::respond::{Variants, encoded};
+use crate::cache::{CachedPage, Dependency};
+use crate::domain::{ArticleCard, Section};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(fronts::home))
+        .route("/authors/{slug}", get(fronts::author))
+        .route("/tags/{slug}", get(fronts::tag))
+        .route("/static/{file}", get(files::asset))
+        .route("/media/{*path}", get(files::media))
+        .route("/views/{id}/{signature}", post(beacon::record))
+        .route("/views/{id}/{signature}/pixel.gif", get(beacon::pixel))
+        .route("/{section}", get(fronts::section))
+        .route("/{section}/{slug}", get(article::show))
+        .route("/{section}/{slug}/comments", post(article::comment))
+}
+
+/// What every page shows around its content: masthead, navigation, footer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Chrome {
+    pub site_name: String,
+    pub site_description: String,
+    pub language: String,
+    pub base_url: String,
+    pub sections: Vec<Section>,
+    pub assets: AssetUrls,
+    pub page_title: String,
+    pub meta_description: String,
+    pub canonical_url: Option<String>,
+    pub current_section: Option<String>,
+    pub year: i32,
+}
+
+impl Chrome {
+    /// Builds the chrome for a page. Navigation that cannot be loaded is left out rather than
+    /// failing the page.
+    pub async fn build(state: &AppState, title: &str, canonical_path: Option<&str>) -> Self {
+        let settings = &state.settings;
+        let sections = state.store.sections().await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot load sections for navigation");
+            Vec::new()
+        });
+        let page_title =
+            if title.is_empty() { settings.site.name.clone() } else { format!("{title} | {}", settings.site.name) };
+        Self {
+            site_name: settings.site.name.clone(),
+            site_description: settings.site.description.clone(),
+            language: settings.site.language.clone(),
+            base_url: settings.base_url(),
+            sections,
+            assets: state.assets.urls.clone(),
+            page_title,
+            meta_description: settings.site.description.clone(),
+            canonical_url: canonical_path.map(|p| format!("{}{p}", settings.base_url())),
+            current_section: None,
+            year: Utc::now().year(),
+        }
+    }
+}
+
+/// Serves a page from the cache, rendering and storing it on a miss.
+pub async fn cached_page<F, Fut>(
+    state: &AppState,
+    headers: &HeaderMap,
+    key: String,
+    depends_on: Vec<Dependency>,
+    render: F,
+) -> Result<Response, SiteError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<String, SiteError>>,
+{
+    let page = match state.cache.get(&key) {
+        Some(page) => page,
+        None => {
+            let page = Arc::new(CachedPage::new(StatusCode::OK, render().await?));
+            state.cache.insert(key, Arc::clone(&page), depends_on);
+            page
+        }
+    };
+    Ok(send_page(headers, &page))
+}
+
+pub fn send_page(headers: &HeaderMap, page: &CachedPage) -> Response {
+    encoded(
+        headers,
+        page.status,
+        "text/html; charset=utf-8",
+        "no-cache",
+        &page.etag,
+        Variants { identity: &page.identity, gzip: &page.gzip, brotli: &page.brotli },
+    )
+}
+
+/// Popular Now: most viewed in the last 24 hours, topped up from the last 7 days when a quiet day
+/// leaves the list short.
+pub async fn popular_now(state: &AppState, want: usize) -> Result<Vec<ArticleCard>, SiteError> {
+    let now = Utc::now();
+    let mut list = state.store.popular_articles((now - Duration::hours(24)).timestamp(), want as i64).await?;
+    if list.len() < want {
+        for card in state.store.popular_articles((now - Duration::days(7)).timestamp(), want as i64).await? {
+            if list.len() == want {
+                break;
+            }
+            if !list.iter().any(|c| c.id == card.id) {
+                list.push(card);
+            }
+        }
+    }
+    Ok(list)
+}
