@@ -90,7 +90,9 @@ mod tests {
 
     #[test]
     fn links_in_any_form_are_held() {
-        for text in ["see https://spam.example", "visit www.spam.example", "cheap-pills.xyz now", "go to spam.com/offer"] {
+        for text in
+            ["see https://spam.example", "visit www.spam.example", "cheap-pills.xyz now", "go to spam.com/offer"]
+        {
             assert!(contains_link(text), "{text}");
             assert_eq!(policy(&[]).decide("Ana", text), (CommentStatus::Held, Some(HoldReason::Link)));
         }

@@ -37,16 +37,30 @@ pub fn illustration(section: &str, slug: &str) -> (String, String) {
                 let bar_width = 120;
                 let x = 120 + i * 150;
                 let h = 120 + dice.below(600) + i * 20;
-                let _ = write!(svg, r#"<rect x="{x}" y="{}" width="{bar_width}" height="{h}" fill="{colour}" opacity="{opacity:.2}"/>"#, u64::from(HEIGHT) - h);
+                let _ = write!(
+                    svg,
+                    r#"<rect x="{x}" y="{}" width="{bar_width}" height="{h}" fill="{colour}" opacity="{opacity:.2}"/>"#,
+                    u64::from(HEIGHT) - h
+                );
             }
             "technology" => {
                 let (x, y) = (100 + dice.below(1400), 100 + dice.below(700));
                 let (x2, y2) = (100 + dice.below(1400), 100 + dice.below(700));
-                let _ = write!(svg, r#"<line x1="{x}" y1="{y}" x2="{x2}" y2="{y2}" stroke="{colour}" stroke-width="6" opacity="{opacity:.2}"/><circle cx="{x}" cy="{y}" r="{}" fill="{colour}"/>"#, 14 + dice.below(30));
+                let _ = write!(
+                    svg,
+                    r#"<line x1="{x}" y1="{y}" x2="{x2}" y2="{y2}" stroke="{colour}" stroke-width="6" opacity="{opacity:.2}"/><circle cx="{x}" cy="{y}" r="{}" fill="{colour}"/>"#,
+                    14 + dice.below(30)
+                );
             }
             "asia" => {
                 let y = 420 + i * 50;
-                let _ = write!(svg, r#"<path d="M0 {y} Q {} {} {WIDTH} {}" stroke="none" fill="{colour}" opacity="{opacity:.2}"/>"#, 300 + dice.below(1000), y - 150 - dice.below(200), y + dice.below(80));
+                let _ = write!(
+                    svg,
+                    r#"<path d="M0 {y} Q {} {} {WIDTH} {}" stroke="none" fill="{colour}" opacity="{opacity:.2}"/>"#,
+                    300 + dice.below(1000),
+                    y - 150 - dice.below(200),
+                    y + dice.below(80)
+                );
             }
             _ => {
                 let (x, y, r) = (dice.below(u64::from(WIDTH)), dice.below(u64::from(HEIGHT)), 80 + dice.below(320));

@@ -135,7 +135,11 @@ async fn load(store: &dyn Store, data_dir: &Path, now: DateTime<Utc>) -> Result<
     for (position, section) in newsroom.section.iter().enumerate() {
         Slug::parse_top_level(&section.slug).map_err(|e| DemoError::Inconsistent(format!("{}: {e}", section.slug)))?;
         let stored = store
-            .insert_section(NewSection { slug: section.slug.clone(), name: section.name.clone(), position: position as i64 })
+            .insert_section(NewSection {
+                slug: section.slug.clone(),
+                name: section.name.clone(),
+                position: position as i64,
+            })
             .await?;
         section_ids.insert(section.slug.clone(), stored.id);
     }
@@ -184,7 +188,8 @@ async fn load(store: &dyn Store, data_dir: &Path, now: DateTime<Utc>) -> Result<
             })
             .collect::<Result<Vec<_>, _>>()?;
         Slug::parse(&article.slug).map_err(|e| DemoError::Inconsistent(format!("{}: {e}", article.slug)))?;
-        let published_at = now - Duration::hours(article.hours_ago) - Duration::minutes(Dice::seeded(&article.slug).below(50) as i64);
+        let published_at =
+            now - Duration::hours(article.hours_ago) - Duration::minutes(Dice::seeded(&article.slug).below(50) as i64);
         let (svg, description) = art::illustration(section, &article.slug);
         std::fs::write(art_dir.join(format!("{}.svg", article.slug)), svg)?;
         let id = store
@@ -243,8 +248,18 @@ async fn add_views(store: &dyn Store, ids: &[(i64, i64, String)], now: DateTime<
 }
 
 const READERS: &[&str] = &[
-    "Min-jun", "Sofia R.", "Kenji Watanabe", "Amara", "Peter Lindqvist", "Lucía", "Oluwaseun", "Claire D.",
-    "Hiroshi", "Marta K.", "Tom", "Aisha B.",
+    "Min-jun",
+    "Sofia R.",
+    "Kenji Watanabe",
+    "Amara",
+    "Peter Lindqvist",
+    "Lucía",
+    "Oluwaseun",
+    "Claire D.",
+    "Hiroshi",
+    "Marta K.",
+    "Tom",
+    "Aisha B.",
 ];
 
 const REMARKS: &[&str] = &[

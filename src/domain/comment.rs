@@ -38,11 +38,7 @@ pub fn grapheme_count(text: &str) -> usize {
 /// tabs, so stored text is plain and predictable.
 fn normalise(input: &str) -> String {
     let unified = input.replace("\r\n", "\n").replace('\r', "\n");
-    unified
-        .trim()
-        .chars()
-        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
-        .collect()
+    unified.trim().chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t').collect()
 }
 
 /// The name a commenter gives: 1 to 50 characters, on one line.

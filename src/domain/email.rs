@@ -50,7 +50,10 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_addresses() {
-        assert_eq!(Email::parse(" content@viewusglobal.com ").map(|e| e.to_string()), Ok("content@viewusglobal.com".into()));
+        assert_eq!(
+            Email::parse(" content@viewusglobal.com ").map(|e| e.to_string()),
+            Ok("content@viewusglobal.com".into())
+        );
     }
 
     #[test]

@@ -31,9 +31,7 @@ impl Slug {
         if input.len() > Self::MAX_LEN {
             return Err(SlugError::TooLong);
         }
-        let well_formed = input
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        let well_formed = input.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !input.starts_with('-')
             && !input.ends_with('-')
             && !input.contains("--");

@@ -92,7 +92,11 @@ impl Corpus {
                 vector
             })
             .collect();
-        Self { ids: docs.iter().map(|d| d.id).collect(), published: docs.iter().map(|d| d.published_at).collect(), vectors }
+        Self {
+            ids: docs.iter().map(|d| d.id).collect(),
+            published: docs.iter().map(|d| d.published_at).collect(),
+            vectors,
+        }
     }
 
     /// The `KEEP` most similar other documents to the one with `id`, best first. Similarity is
@@ -149,7 +153,11 @@ pub async fn refresh_all(store: &dyn crate::store::Store, now: DateTime<Utc>) ->
 }
 
 /// Recomputes related articles for one article after it is published or changed.
-pub async fn refresh_one(store: &dyn crate::store::Store, id: ArticleId, now: DateTime<Utc>) -> crate::store::StoreResult<()> {
+pub async fn refresh_one(
+    store: &dyn crate::store::Store,
+    id: ArticleId,
+    now: DateTime<Utc>,
+) -> crate::store::StoreResult<()> {
     let docs = store.related_corpus().await?;
     let corpus = Corpus::build(&docs);
     store.set_related(id, &corpus.related_to(id, now)).await
@@ -202,4 +210,3 @@ mod tests {
         assert_eq!(words, vec!["ev3", "won", "kia", "first"]);
     }
 }
-

@@ -51,9 +51,7 @@ fn to_unix(t: DateTime<Utc>) -> i64 {
 }
 
 fn from_unix(secs: i64) -> StoreResult<DateTime<Utc>> {
-    Utc.timestamp_opt(secs, 0)
-        .single()
-        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {secs} is out of range")))
+    Utc.timestamp_opt(secs, 0).single().ok_or_else(|| StoreError::Corrupt(format!("timestamp {secs} is out of range")))
 }
 
 fn is_unique_violation(err: &sqlx::Error) -> bool {
@@ -218,15 +216,17 @@ impl Store for SqliteStore {
     }
 
     async fn insert_section(&self, section: NewSection) -> StoreResult<Section> {
-        let row = sqlx::query("INSERT INTO sections (slug, name, position) VALUES (?, ?, ?) RETURNING id, slug, name, position")
-            .bind(&section.slug)
-            .bind(&section.name)
-            .bind(section.position)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) { StoreError::Conflict(format!("section {}", section.slug)) } else { e.into() }
-            })?;
+        let row = sqlx::query(
+            "INSERT INTO sections (slug, name, position) VALUES (?, ?, ?) RETURNING id, slug, name, position",
+        )
+        .bind(&section.slug)
+        .bind(&section.name)
+        .bind(section.position)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) { StoreError::Conflict(format!("section {}", section.slug)) } else { e.into() }
+        })?;
         section_from_row(&row)
     }
 
@@ -257,12 +257,15 @@ impl Store for SqliteStore {
         .bind(&author.photo_url)
         .fetch_one(&self.pool)
         .await
-        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict(format!("author {}", author.slug)) } else { e.into() })?;
+        .map_err(|e| {
+            if is_unique_violation(&e) { StoreError::Conflict(format!("author {}", author.slug)) } else { e.into() }
+        })?;
         author_from_row(&row)
     }
 
     async fn tag_by_slug(&self, slug: &str) -> StoreResult<Option<Tag>> {
-        let row = sqlx::query("SELECT id, slug, name FROM tags WHERE slug = ?").bind(slug).fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query("SELECT id, slug, name FROM tags WHERE slug = ?").bind(slug).fetch_optional(&self.pool).await?;
         row.map(|r| Ok(Tag { id: r.try_get(0)?, slug: r.try_get(1)?, name: r.try_get(2)? })).transpose()
     }
 
@@ -292,7 +295,9 @@ impl Store for SqliteStore {
         .bind(to_unix(article.updated_at))
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict(format!("article {}", article.slug)) } else { e.into() })?;
+        .map_err(|e| {
+            if is_unique_violation(&e) { StoreError::Conflict(format!("article {}", article.slug)) } else { e.into() }
+        })?;
 
         for (position, author_id) in article.author_ids.iter().enumerate() {
             sqlx::query("INSERT INTO article_authors (article_id, author_id, position) VALUES (?, ?, ?)")
@@ -360,7 +365,9 @@ impl Store for SqliteStore {
         let (items_sql, count_sql, key) = match filter {
             ListFilter::All => (
                 concat!(
-                    "SELECT ", card_columns!(), " FROM articles a JOIN sections s ON s.id = a.section_id \
+                    "SELECT ",
+                    card_columns!(),
+                    " FROM articles a JOIN sections s ON s.id = a.section_id \
                      WHERE a.status = 'published' AND ?1 = ?1 ORDER BY a.published_at DESC, a.id DESC LIMIT ?2 OFFSET ?3"
                 ),
                 "SELECT COUNT(*) FROM articles a WHERE a.status = 'published' AND ?1 = ?1",
@@ -368,7 +375,9 @@ impl Store for SqliteStore {
             ),
             ListFilter::Section(id) => (
                 concat!(
-                    "SELECT ", card_columns!(), " FROM articles a JOIN sections s ON s.id = a.section_id \
+                    "SELECT ",
+                    card_columns!(),
+                    " FROM articles a JOIN sections s ON s.id = a.section_id \
                      WHERE a.status = 'published' AND a.section_id = ?1 \
                      ORDER BY a.published_at DESC, a.id DESC LIMIT ?2 OFFSET ?3"
                 ),
@@ -377,7 +386,9 @@ impl Store for SqliteStore {
             ),
             ListFilter::Author(id) => (
                 concat!(
-                    "SELECT ", card_columns!(), " FROM article_authors f JOIN articles a ON a.id = f.article_id \
+                    "SELECT ",
+                    card_columns!(),
+                    " FROM article_authors f JOIN articles a ON a.id = f.article_id \
                      JOIN sections s ON s.id = a.section_id \
                      WHERE f.author_id = ?1 AND a.status = 'published' \
                      ORDER BY a.published_at DESC, a.id DESC LIMIT ?2 OFFSET ?3"
@@ -388,7 +399,9 @@ impl Store for SqliteStore {
             ),
             ListFilter::Tag(id) => (
                 concat!(
-                    "SELECT ", card_columns!(), " FROM article_tags f JOIN articles a ON a.id = f.article_id \
+                    "SELECT ",
+                    card_columns!(),
+                    " FROM article_tags f JOIN articles a ON a.id = f.article_id \
                      JOIN sections s ON s.id = a.section_id \
                      WHERE f.tag_id = ?1 AND a.status = 'published' \
                      ORDER BY a.published_at DESC, a.id DESC LIMIT ?2 OFFSET ?3"
@@ -407,7 +420,9 @@ impl Store for SqliteStore {
         let rows = sqlx::query(concat!(
             "WITH top AS (SELECT article_id, SUM(views) AS views FROM view_buckets WHERE hour >= ?1 \
                GROUP BY article_id ORDER BY views DESC LIMIT ?2 * 2) \
-             SELECT ", card_columns!(), " FROM top JOIN articles a ON a.id = top.article_id \
+             SELECT ",
+            card_columns!(),
+            " FROM top JOIN articles a ON a.id = top.article_id \
              JOIN sections s ON s.id = a.section_id WHERE a.status = 'published' \
              ORDER BY top.views DESC, a.published_at DESC LIMIT ?2"
         ))
@@ -420,7 +435,9 @@ impl Store for SqliteStore {
 
     async fn must_reads(&self, limit: i64) -> StoreResult<Vec<ArticleCard>> {
         let rows = sqlx::query(concat!(
-            "SELECT ", card_columns!(), " FROM must_reads m JOIN articles a ON a.id = m.article_id \
+            "SELECT ",
+            card_columns!(),
+            " FROM must_reads m JOIN articles a ON a.id = m.article_id \
              JOIN sections s ON s.id = a.section_id WHERE a.status = 'published' ORDER BY m.position LIMIT ?"
         ))
         .bind(limit)
@@ -438,7 +455,9 @@ impl Store for SqliteStore {
                 .bind(id)
                 .execute(&mut *tx)
                 .await
-                .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict(format!("must-read {id}")) } else { e.into() })?;
+                .map_err(|e| {
+                    if is_unique_violation(&e) { StoreError::Conflict(format!("must-read {id}")) } else { e.into() }
+                })?;
         }
         tx.commit().await?;
         Ok(())
@@ -446,7 +465,9 @@ impl Store for SqliteStore {
 
     async fn related_articles(&self, id: ArticleId, limit: i64) -> StoreResult<Vec<ArticleCard>> {
         let rows = sqlx::query(concat!(
-            "SELECT ", card_columns!(), " FROM related_articles r JOIN articles a ON a.id = r.related_id \
+            "SELECT ",
+            card_columns!(),
+            " FROM related_articles r JOIN articles a ON a.id = r.related_id \
              JOIN sections s ON s.id = a.section_id WHERE r.article_id = ? AND a.status = 'published' \
              ORDER BY r.rank LIMIT ?"
         ))
@@ -557,11 +578,12 @@ impl Store for SqliteStore {
         }
         let mut totals = Vec::with_capacity(per_article.len());
         for (id, views) in per_article {
-            let total: i64 = sqlx::query_scalar("UPDATE articles SET view_count = view_count + ? WHERE id = ? RETURNING view_count")
-                .bind(views)
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
+            let total: i64 =
+                sqlx::query_scalar("UPDATE articles SET view_count = view_count + ? WHERE id = ? RETURNING view_count")
+                    .bind(views)
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
             totals.push((id, total));
         }
         tx.commit().await?;

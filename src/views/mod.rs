@@ -137,10 +137,8 @@ impl ViewCounter {
         if taken.is_empty() {
             return Ok(0);
         }
-        let batch: Vec<ViewIncrement> = taken
-            .iter()
-            .map(|(&(article_id, hour), &views)| ViewIncrement { article_id, hour, views })
-            .collect();
+        let batch: Vec<ViewIncrement> =
+            taken.iter().map(|(&(article_id, hour), &views)| ViewIncrement { article_id, hour, views }).collect();
         match store.record_views(&batch).await {
             Ok(totals) => {
                 let mut flushed = lock(&self.flushed_totals);
@@ -170,7 +168,8 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36";
+    const BROWSER: &str =
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36";
 
     fn at(secs: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(1_800_000_000 + secs, 0).single().expect("valid time")

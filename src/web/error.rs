@@ -80,9 +80,13 @@ fn wording(status: StatusCode) -> (&'static str, &'static str) {
             "You have sent several comments in a short time. Please wait a minute, then try again; what you wrote has not been posted.",
         ),
         StatusCode::PAYLOAD_TOO_LARGE => ("That was too much to send", "The form you sent was larger than we accept."),
-        StatusCode::REQUEST_TIMEOUT => ("That took too long", "We could not finish your request in time. Please try again."),
+        StatusCode::REQUEST_TIMEOUT => {
+            ("That took too long", "We could not finish your request in time. Please try again.")
+        }
         StatusCode::METHOD_NOT_ALLOWED => ("That action isn’t available here", "This address cannot be used that way."),
-        s if s.is_client_error() => ("We couldn’t understand that request", "Please check the address or the form and try again."),
+        s if s.is_client_error() => {
+            ("We couldn’t understand that request", "Please check the address or the form and try again.")
+        }
         _ => (
             "Something went wrong on our side",
             "The error has been logged and the newsroom’s technical team can see it. Please try again in a moment.",

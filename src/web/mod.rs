@@ -57,7 +57,10 @@ impl AppState {
         let per_minute = NonZeroU32::new(settings.comments.per_ip_per_minute).unwrap_or(NonZeroU32::MIN);
         Ok(Self {
             views: Arc::new(ViewCounter::new(settings.views.dedupe_window_secs)),
-            cache: Arc::new(PageCache::new(Duration::from_secs(settings.cache.max_age_secs), settings.cache.max_entries)),
+            cache: Arc::new(PageCache::new(
+                Duration::from_secs(settings.cache.max_age_secs),
+                settings.cache.max_entries,
+            )),
             templates: Arc::new(Templates::new(settings.theme_dir.clone())),
             assets: Arc::new(Assets::load()),
             comment_policy: Arc::new(CommentPolicy {

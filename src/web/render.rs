@@ -45,6 +45,7 @@ impl Templates {
             }
             Ok(BUILT_IN.iter().find(|(n, _)| *n == name).map(|(_, source)| (*source).to_owned()))
         });
+        env.set_formatter(escape_html);
         env.add_filter("datetime", format_datetime);
         env.add_filter("isodate", iso_datetime);
         env.add_filter("thousands", thousands);
@@ -61,9 +62,40 @@ impl Templates {
     }
 }
 
+/// Escapes what HTML needs escaped (`& < > " '`) and leaves `/` alone, so URLs stay readable and
+/// pages stay small. Values marked safe (sanitised article bodies) pass through.
+fn escape_html(
+    out: &mut minijinja::Output,
+    state: &mut minijinja::State,
+    value: &Value,
+) -> Result<(), minijinja::Error> {
+    if value.is_safe() || !matches!(state.auto_escape(), minijinja::AutoEscape::Html) {
+        return minijinja::escape_formatter(out, state, value);
+    }
+    let text = match value.as_str() {
+        Some(text) => std::borrow::Cow::Borrowed(text),
+        None if value.is_none() || value.is_undefined() => return Ok(()),
+        None => std::borrow::Cow::Owned(value.to_string()),
+    };
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for ch in text.chars() {
+        match ch {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            _ => escaped.push(ch),
+        }
+    }
+    out.write_str(&escaped)
+        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write output").with_source(e))
+}
+
 fn parse_time(value: &str) -> Result<DateTime<Utc>, minijinja::Error> {
     DateTime::parse_from_rfc3339(value).map(|t| t.with_timezone(&Utc)).map_err(|e| {
-        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("not a timestamp: {value}")).with_source(e)
+        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("not a timestamp: {value}"))
+            .with_source(e)
     })
 }
 
@@ -111,6 +143,18 @@ mod tests {
         assert_eq!(format_datetime("2026-11-27T07:19:42Z".into()).ok(), Some("27 Nov 2026, 07:19 UTC".into()));
         assert_eq!(iso_datetime("2026-11-27T07:19:42.5+00:00".into()).ok(), Some("2026-11-27T07:19:42Z".into()));
         assert!(format_datetime("yesterday".into()).is_err());
+    }
+
+    #[test]
+    fn escaping_covers_markup_but_keeps_slashes() {
+        let mut env = Environment::new();
+        env.set_formatter(escape_html);
+        env.add_template("t.html", "{{ v }}|{{ s|safe }}").expect("template");
+        let out = env
+            .get_template("t.html")
+            .and_then(|t| t.render(minijinja::context! { v => "<a href='/x'>\"&\"</a>", s => "<b>ok</b>" }))
+            .expect("renders");
+        assert_eq!(out, "&lt;a href=&#39;/x&#39;&gt;&quot;&amp;&quot;&lt;/a&gt;|<b>ok</b>");
     }
 
     #[test]

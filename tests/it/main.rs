@@ -1,1 +1,9 @@
-fn main(){}
+//! Integration tests: requests go through the real router to a real SQLite file in a temporary
+//! directory. One binary, one module per area.
+
+mod comments;
+mod helpers;
+mod http;
+mod modules;
+mod pages;
+mod views;

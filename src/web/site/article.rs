@@ -231,9 +231,15 @@ pub async fn comment(
 }
 
 /// Shows the article again with the reader's text kept and the reason it was refused.
-async fn refuse(state: &AppState, article: Article, input: CommentInput, error: CommentError) -> Result<Response, SiteError> {
+async fn refuse(
+    state: &AppState,
+    article: Article,
+    input: CommentInput,
+    error: CommentError,
+) -> Result<Response, SiteError> {
     tracing::info!(article = article.id, code = error.code(), "comment refused");
-    let form = CommentForm { name: input.name, body: input.body, error: Some(error.to_string()), ..CommentForm::default() };
+    let form =
+        CommentForm { name: input.name, body: input.body, error: Some(error.to_string()), ..CommentForm::default() };
     let html = render(state, article, form).await?;
     let mut response = (StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));

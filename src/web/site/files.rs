@@ -9,7 +9,11 @@ use crate::web::AppState;
 use crate::web::error::SiteError;
 use crate::web::respond::{Variants, encoded};
 
-pub async fn asset(State(state): State<AppState>, Path(file): Path<String>, headers: HeaderMap) -> Result<Response, SiteError> {
+pub async fn asset(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, SiteError> {
     let asset = state.assets.get(&file).ok_or(SiteError::NotFound)?;
     Ok(encoded(
         &headers,
@@ -37,7 +41,10 @@ fn content_type(path: &str) -> Option<&'static str> {
 pub async fn media(State(state): State<AppState>, Path(path): Path<String>) -> Result<Response, SiteError> {
     let safe = !path.is_empty()
         && path.split('/').all(|part| {
-            !part.is_empty() && part != "." && part != ".." && part.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            !part.is_empty()
+                && part != "."
+                && part != ".."
+                && part.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         });
     let content_type = content_type(&path).filter(|_| safe).ok_or(SiteError::NotFound)?;
     let full = state.settings.server.data_dir.join("media").join(&path);
@@ -54,6 +61,9 @@ pub async fn media(State(state): State<AppState>, Path(path): Path<String>) -> R
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
     // An SVG opened on its own must not be able to run anything.
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+    );
     Ok(response)
 }

@@ -90,12 +90,7 @@ impl Pagination {
     fn new(path: &str, page: i64, total: i64) -> Self {
         let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
         let link = |p: i64| if p == 1 { path.to_owned() } else { format!("{path}?page={p}") };
-        Self {
-            page,
-            pages,
-            previous: (page > 1).then(|| link(page - 1)),
-            next: (page < pages).then(|| link(page + 1)),
-        }
+        Self { page, pages, previous: (page > 1).then(|| link(page - 1)), next: (page < pages).then(|| link(page + 1)) }
     }
 }
 
@@ -169,8 +164,10 @@ pub async fn section(
     let section = sections.into_iter().find(|s| s.slug == slug).ok_or(SiteError::NotFound)?;
     let path = format!("/{slug}");
     let key = format!("{path}?page={page}");
-    cached_page(&state, &headers, key, vec![Dependency::Lists], || render_list(&state, Listing::Section(section), path, page))
-        .await
+    cached_page(&state, &headers, key, vec![Dependency::Lists], || {
+        render_list(&state, Listing::Section(section), path, page)
+    })
+    .await
 }
 
 pub async fn author(
@@ -183,8 +180,10 @@ pub async fn author(
     let author = state.store.author_by_slug(&slug).await?.ok_or(SiteError::NotFound)?;
     let path = format!("/authors/{slug}");
     let key = format!("{path}?page={page}");
-    cached_page(&state, &headers, key, vec![Dependency::Lists], || render_list(&state, Listing::Author(author), path, page))
-        .await
+    cached_page(&state, &headers, key, vec![Dependency::Lists], || {
+        render_list(&state, Listing::Author(author), path, page)
+    })
+    .await
 }
 
 pub async fn tag(

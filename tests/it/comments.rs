@@ -1,0 +1,140 @@
+//! Comments: the 300-character limit in user-perceived characters, moderation, the honeypot, the
+//! rate limit, and escaping.
+
+use std::net::IpAddr;
+
+use axum::http::{StatusCode, header};
+
+use crate::helpers::{REFERENCE_PATH, TestApp, texts};
+
+const SLUG: &str = "kishidas-aim-for-us-visit-a-summit-with-north-koreas-kim-jong-un";
+
+fn comments_url() -> String {
+    format!("{REFERENCE_PATH}/comments")
+}
+
+fn ip(n: u8) -> IpAddr {
+    [198, 51, 100, n].into()
+}
+
+async fn comment_bodies(app: &TestApp) -> Vec<String> {
+    let id = app.article_id(SLUG).await;
+    app.state.store.published_comments(id).await.expect("comments").into_iter().map(|c| c.body).collect()
+}
+
+#[tokio::test]
+async fn exactly_300_characters_with_emoji_at_the_boundary_are_accepted() {
+    let app = TestApp::spawn().await;
+    let thumbs = "👍🏽";
+    let family = "👨‍👩‍👧‍👦";
+    let body = format!("{}{}{}", "a".repeat(298), thumbs, family);
+    let response = app.post_form(&comments_url(), &[("name", "Ana"), ("body", &body)], ip(1)).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    assert_eq!(response.header(header::LOCATION), Some(format!("{REFERENCE_PATH}?comment=published#comments")));
+    assert!(comment_bodies(&app).await.contains(&body));
+
+    // The published comment is on the page at once: posting invalidates the cached article.
+    let page = app.get(REFERENCE_PATH).await;
+    assert!(texts(&page.html(), ".comment-body").contains(&body));
+    let notice = app.get(&format!("{REFERENCE_PATH}?comment=published")).await;
+    assert!(texts(&notice.html(), ".notice")[0].contains("published"));
+}
+
+#[tokio::test]
+async fn three_hundred_and_one_characters_are_refused_with_the_text_kept() {
+    let app = TestApp::spawn().await;
+    let body = format!("{}👨‍👩‍👧‍👦👍🏽", "b".repeat(299));
+    let before = comment_bodies(&app).await.len();
+    let response = app.post_form(&comments_url(), &[("name", "Ben"), ("body", &body)], ip(2)).await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let doc = response.html();
+    assert_eq!(texts(&doc, "#comment-error"), vec!["Comments can be at most 300 characters long; yours has 301."]);
+    assert_eq!(texts(&doc, "#comment-body"), vec![body]);
+    let names = crate::helpers::attrs(&doc, "#comment-name", "value");
+    assert_eq!(names, vec!["Ben"]);
+    assert_eq!(comment_bodies(&app).await.len(), before);
+}
+
+#[tokio::test]
+async fn empty_name_or_body_is_refused_clearly() {
+    let app = TestApp::spawn().await;
+    let response = app.post_form(&comments_url(), &[("name", "  "), ("body", "Hello")], ip(3)).await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(texts(&response.html(), "#comment-error"), vec!["Please enter your name."]);
+    let response = app.post_form(&comments_url(), &[("name", "Ana"), ("body", "\n ")], ip(3)).await;
+    assert_eq!(texts(&response.html(), "#comment-error"), vec!["Please write a comment before sending it."]);
+}
+
+#[tokio::test]
+async fn a_comment_with_a_link_is_held_for_moderation_and_the_reader_is_told() {
+    let app = TestApp::spawn().await;
+    let body = "Great analysis, more at https://example.com/more";
+    let response = app.post_form(&comments_url(), &[("name", "Cy"), ("body", body)], ip(4)).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    assert_eq!(response.header(header::LOCATION), Some(format!("{REFERENCE_PATH}?comment=held#comments")));
+    assert!(!comment_bodies(&app).await.contains(&body.to_owned()), "held comments are not published");
+    let page = app.get(&format!("{REFERENCE_PATH}?comment=held")).await;
+    assert!(texts(&page.html(), ".notice")[0].contains("moderator"));
+}
+
+#[tokio::test]
+async fn a_blocked_word_is_held() {
+    let app = TestApp::spawn().await;
+    let response = app.post_form(&comments_url(), &[("name", "Di"), ("body", "Visit my CASINO tonight")], ip(5)).await;
+    assert_eq!(response.header(header::LOCATION), Some(format!("{REFERENCE_PATH}?comment=held#comments")));
+}
+
+#[tokio::test]
+async fn the_honeypot_discards_bot_comments() {
+    let app = TestApp::spawn().await;
+    let before = comment_bodies(&app).await.len();
+    let fields = [("name", "Bot"), ("body", "Nice post"), ("website", "http://spam.example")];
+    let response = app.post_form(&comments_url(), &fields, ip(6)).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    assert_eq!(comment_bodies(&app).await.len(), before);
+    let id = app.article_id(SLUG).await;
+    let count = app.state.store.article_by_id(id).await.expect("store").expect("article").comment_count;
+    assert_eq!(count as usize, before);
+}
+
+#[tokio::test]
+async fn the_sixth_comment_in_a_minute_from_one_address_gets_429() {
+    let app = TestApp::spawn().await;
+    for n in 0..5 {
+        let body = format!("Comment number {n}");
+        let response = app.post_form(&comments_url(), &[("name", "Eve"), ("body", &body)], ip(7)).await;
+        assert_eq!(response.status, StatusCode::SEE_OTHER, "comment {n}");
+    }
+    let response = app.post_form(&comments_url(), &[("name", "Eve"), ("body", "One more")], ip(7)).await;
+    assert_eq!(response.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.header(header::RETRY_AFTER).as_deref(), Some("60"));
+    assert_eq!(texts(&response.html(), "h1"), vec!["Please slow down"]);
+    // Another reader is not affected.
+    let other = app.post_form(&comments_url(), &[("name", "Fay"), ("body", "Hello")], ip(8)).await;
+    assert_eq!(other.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn an_xss_payload_is_rendered_inert_with_line_breaks_kept() {
+    let app = TestApp::spawn().await;
+    let body = "<script>alert('x')</script>\n<img src=x onerror=alert(1)>";
+    let name = "<b onmouseover=alert(1)>Mallory</b>";
+    let response = app.post_form(&comments_url(), &[("name", name), ("body", body)], ip(9)).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    let page = app.get(REFERENCE_PATH).await;
+    let html = page.text();
+    assert!(!html.contains("<script>alert"), "script tag escaped");
+    assert!(!html.contains("<img src=x"), "img tag escaped");
+    assert!(html.contains("&lt;script&gt;alert("));
+    let doc = page.html();
+    assert!(texts(&doc, ".comment-meta strong").contains(&name.to_owned()), "shown as text");
+    let stored = comment_bodies(&app).await;
+    assert!(stored.contains(&body.to_owned()), "stored as typed, line break kept");
+}
+
+#[tokio::test]
+async fn comments_on_a_missing_article_are_refused() {
+    let app = TestApp::spawn().await;
+    let response = app.post_form("/asia/no-such-story/comments", &[("name", "Ana"), ("body", "Hi")], ip(10)).await;
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
+}

@@ -1,0 +1,91 @@
+//! HTTP behaviour: caching headers, compression, security headers, static assets, body limits.
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode, header};
+
+use crate::helpers::{REFERENCE_PATH, TestApp, attrs};
+
+#[tokio::test]
+async fn pages_carry_an_etag_and_answer_304_when_unchanged() {
+    let app = TestApp::spawn().await;
+    let first = app.get(REFERENCE_PATH).await;
+    let etag = first.header(header::ETAG).expect("etag");
+    let again = app.get_with(REFERENCE_PATH, header::IF_NONE_MATCH, &etag).await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert!(again.body.is_empty());
+}
+
+#[tokio::test]
+async fn pages_are_served_with_brotli_or_gzip_as_the_client_prefers() {
+    let app = TestApp::spawn().await;
+    let plain = app.get("/").await;
+    let br = app.get_with("/", header::ACCEPT_ENCODING, "gzip, deflate, br").await;
+    assert_eq!(br.header(header::CONTENT_ENCODING).as_deref(), Some("br"));
+    let mut decoded = Vec::new();
+    brotli_decompress(&br.body, &mut decoded);
+    assert_eq!(decoded, plain.body);
+    let gz = app.get_with("/", header::ACCEPT_ENCODING, "gzip").await;
+    assert_eq!(gz.header(header::CONTENT_ENCODING).as_deref(), Some("gzip"));
+    assert!(gz.body.len() < plain.body.len() / 2);
+    assert_eq!(plain.header(header::VARY).as_deref(), Some("Accept-Encoding"));
+}
+
+fn brotli_decompress(input: &[u8], out: &mut Vec<u8>) {
+    brotli::BrotliDecompress(&mut &input[..], out).expect("valid brotli");
+}
+
+#[tokio::test]
+async fn security_headers_are_on_every_response() {
+    let app = TestApp::spawn().await;
+    for path in ["/", REFERENCE_PATH, "/missing"] {
+        let response = app.get(path).await;
+        let csp = response.header(header::CONTENT_SECURITY_POLICY).expect("csp");
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"));
+        assert_eq!(response.header(header::X_CONTENT_TYPE_OPTIONS).as_deref(), Some("nosniff"));
+        assert_eq!(response.header(header::REFERRER_POLICY).as_deref(), Some("strict-origin-when-cross-origin"));
+    }
+    // No inline script anywhere on the page (the CSP would block it).
+    let doc = app.get(REFERENCE_PATH).await.html();
+    let inline = scraper::Selector::parse("script:not([src])").expect("selector");
+    assert_eq!(doc.select(&inline).count(), 0);
+}
+
+#[tokio::test]
+async fn static_assets_have_hashed_urls_and_long_lifetimes() {
+    let app = TestApp::spawn().await;
+    let doc = app.get("/").await.html();
+    let css = attrs(&doc, "link[rel=stylesheet]", "href").pop().expect("stylesheet");
+    assert!(css.starts_with("/static/site.") && css.ends_with(".css") && css.len() > "/static/site..css".len());
+    let response = app.get(&css).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.header(header::CACHE_CONTROL).as_deref(), Some("public, max-age=31536000, immutable"));
+    assert!(response.header(header::CONTENT_TYPE).is_some_and(|v| v.starts_with("text/css")));
+    assert_eq!(app.get("/static/site.css").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn demo_images_are_served_and_paths_cannot_escape_the_media_folder() {
+    let app = TestApp::spawn().await;
+    let doc = app.get(REFERENCE_PATH).await.html();
+    let image = attrs(&doc, ".featured-image img", "src").pop().expect("image");
+    let response = app.get(&image).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.header(header::CONTENT_TYPE).as_deref(), Some("image/svg+xml"));
+    for path in ["/media/../broadsheet.db", "/media/%2e%2e/broadsheet.db", "/media/demo/../../broadsheet.db"] {
+        assert_eq!(app.get(path).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_with_413() {
+    let app = TestApp::spawn().await;
+    let body = format!("name=A&body={}", "x".repeat(100 * 1024));
+    let request = TestApp::request(Method::POST, &format!("{REFERENCE_PATH}/comments"), [192, 0, 2, 50].into())
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .expect("request");
+    let response = app.send(request).await;
+    assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(response.header(header::CONTENT_TYPE).is_some_and(|v| v.starts_with("text/html")));
+}

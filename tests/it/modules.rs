@@ -1,0 +1,122 @@
+//! The article page's four modules: content, order, labels, and no repeats.
+
+use std::collections::HashSet;
+
+use broadsheet::store::{ListFilter, ViewIncrement};
+
+use crate::helpers::{REFERENCE_PATH, TestApp, attrs, texts};
+
+fn module_links(doc: &scraper::Html, heading_id: &str) -> Vec<String> {
+    attrs(doc, &format!("[aria-labelledby='{heading_id}'] li a"), "href")
+}
+
+#[tokio::test]
+async fn latest_stories_are_the_five_newest_in_the_section_labelled_with_it() {
+    let app = TestApp::spawn().await;
+    let doc = app.get(REFERENCE_PATH).await.html();
+    assert_eq!(texts(&doc, "#latest-heading"), vec!["[ASIA] Latest Stories"]);
+    let shown = module_links(&doc, "latest-heading");
+    let asia =
+        app.state.store.sections().await.expect("sections").into_iter().find(|s| s.slug == "asia").expect("asia");
+    let expected: Vec<String> = app
+        .state
+        .store
+        .list_articles(ListFilter::Section(asia.id), 6, 0)
+        .await
+        .expect("list")
+        .items
+        .into_iter()
+        .map(|c| c.path)
+        .filter(|p| p != REFERENCE_PATH)
+        .take(5)
+        .collect();
+    assert_eq!(shown, expected);
+    assert!(texts(&doc, "[aria-labelledby='latest-heading'] .section-label").iter().all(|l| l == "Asia"));
+}
+
+#[tokio::test]
+async fn must_reads_follow_the_editors_order() {
+    let app = TestApp::spawn().await;
+    let store = &app.state.store;
+    // The editors choose five specific stories from other sections, in a deliberate order.
+    let all = store.list_articles(ListFilter::All, 100, 0).await.expect("list").items;
+    let picks: Vec<_> = all.iter().filter(|c| c.section_slug == "lifestyle").take(5).collect();
+    let order: Vec<i64> = picks.iter().rev().map(|c| c.id).collect();
+    store.set_must_reads(&order).await.expect("set picks");
+    app.state.cache.clear();
+
+    let doc = app.get(REFERENCE_PATH).await.html();
+    let expected: Vec<String> = picks.iter().rev().map(|c| c.path.clone()).collect();
+    assert_eq!(module_links(&doc, "must-reads-heading"), expected);
+    assert_eq!(texts(&doc, "[aria-labelledby='must-reads-heading'] .rank"), vec!["1", "2", "3", "4", "5"]);
+    assert!(texts(&doc, "[aria-labelledby='must-reads-heading'] .section-label").iter().all(|l| l == "Lifestyle"));
+}
+
+#[tokio::test]
+async fn popular_now_ranks_the_most_viewed_of_the_last_day() {
+    let app = TestApp::spawn().await;
+    let store = &app.state.store;
+    let business = store.list_articles(ListFilter::All, 100, 0).await.expect("list").items;
+    let business: Vec<_> = business.into_iter().filter(|c| c.section_slug == "business").take(5).collect();
+    let now = chrono::Utc::now().timestamp();
+    let hour = now - now.rem_euclid(3600);
+    // Far more views than any demo story, in the current hour, in a known order.
+    let batch: Vec<ViewIncrement> = business
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ViewIncrement { article_id: c.id, hour, views: 10_000_000 - i as i64 * 1_000_000 })
+        .collect();
+    store.record_views(&batch).await.expect("views");
+    // Views from a week ago do not count towards today's ranking.
+    let old = business.last().expect("five stories").id;
+    store
+        .record_views(&[ViewIncrement { article_id: old, hour: hour - 3 * 86_400, views: 100_000_000 }])
+        .await
+        .expect("views");
+    store.set_must_reads(&[]).await.expect("no picks so nothing is taken first");
+    app.state.cache.clear();
+
+    let doc = app.get(REFERENCE_PATH).await.html();
+    let expected: Vec<String> = business.iter().map(|c| c.path.clone()).collect();
+    assert_eq!(module_links(&doc, "popular-heading"), expected);
+    assert_eq!(texts(&doc, "[aria-labelledby='popular-heading'] .rank"), vec!["1", "2", "3", "4", "5"]);
+    assert!(texts(&doc, "[aria-labelledby='popular-heading'] .section-label").iter().all(|l| l == "Business"));
+}
+
+#[tokio::test]
+async fn you_may_also_like_shows_five_related_stories_labelled_by_section() {
+    let app = TestApp::spawn().await;
+    let doc = app.get(REFERENCE_PATH).await.html();
+    let links = module_links(&doc, "related-heading");
+    assert_eq!(links.len(), 5);
+    let labels = texts(&doc, "[aria-labelledby='related-heading'] .section-label");
+    assert_eq!(labels.len(), 5);
+    let sections: HashSet<&str> = ["Asia", "World", "Business", "Technology", "Lifestyle", "Debate"].into();
+    assert!(labels.iter().all(|l| sections.contains(l.as_str())), "{labels:?}");
+    // The stored similarity ranking drives the module: what is shown comes from it, in its order.
+    let id = app.article_id("kishidas-aim-for-us-visit-a-summit-with-north-koreas-kim-jong-un").await;
+    let related: Vec<String> =
+        app.state.store.related_articles(id, 20).await.expect("related").into_iter().map(|c| c.path).collect();
+    let positions: Vec<usize> =
+        links.iter().map(|l| related.iter().position(|r| r == l).expect("shown story is related")).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+}
+
+#[tokio::test]
+async fn no_story_appears_twice_across_modules_nor_the_article_itself_on_any_article() {
+    let app = TestApp::spawn().await;
+    let all = app.state.store.list_articles(ListFilter::All, 100, 0).await.expect("list").items;
+    assert!(all.len() >= 60);
+    for card in all {
+        let doc = app.get(&card.path).await.html();
+        let mut seen = HashSet::new();
+        for heading in ["latest-heading", "related-heading", "popular-heading", "must-reads-heading"] {
+            let links = module_links(&doc, heading);
+            assert_eq!(links.len(), 5, "{} module {heading} is not full", card.path);
+            for link in links {
+                assert_ne!(link, card.path, "{} lists itself in {heading}", card.path);
+                assert!(seen.insert(link.clone()), "{} repeats {link}", card.path);
+            }
+        }
+    }
+}
