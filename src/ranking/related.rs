@@ -152,17 +152,6 @@ pub async fn refresh_all(store: &dyn crate::store::Store, now: DateTime<Utc>) ->
     Ok(())
 }
 
-/// Recomputes related articles for one article after it is published or changed.
-pub async fn refresh_one(
-    store: &dyn crate::store::Store,
-    id: ArticleId,
-    now: DateTime<Utc>,
-) -> crate::store::StoreResult<()> {
-    let docs = store.related_corpus().await?;
-    let corpus = Corpus::build(&docs);
-    store.set_related(id, &corpus.related_to(id, now)).await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
