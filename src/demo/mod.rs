@@ -67,6 +67,8 @@ struct DemoArticle {
     authors: Vec<String>,
     tags: Vec<String>,
     hours_ago: i64,
+    /// Hours after publication when the story was last updated, if it was.
+    updated_hours_after: Option<i64>,
     body: String,
 }
 
@@ -188,8 +190,15 @@ async fn load(store: &dyn Store, data_dir: &Path, now: DateTime<Utc>) -> Result<
             })
             .collect::<Result<Vec<_>, _>>()?;
         Slug::parse(&article.slug).map_err(|e| DemoError::Inconsistent(format!("{}: {e}", article.slug)))?;
-        let published_at =
-            now - Duration::hours(article.hours_ago) - Duration::minutes(Dice::seeded(&article.slug).below(50) as i64);
+        let mut dice = Dice::seeded(&article.slug);
+        let published_at = now - Duration::hours(article.hours_ago) - Duration::minutes(dice.below(50) as i64);
+        // Some stories were updated after publication, as running stories are.
+        let updated_after =
+            article.updated_hours_after.or_else(|| (dice.below(6) == 0).then(|| 1 + dice.below(3) as i64));
+        let updated_at = updated_after
+            .map(|hours| published_at + Duration::hours(hours) + Duration::minutes(dice.below(50) as i64))
+            .filter(|updated| *updated < now)
+            .unwrap_or(published_at);
         let (svg, description) = art::illustration(section, &article.slug);
         std::fs::write(art_dir.join(format!("{}.svg", article.slug)), svg)?;
         let id = store
@@ -210,7 +219,7 @@ async fn load(store: &dyn Store, data_dir: &Path, now: DateTime<Utc>) -> Result<
                 }),
                 status: ArticleStatus::Published,
                 published_at: Some(published_at),
-                updated_at: published_at,
+                updated_at,
                 author_ids: authors,
                 tags: article.tags.iter().map(|t| (t.clone(), tag_name(t))).collect(),
             })

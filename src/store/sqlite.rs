@@ -292,7 +292,7 @@ impl Store for SqliteStore {
         .bind(article.status.as_str())
         .bind(article.published_at.map(to_unix))
         .bind(to_unix(article.updated_at))
-        .bind(to_unix(article.updated_at))
+        .bind(to_unix(article.published_at.map_or(article.updated_at, |p| p.min(article.updated_at))))
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| {

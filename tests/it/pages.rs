@@ -25,7 +25,10 @@ async fn reference_article_page_shows_every_part_in_order() {
     assert_eq!(attrs(&doc, ".byline-authors a", "href"), vec!["/authors/daniel-kim"]);
     assert_eq!(texts(&doc, ".byline-authors a"), vec!["Daniel Kim"]);
     assert_eq!(attrs(&doc, ".byline-emails a", "href"), vec!["mailto:content@viewusglobal.com"]);
-    assert_eq!(attrs(&doc, ".byline-times time", "datetime").len(), 1, "never updated, so one time");
+    let times = attrs(&doc, ".byline-times time", "datetime");
+    assert_eq!(times.len(), 2, "published and updated");
+    assert!(times[0] < times[1], "updated after publication: {times:?}");
+    assert!(texts(&doc, ".byline-times")[0].contains("Updated"));
     assert!(texts(&doc, ".views")[0].ends_with("views"));
     assert_eq!(attrs(&doc, ".featured-image img", "alt").len(), 1);
 
