@@ -5,19 +5,20 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use bytes::Bytes;
 
-/// A rendered page, ready to send in any of the encodings we offer.
+/// A rendered page. Its gzip and brotli forms are made the first time a reader asks for them and
+/// kept, so a page is compressed at most once per encoding and never for clients that do not want it.
 pub struct CachedPage {
     pub status: StatusCode,
     pub etag: String,
     pub identity: Bytes,
-    pub gzip: Bytes,
-    pub brotli: Bytes,
+    gzip: OnceLock<Bytes>,
+    brotli: OnceLock<Bytes>,
     created: Instant,
 }
 
@@ -25,8 +26,32 @@ impl CachedPage {
     pub fn new(status: StatusCode, html: String) -> Self {
         let identity = Bytes::from(html);
         let etag = format!("\"{}\"", &blake3::hash(&identity).to_hex()[..20]);
-        Self { status, etag, gzip: gzip(&identity), brotli: brotli(&identity), identity, created: Instant::now() }
+        Self { status, etag, identity, gzip: OnceLock::new(), brotli: OnceLock::new(), created: Instant::now() }
     }
+
+    /// Memory the entry may come to hold, counting compressed forms it may grow.
+    fn weight(&self) -> usize {
+        self.identity.len() * 3 / 2 + self.etag.len() + 128
+    }
+}
+
+impl Encodings for CachedPage {
+    fn identity(&self) -> Bytes {
+        self.identity.clone()
+    }
+    fn gzip(&self) -> Bytes {
+        self.gzip.get_or_init(|| gzip(&self.identity)).clone()
+    }
+    fn brotli(&self) -> Bytes {
+        self.brotli.get_or_init(|| brotli(&self.identity)).clone()
+    }
+}
+
+/// A body available in several encodings; an empty result means "not available in that one".
+pub trait Encodings {
+    fn identity(&self) -> Bytes;
+    fn gzip(&self) -> Bytes;
+    fn brotli(&self) -> Bytes;
 }
 
 pub fn gzip(data: &[u8]) -> Bytes {
@@ -60,53 +85,101 @@ struct Entry {
     depends_on: Vec<Dependency>,
 }
 
+struct Entries {
+    map: HashMap<String, Entry>,
+    bytes: usize,
+}
+
 pub struct PageCache {
-    entries: RwLock<HashMap<String, Entry>>,
+    entries: RwLock<Entries>,
     max_age: Duration,
-    max_entries: usize,
+    max_bytes: usize,
 }
 
 impl PageCache {
-    pub fn new(max_age: Duration, max_entries: usize) -> Self {
-        Self { entries: RwLock::new(HashMap::new()), max_age, max_entries }
+    pub fn new(max_age: Duration, max_bytes: usize) -> Self {
+        Self { entries: RwLock::new(Entries { map: HashMap::new(), bytes: 0 }), max_age, max_bytes }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Entries> {
+        self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Entries> {
+        self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn get(&self, key: &str) -> Option<Arc<CachedPage>> {
-        let entries = self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = entries.get(key)?;
+        let entries = self.read();
+        let entry = entries.map.get(key)?;
         (entry.page.created.elapsed() < self.max_age).then(|| Arc::clone(&entry.page))
     }
 
     pub fn insert(&self, key: String, page: Arc<CachedPage>, depends_on: Vec<Dependency>) {
-        let mut entries = self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if entries.len() >= self.max_entries && !entries.contains_key(&key) {
-            // Expired entries go first; if the cache is still full of fresh pages, start over
-            // rather than track recency on every hit.
-            let max_age = self.max_age;
-            entries.retain(|_, e| e.page.created.elapsed() < max_age);
-            if entries.len() >= self.max_entries {
-                entries.clear();
-            }
+        let weight = page.weight();
+        if weight > self.max_bytes {
+            return;
         }
-        entries.insert(key, Entry { page, depends_on });
+        let mut entries = self.write();
+        if let Some(old) = entries.map.insert(key, Entry { page, depends_on }) {
+            entries.bytes -= old.page.weight();
+        }
+        entries.bytes += weight;
+        if entries.bytes > self.max_bytes {
+            self.evict(&mut entries);
+        }
+    }
+
+    /// Drops expired pages, then the oldest, until the cache is back under 80% of its budget.
+    fn evict(&self, entries: &mut Entries) {
+        let max_age = self.max_age;
+        entries.map.retain(|_, e| e.page.created.elapsed() < max_age);
+        let mut by_age: Vec<(Instant, String, usize)> =
+            entries.map.iter().map(|(k, e)| (e.page.created, k.clone(), e.page.weight())).collect();
+        let mut bytes: usize = by_age.iter().map(|(_, _, w)| w).sum();
+        by_age.sort_unstable_by_key(|(created, _, _)| *created);
+        let target = self.max_bytes / 10 * 8;
+        for (_, key, weight) in by_age {
+            if bytes <= target {
+                break;
+            }
+            entries.map.remove(&key);
+            bytes -= weight;
+        }
+        entries.bytes = bytes;
     }
 
     /// Drops every page that depends on `dependency`.
     pub fn invalidate(&self, dependency: &Dependency) {
-        let mut entries = self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries.retain(|_, e| !e.depends_on.contains(dependency));
+        let mut entries = self.write();
+        let mut freed = 0;
+        entries.map.retain(|_, e| {
+            let keep = !e.depends_on.contains(dependency);
+            if !keep {
+                freed += e.page.weight();
+            }
+            keep
+        });
+        entries.bytes -= freed;
     }
 
     pub fn clear(&self) {
-        self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+        let mut entries = self.write();
+        entries.map.clear();
+        entries.bytes = 0;
     }
 
     pub fn len(&self) -> usize {
-        self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+        self.read().map.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Memory the cache accounts for, in bytes.
+    pub fn bytes(&self) -> usize {
+        self.read().bytes
     }
 }
 
@@ -120,7 +193,7 @@ mod tests {
 
     #[test]
     fn invalidation_drops_only_dependent_pages() {
-        let cache = PageCache::new(Duration::from_secs(60), 100);
+        let cache = PageCache::new(Duration::from_secs(60), 1 << 20);
         cache.insert("/asia/a".into(), page("a"), vec![Dependency::Lists, Dependency::Article(1)]);
         cache.insert("/asia/b".into(), page("b"), vec![Dependency::Lists, Dependency::Article(2)]);
         cache.invalidate(&Dependency::Article(1));
@@ -131,8 +204,23 @@ mod tests {
     }
 
     #[test]
+    fn the_byte_budget_evicts_the_oldest_pages_first() {
+        let page_weight = page(&"x".repeat(1000)).weight();
+        let cache = PageCache::new(Duration::from_secs(60), page_weight * 10);
+        for n in 0..11 {
+            cache.insert(format!("/p{n}"), page(&"x".repeat(1000)), vec![]);
+        }
+        assert!(cache.bytes() <= page_weight * 10);
+        assert!(cache.get("/p0").is_none(), "oldest evicted");
+        assert!(cache.get("/p10").is_some(), "newest kept");
+        cache.invalidate(&Dependency::Lists);
+        cache.clear();
+        assert_eq!(cache.bytes(), 0);
+    }
+
+    #[test]
     fn entries_expire() {
-        let cache = PageCache::new(Duration::ZERO, 100);
+        let cache = PageCache::new(Duration::ZERO, 1 << 20);
         cache.insert("/".into(), page("home"), vec![]);
         assert!(cache.get("/").is_none());
     }
@@ -142,11 +230,11 @@ mod tests {
         let html = "<p>hello</p>".repeat(100);
         let cached = CachedPage::new(StatusCode::OK, html.clone());
         let mut decoded = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&cached.gzip[..]), &mut decoded)
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&cached.gzip()[..]), &mut decoded)
             .expect("gzip decodes");
         assert_eq!(decoded, html);
         let mut out = Vec::new();
-        brotli::BrotliDecompress(&mut &cached.brotli[..], &mut out).expect("brotli decodes");
+        brotli::BrotliDecompress(&mut &cached.brotli()[..], &mut out).expect("brotli decodes");
         assert_eq!(out, html.as_bytes());
         assert!(cached.etag.starts_with('"') && cached.etag.len() == 22);
     }

@@ -72,12 +72,13 @@ pub struct CacheSettings {
     /// Seconds a rendered page is served from memory before it is rendered again. Bounds how old
     /// the view count and Popular Now on a page can be.
     pub max_age_secs: u64,
-    pub max_entries: usize,
+    /// Memory for rendered pages, in MiB; the oldest pages go first when it is full.
+    pub max_mib: usize,
 }
 
 impl Default for CacheSettings {
     fn default() -> Self {
-        Self { max_age_secs: 45, max_entries: 20_000 }
+        Self { max_age_secs: 45, max_mib: 64 }
     }
 }
 

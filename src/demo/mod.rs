@@ -287,23 +287,25 @@ const REMARKS: &[&str] = &[
 ];
 
 async fn add_comments(store: &dyn Store, ids: &[(i64, i64, String)], now: DateTime<Utc>) -> Result<(), DemoError> {
+    let mut comments = Vec::new();
     for (id, hours_ago, slug) in ids {
         let mut dice = Dice::seeded(&format!("comments:{slug}"));
         let count = dice.below(5);
         for n in 0..count {
             let minutes_after = 20 + (n as i64 + 1) * (dice.below(120) as i64 + 10);
             let created_at = (now - Duration::hours(*hours_ago) + Duration::minutes(minutes_after)).min(now);
-            store
-                .insert_comment(NewComment {
-                    article_id: *id,
-                    author_name: READERS[dice.below(READERS.len() as u64) as usize].to_owned(),
-                    body: REMARKS[dice.below(REMARKS.len() as u64) as usize].to_owned(),
-                    status: crate::domain::CommentStatus::Published,
-                    fingerprint: format!("demo-{}", dice.next()),
-                    created_at,
-                })
-                .await?;
+            comments.push(NewComment {
+                article_id: *id,
+                author_name: READERS[dice.below(READERS.len() as u64) as usize].to_owned(),
+                body: REMARKS[dice.below(REMARKS.len() as u64) as usize].to_owned(),
+                status: crate::domain::CommentStatus::Published,
+                fingerprint: format!("demo-{}", dice.next()),
+                created_at,
+            });
         }
+    }
+    for result in store.insert_comments(&comments).await? {
+        result?;
     }
     Ok(())
 }

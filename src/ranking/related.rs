@@ -146,10 +146,8 @@ fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
 pub async fn refresh_all(store: &dyn crate::store::Store, now: DateTime<Utc>) -> crate::store::StoreResult<()> {
     let docs = store.related_corpus().await?;
     let corpus = Corpus::build(&docs);
-    for &id in corpus.ids() {
-        store.set_related(id, &corpus.related_to(id, now)).await?;
-    }
-    Ok(())
+    let lists: Vec<_> = corpus.ids().iter().map(|&id| (id, corpus.related_to(id, now))).collect();
+    store.set_related(&lists).await
 }
 
 #[cfg(test)]

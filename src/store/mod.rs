@@ -24,6 +24,8 @@ pub enum StoreError {
     Missing(String),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    #[error("the write was not stored: {0}")]
+    WriteFailed(String),
 }
 
 /// Which articles a list shows.
@@ -123,6 +125,8 @@ pub trait Store: Send + Sync + 'static {
     async fn tag_by_slug(&self, slug: &str) -> StoreResult<Option<Tag>>;
 
     async fn insert_article(&self, article: NewArticle) -> StoreResult<ArticleId>;
+    /// Inserts many articles in one transaction (imports, generated datasets).
+    async fn insert_articles(&self, articles: &[NewArticle]) -> StoreResult<Vec<ArticleId>>;
     async fn set_article_status(&self, id: ArticleId, status: ArticleStatus, at: DateTime<Utc>) -> StoreResult<()>;
     async fn article_by_slug(&self, slug: &str) -> StoreResult<Option<Article>>;
     async fn article_by_id(&self, id: ArticleId) -> StoreResult<Option<Article>>;
@@ -136,12 +140,15 @@ pub trait Store: Send + Sync + 'static {
     async fn set_must_reads(&self, ids: &[ArticleId]) -> StoreResult<()>;
     /// Published related articles, best first.
     async fn related_articles(&self, id: ArticleId, limit: i64) -> StoreResult<Vec<ArticleCard>>;
-    async fn set_related(&self, id: ArticleId, related: &[(ArticleId, f32)]) -> StoreResult<()>;
+    /// Replaces the stored related-article lists of the given articles, in one transaction.
+    async fn set_related(&self, lists: &[(ArticleId, Vec<(ArticleId, f32)>)]) -> StoreResult<()>;
     async fn related_corpus(&self) -> StoreResult<Vec<RelatedDoc>>;
 
     /// Published comments on an article, oldest first.
     async fn published_comments(&self, article_id: ArticleId) -> StoreResult<Vec<Comment>>;
-    async fn insert_comment(&self, comment: NewComment) -> StoreResult<Comment>;
+    /// Inserts comments in one transaction (one durable write for the whole batch). Each comment
+    /// gets its own result: a comment on a missing article fails alone.
+    async fn insert_comments(&self, comments: &[NewComment]) -> StoreResult<Vec<StoreResult<Comment>>>;
 
     /// Adds view counts in one transaction and returns each touched article's new total. Views for
     /// articles that no longer exist are dropped.

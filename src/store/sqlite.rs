@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::{
     ListFilter, ListPage, NewArticle, NewAuthor, NewComment, NewSection, RelatedDoc, Store, StoreError, StoreResult,
@@ -186,6 +186,87 @@ const ARTICLE_COLUMNS: &str = "SELECT a.id, a.slug, s.slug, s.name, a.headline, 
      a.image_url, a.image_alt, a.image_caption, a.image_credit, a.image_width, a.image_height \
      FROM articles a JOIN sections s ON s.id = a.section_id";
 
+async fn insert_article_in(tx: &mut SqliteConnection, article: &NewArticle) -> StoreResult<ArticleId> {
+    let image = article.image.as_ref();
+    let id: ArticleId = sqlx::query_scalar(
+        "INSERT INTO articles (section_id, slug, headline, dek, body_markdown, body_html, image_url, image_alt, \
+         image_caption, image_credit, image_width, image_height, status, published_at, updated_at, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(article.section_id)
+    .bind(&article.slug)
+    .bind(&article.headline)
+    .bind(&article.dek)
+    .bind(&article.body_markdown)
+    .bind(&article.body_html)
+    .bind(image.map(|i| i.url.as_str()))
+    .bind(image.map(|i| i.alt.as_str()))
+    .bind(image.and_then(|i| i.caption.as_deref()))
+    .bind(image.and_then(|i| i.credit.as_deref()))
+    .bind(image.map(|i| i64::from(i.width)))
+    .bind(image.map(|i| i64::from(i.height)))
+    .bind(article.status.as_str())
+    .bind(article.published_at.map(to_unix))
+    .bind(to_unix(article.updated_at))
+    .bind(to_unix(article.published_at.map_or(article.updated_at, |p| p.min(article.updated_at))))
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) { StoreError::Conflict(format!("article {}", article.slug)) } else { e.into() }
+    })?;
+
+    for (position, author_id) in article.author_ids.iter().enumerate() {
+        sqlx::query("INSERT INTO article_authors (article_id, author_id, position) VALUES (?, ?, ?)")
+            .bind(id)
+            .bind(author_id)
+            .bind(position as i64)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for (position, (slug, name)) in article.tags.iter().enumerate() {
+        sqlx::query("INSERT INTO tags (slug, name) VALUES (?, ?) ON CONFLICT (slug) DO NOTHING")
+            .bind(slug)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO article_tags (article_id, tag_id, position) SELECT ?, id, ? FROM tags WHERE slug = ?")
+            .bind(id)
+            .bind(position as i64)
+            .bind(slug)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(id)
+}
+
+async fn insert_comment_in(tx: &mut SqliteConnection, comment: &NewComment) -> StoreResult<Comment> {
+    let row = sqlx::query(
+        "INSERT INTO comments (article_id, author_name, body, status, fingerprint, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id, article_id, author_name, body, status, created_at",
+    )
+    .bind(comment.article_id)
+    .bind(&comment.author_name)
+    .bind(&comment.body)
+    .bind(comment.status.as_str())
+    .bind(&comment.fingerprint)
+    .bind(to_unix(comment.created_at))
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            StoreError::Missing(format!("article {}", comment.article_id))
+        }
+        _ => e.into(),
+    })?;
+    if comment.status == CommentStatus::Published {
+        sqlx::query("UPDATE articles SET comment_count = comment_count + 1 WHERE id = ?")
+            .bind(comment.article_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    comment_from_row(&row)
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn secret(&self, name: &str) -> StoreResult<Vec<u8>> {
@@ -271,59 +352,19 @@ impl Store for SqliteStore {
 
     async fn insert_article(&self, article: NewArticle) -> StoreResult<ArticleId> {
         let mut tx = self.pool.begin().await?;
-        let image = article.image.as_ref();
-        let id: ArticleId = sqlx::query_scalar(
-            "INSERT INTO articles (section_id, slug, headline, dek, body_markdown, body_html, image_url, image_alt, \
-             image_caption, image_credit, image_width, image_height, status, published_at, updated_at, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(article.section_id)
-        .bind(&article.slug)
-        .bind(&article.headline)
-        .bind(&article.dek)
-        .bind(&article.body_markdown)
-        .bind(&article.body_html)
-        .bind(image.map(|i| i.url.as_str()))
-        .bind(image.map(|i| i.alt.as_str()))
-        .bind(image.and_then(|i| i.caption.as_deref()))
-        .bind(image.and_then(|i| i.credit.as_deref()))
-        .bind(image.map(|i| i64::from(i.width)))
-        .bind(image.map(|i| i64::from(i.height)))
-        .bind(article.status.as_str())
-        .bind(article.published_at.map(to_unix))
-        .bind(to_unix(article.updated_at))
-        .bind(to_unix(article.published_at.map_or(article.updated_at, |p| p.min(article.updated_at))))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) { StoreError::Conflict(format!("article {}", article.slug)) } else { e.into() }
-        })?;
-
-        for (position, author_id) in article.author_ids.iter().enumerate() {
-            sqlx::query("INSERT INTO article_authors (article_id, author_id, position) VALUES (?, ?, ?)")
-                .bind(id)
-                .bind(author_id)
-                .bind(position as i64)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for (position, (slug, name)) in article.tags.iter().enumerate() {
-            sqlx::query("INSERT INTO tags (slug, name) VALUES (?, ?) ON CONFLICT (slug) DO NOTHING")
-                .bind(slug)
-                .bind(name)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO article_tags (article_id, tag_id, position) SELECT ?, id, ? FROM tags WHERE slug = ?",
-            )
-            .bind(id)
-            .bind(position as i64)
-            .bind(slug)
-            .execute(&mut *tx)
-            .await?;
-        }
+        let id = insert_article_in(&mut tx, &article).await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    async fn insert_articles(&self, articles: &[NewArticle]) -> StoreResult<Vec<ArticleId>> {
+        let mut tx = self.pool.begin().await?;
+        let mut ids = Vec::with_capacity(articles.len());
+        for article in articles {
+            ids.push(insert_article_in(&mut tx, article).await?);
+        }
+        tx.commit().await?;
+        Ok(ids)
     }
 
     async fn set_article_status(&self, id: ArticleId, status: ArticleStatus, at: DateTime<Utc>) -> StoreResult<()> {
@@ -478,17 +519,19 @@ impl Store for SqliteStore {
         cards(&rows)
     }
 
-    async fn set_related(&self, id: ArticleId, related: &[(ArticleId, f32)]) -> StoreResult<()> {
+    async fn set_related(&self, lists: &[(ArticleId, Vec<(ArticleId, f32)>)]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM related_articles WHERE article_id = ?").bind(id).execute(&mut *tx).await?;
-        for (rank, (related_id, score)) in related.iter().enumerate() {
-            sqlx::query("INSERT INTO related_articles (article_id, rank, related_id, score) VALUES (?, ?, ?, ?)")
-                .bind(id)
-                .bind(rank as i64)
-                .bind(related_id)
-                .bind(f64::from(*score))
-                .execute(&mut *tx)
-                .await?;
+        for (id, related) in lists {
+            sqlx::query("DELETE FROM related_articles WHERE article_id = ?").bind(id).execute(&mut *tx).await?;
+            for (rank, (related_id, score)) in related.iter().enumerate() {
+                sqlx::query("INSERT INTO related_articles (article_id, rank, related_id, score) VALUES (?, ?, ?, ?)")
+                    .bind(id)
+                    .bind(rank as i64)
+                    .bind(related_id)
+                    .bind(f64::from(*score))
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         tx.commit().await?;
         Ok(())
@@ -528,34 +571,27 @@ impl Store for SqliteStore {
         rows.iter().map(comment_from_row).collect()
     }
 
-    async fn insert_comment(&self, comment: NewComment) -> StoreResult<Comment> {
+    async fn insert_comments(&self, comments: &[NewComment]) -> StoreResult<Vec<StoreResult<Comment>>> {
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(
-            "INSERT INTO comments (article_id, author_name, body, status, fingerprint, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING id, article_id, author_name, body, status, created_at",
-        )
-        .bind(comment.article_id)
-        .bind(&comment.author_name)
-        .bind(&comment.body)
-        .bind(comment.status.as_str())
-        .bind(&comment.fingerprint)
-        .bind(to_unix(comment.created_at))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                StoreError::Missing(format!("article {}", comment.article_id))
+        let mut results = Vec::with_capacity(comments.len());
+        for comment in comments {
+            // One missing article must not fail the others in the batch: a savepoint per comment.
+            sqlx::query("SAVEPOINT one_comment").execute(&mut *tx).await?;
+            match insert_comment_in(&mut tx, comment).await {
+                Ok(stored) => {
+                    sqlx::query("RELEASE one_comment").execute(&mut *tx).await?;
+                    results.push(Ok(stored));
+                }
+                Err(StoreError::Missing(what)) => {
+                    sqlx::query("ROLLBACK TO one_comment").execute(&mut *tx).await?;
+                    sqlx::query("RELEASE one_comment").execute(&mut *tx).await?;
+                    results.push(Err(StoreError::Missing(what)));
+                }
+                Err(other) => return Err(other),
             }
-            _ => e.into(),
-        })?;
-        if comment.status == CommentStatus::Published {
-            sqlx::query("UPDATE articles SET comment_count = comment_count + 1 WHERE id = ?")
-                .bind(comment.article_id)
-                .execute(&mut *tx)
-                .await?;
         }
         tx.commit().await?;
-        comment_from_row(&row)
+        Ok(results)
     }
 
     async fn record_views(&self, batch: &[ViewIncrement]) -> StoreResult<Vec<(ArticleId, i64)>> {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use serde::Serialize;
 
-use crate::cache::{brotli, gzip};
+use crate::cache::{Encodings, brotli, gzip};
 
 const FILES: &[(&str, &str, &[u8])] = &[
     ("site.css", "text/css; charset=utf-8", include_bytes!("../../static/site.css")),
@@ -20,6 +20,18 @@ pub struct Asset {
     pub gzip: Bytes,
     pub brotli: Bytes,
     pub etag: String,
+}
+
+impl Encodings for Asset {
+    fn identity(&self) -> Bytes {
+        self.identity.clone()
+    }
+    fn gzip(&self) -> Bytes {
+        self.gzip.clone()
+    }
+    fn brotli(&self) -> Bytes {
+        self.brotli.clone()
+    }
 }
 
 /// The hashed URL of each asset, for templates.

@@ -23,6 +23,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::cache::PageCache;
 use crate::config::Settings;
+use crate::group_commit::CommentWriter;
 use crate::moderation::CommentPolicy;
 use crate::store::{Store, StoreResult};
 use crate::views::ViewCounter;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub assets: Arc<Assets>,
     pub comment_policy: Arc<CommentPolicy>,
     pub comment_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    /// Writes comments in group commits.
+    pub comment_writer: CommentWriter,
     /// Signs view-beacon URLs so counts can only be sent for articles we rendered.
     pub beacon_key: [u8; 32],
     /// Keys the commenter fingerprint (a hash of address and browser) used for moderation.
@@ -59,7 +62,7 @@ impl AppState {
             views: Arc::new(ViewCounter::new(settings.views.dedupe_window_secs)),
             cache: Arc::new(PageCache::new(
                 Duration::from_secs(settings.cache.max_age_secs),
-                settings.cache.max_entries,
+                settings.cache.max_mib.saturating_mul(1 << 20),
             )),
             templates: Arc::new(Templates::new(settings.theme_dir.clone())),
             assets: Arc::new(Assets::load()),
@@ -68,6 +71,7 @@ impl AppState {
                 blocked_words: settings.comments.blocked_words.clone(),
             }),
             comment_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
+            comment_writer: CommentWriter::spawn(Arc::clone(&store), 256),
             beacon_key: key_from(store.secret("view-beacon").await?),
             fingerprint_key: key_from(store.secret("commenter-fingerprint").await?),
             settings: Arc::new(settings),

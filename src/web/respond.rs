@@ -5,6 +5,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
 
+use crate::cache::Encodings;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
     Brotli,
@@ -43,21 +45,14 @@ fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
         .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*"))
 }
 
-/// Variants of one body; an empty compressed form means "not available".
-pub struct Variants<'a> {
-    pub identity: &'a Bytes,
-    pub gzip: &'a Bytes,
-    pub brotli: &'a Bytes,
-}
-
-/// Builds a response from pre-encoded bodies.
+/// Builds a response from a body available in several encodings.
 pub fn encoded(
     request_headers: &HeaderMap,
     status: StatusCode,
     content_type: &'static str,
     cache_control: &'static str,
     etag: &str,
-    variants: Variants<'_>,
+    body: &dyn Encodings,
 ) -> Response {
     let etag_value = HeaderValue::from_str(etag).unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
     let mut builder = Response::builder()
@@ -67,16 +62,17 @@ pub fn encoded(
     if status == StatusCode::OK && etag_matches(request_headers, etag) {
         return builder.status(StatusCode::NOT_MODIFIED).body(Body::empty()).unwrap_or_default();
     }
-    let (body, encoding) = match preferred_encoding(request_headers) {
-        Encoding::Brotli if !variants.brotli.is_empty() => (variants.brotli.clone(), Some("br")),
-        Encoding::Brotli | Encoding::Gzip if !variants.gzip.is_empty() => (variants.gzip.clone(), Some("gzip")),
-        _ => (variants.identity.clone(), None),
+    let (bytes, encoding) = match preferred_encoding(request_headers) {
+        Encoding::Brotli => (body.brotli(), "br"),
+        Encoding::Gzip => (body.gzip(), "gzip"),
+        Encoding::Identity => (Bytes::new(), ""),
     };
+    let (bytes, encoding) = if bytes.is_empty() { (body.identity(), None) } else { (bytes, Some(encoding)) };
     builder = builder.status(status).header(header::CONTENT_TYPE, content_type);
     if let Some(encoding) = encoding {
         builder = builder.header(header::CONTENT_ENCODING, encoding);
     }
-    builder.body(Body::from(body)).unwrap_or_default()
+    builder.body(Body::from(bytes)).unwrap_or_default()
 }
 
 #[cfg(test)]

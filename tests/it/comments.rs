@@ -138,3 +138,58 @@ async fn comments_on_a_missing_article_are_refused() {
     let response = app.post_form("/asia/no-such-story/comments", &[("name", "Ana"), ("body", "Hi")], ip(10)).await;
     assert_eq!(response.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn concurrent_comments_are_all_acknowledged_and_stored() {
+    let app = TestApp::spawn().await;
+    let before = comment_bodies(&app).await.len();
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..200u32 {
+        let router = app.router.clone();
+        tasks.spawn(async move {
+            let ip: IpAddr = std::net::Ipv4Addr::from(0x0b00_0000 + n).into();
+            let body = format!("name=Reader+{n}&body=Concurrent+comment+{n}");
+            let request = TestApp::request(axum::http::Method::POST, &comments_url(), ip)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(axum::body::Body::from(body))
+                .expect("request");
+            tower::ServiceExt::oneshot(router, request).await.expect("answer").status()
+        });
+    }
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.expect("task"), StatusCode::SEE_OTHER);
+    }
+    let stored = comment_bodies(&app).await;
+    assert_eq!(stored.len(), before + 200);
+    for n in 0..200 {
+        assert!(stored.contains(&format!("Concurrent comment {n}")));
+    }
+    let id = app.article_id(SLUG).await;
+    let count = app.state.store.article_by_id(id).await.expect("store").expect("article").comment_count;
+    assert_eq!(count as usize, before + 200, "the running count matches the rows");
+}
+
+#[tokio::test]
+async fn a_batch_with_a_comment_on_a_missing_article_stores_the_others() {
+    let app = TestApp::spawn().await;
+    let id = app.article_id(SLUG).await;
+    let comment = |article_id: i64, body: &str| broadsheet::store::NewComment {
+        article_id,
+        author_name: "Ana".into(),
+        body: body.into(),
+        status: broadsheet::domain::CommentStatus::Published,
+        fingerprint: "test".into(),
+        created_at: chrono::Utc::now(),
+    };
+    let results = app
+        .state
+        .store
+        .insert_comments(&[comment(id, "first"), comment(999_999, "orphan"), comment(id, "third")])
+        .await
+        .expect("batch");
+    assert!(results[0].is_ok());
+    assert!(matches!(results[1], Err(broadsheet::store::StoreError::Missing(_))));
+    assert!(results[2].is_ok());
+    let bodies = comment_bodies(&app).await;
+    assert!(bodies.contains(&"first".to_owned()) && bodies.contains(&"third".to_owned()));
+}

@@ -209,8 +209,8 @@ pub async fn comment(
         hasher.finalize().to_hex()[..32].to_owned()
     };
     state
-        .store
-        .insert_comment(NewComment {
+        .comment_writer
+        .submit(NewComment {
             article_id: article.id,
             author_name: name.as_str().to_owned(),
             body: body.as_str().to_owned(),

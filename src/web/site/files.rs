@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::web::AppState;
 use crate::web::error::SiteError;
-use crate::web::respond::{Variants, encoded};
+use crate::web::respond::encoded;
 
 pub async fn asset(
     State(state): State<AppState>,
@@ -15,14 +15,7 @@ pub async fn asset(
     headers: HeaderMap,
 ) -> Result<Response, SiteError> {
     let asset = state.assets.get(&file).ok_or(SiteError::NotFound)?;
-    Ok(encoded(
-        &headers,
-        StatusCode::OK,
-        asset.content_type,
-        "public, max-age=31536000, immutable",
-        &asset.etag,
-        Variants { identity: &asset.identity, gzip: &asset.gzip, brotli: &asset.brotli },
-    ))
+    Ok(encoded(&headers, StatusCode::OK, asset.content_type, "public, max-age=31536000, immutable", &asset.etag, asset))
 }
 
 fn content_type(path: &str) -> Option<&'static str> {

@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::AppState;
 use super::assets::AssetUrls;
 use super::error::SiteError;
-use super::respond::{Variants, encoded};
+use super::respond::encoded;
 use crate::cache::{CachedPage, Dependency};
 use crate::domain::{ArticleCard, Section};
 
@@ -103,14 +103,7 @@ where
 }
 
 pub fn send_page(headers: &HeaderMap, page: &CachedPage) -> Response {
-    encoded(
-        headers,
-        page.status,
-        "text/html; charset=utf-8",
-        "no-cache",
-        &page.etag,
-        Variants { identity: &page.identity, gzip: &page.gzip, brotli: &page.brotli },
-    )
+    encoded(headers, page.status, "text/html; charset=utf-8", "no-cache", &page.etag, page)
 }
 
 /// Popular Now: most viewed in the last 24 hours, topped up from the last 7 days when a quiet day
