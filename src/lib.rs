@@ -10,6 +10,8 @@ pub mod config;
 pub mod demo;
 /// The newsroom's vocabulary as validated types.
 pub mod domain;
+/// Synthetic newsrooms for benchmarks.
+pub mod generate;
 /// Group commit: many concurrent comments, one durable transaction.
 pub mod group_commit;
 /// Markdown to sanitised HTML.

@@ -1,5 +1,6 @@
 //! The command line: one subcommand per file, each with its options and a `run`.
 
+pub mod generate;
 pub mod serve;
 
 use clap::{Parser, Subcommand};
@@ -15,12 +16,15 @@ pub struct Cli {
 pub enum Command {
     /// Run the news site.
     Serve(serve::ServeArgs),
+    /// Fill an empty data directory with a synthetic newsroom, for benchmarks.
+    Generate(generate::GenerateArgs),
 }
 
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Serve(args) => serve::run(args).await,
+            Command::Generate(args) => generate::run(args).await,
         }
     }
 }

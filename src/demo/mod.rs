@@ -84,6 +84,20 @@ pub enum DemoError {
     Io(#[from] std::io::Error),
 }
 
+/// Headlines and bodies of the demo articles, to train generated text on.
+pub(crate) fn sample_texts() -> Result<(Vec<String>, Vec<String>), DemoError> {
+    let mut headlines = Vec::new();
+    let mut bodies = Vec::new();
+    for (_, text) in CONTENT {
+        let file: ContentFile = toml::from_str(text)?;
+        for article in file.article {
+            headlines.push(article.headline);
+            bodies.push(article.body);
+        }
+    }
+    Ok((headlines, bodies))
+}
+
 /// Loads the demo newsroom if the store has no articles. Returns the number of articles loaded, or
 /// `None` when the store already had content.
 pub async fn load_if_empty(store: &dyn Store, data_dir: &Path) -> Result<Option<usize>, DemoError> {
@@ -93,18 +107,19 @@ pub async fn load_if_empty(store: &dyn Store, data_dir: &Path) -> Result<Option<
     load(store, data_dir, Utc::now()).await.map(Some)
 }
 
-/// Tiny deterministic generator (SplitMix64) so the demo looks the same on every machine.
-pub(crate) struct Dice(u64);
+/// Tiny deterministic generator (SplitMix64) so the demo and generated datasets look the same on
+/// every machine.
+pub struct Dice(u64);
 
 impl Dice {
-    pub(crate) fn seeded(text: &str) -> Self {
+    pub fn seeded(text: &str) -> Self {
         let hash = blake3::hash(text.as_bytes());
         let mut seed = [0u8; 8];
         seed.copy_from_slice(&hash.as_bytes()[..8]);
         Self(u64::from_le_bytes(seed))
     }
 
-    pub(crate) fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -112,8 +127,17 @@ impl Dice {
         z ^ (z >> 31)
     }
 
+    pub fn from_seed(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// A number in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
     /// A number in `0..n`.
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 }

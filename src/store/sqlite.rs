@@ -258,12 +258,6 @@ async fn insert_comment_in(tx: &mut SqliteConnection, comment: &NewComment) -> S
         }
         _ => e.into(),
     })?;
-    if comment.status == CommentStatus::Published {
-        sqlx::query("UPDATE articles SET comment_count = comment_count + 1 WHERE id = ?")
-            .bind(comment.article_id)
-            .execute(&mut *tx)
-            .await?;
-    }
     comment_from_row(&row)
 }
 
@@ -523,15 +517,16 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await?;
         for (id, related) in lists {
             sqlx::query("DELETE FROM related_articles WHERE article_id = ?").bind(id).execute(&mut *tx).await?;
-            for (rank, (related_id, score)) in related.iter().enumerate() {
-                sqlx::query("INSERT INTO related_articles (article_id, rank, related_id, score) VALUES (?, ?, ?, ?)")
-                    .bind(id)
-                    .bind(rank as i64)
-                    .bind(related_id)
-                    .bind(f64::from(*score))
-                    .execute(&mut *tx)
-                    .await?;
+            if related.is_empty() {
+                continue;
             }
+            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO related_articles (article_id, rank, related_id, score) ",
+            );
+            insert.push_values(related.iter().enumerate(), |mut row, (rank, (related_id, score))| {
+                row.push_bind(id).push_bind(rank as i64).push_bind(related_id).push_bind(f64::from(*score));
+            });
+            insert.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -589,6 +584,20 @@ impl Store for SqliteStore {
                 }
                 Err(other) => return Err(other),
             }
+        }
+        // Running counts, one update per article rather than per comment.
+        let mut published: std::collections::BTreeMap<ArticleId, i64> = std::collections::BTreeMap::new();
+        for stored in results.iter().flatten() {
+            if stored.status == CommentStatus::Published {
+                *published.entry(stored.article_id).or_default() += 1;
+            }
+        }
+        for (id, count) in published {
+            sqlx::query("UPDATE articles SET comment_count = comment_count + ? WHERE id = ?")
+                .bind(count)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(results)
