@@ -30,6 +30,9 @@ struct Salt {
 
 pub struct ViewCounter {
     bots: isbot::Bots,
+    /// Verdicts of the bot filter by user agent. Readers share a few hundred user agents, and the
+    /// filter is a large regular expression, so remembering beats re-running it per view.
+    bot_verdicts: Mutex<HashMap<String, bool>>,
     dedupe_window_secs: i64,
     salt: Mutex<Salt>,
     /// Visitor-and-article hashes seen recently, with the time they were last counted.
@@ -58,6 +61,7 @@ impl ViewCounter {
     pub fn new(dedupe_window_secs: i64) -> Self {
         Self {
             bots: isbot::Bots::default(),
+            bot_verdicts: Mutex::new(HashMap::new()),
             dedupe_window_secs,
             salt: Mutex::new(Salt { day: i64::MIN, key: [0; 32] }),
             seen: Mutex::new(HashMap::new()),
@@ -92,7 +96,7 @@ impl ViewCounter {
 
     /// Decides whether a beacon counts, and buffers it if so.
     pub fn record(&self, article_id: ArticleId, ip: IpAddr, user_agent: &str, now: DateTime<Utc>) -> ViewOutcome {
-        if user_agent.trim().is_empty() || self.bots.is_bot(user_agent) {
+        if self.is_bot(user_agent) {
             return ViewOutcome::Bot;
         }
         let now = now.timestamp();
@@ -109,6 +113,23 @@ impl ViewCounter {
         let hour = now - now.rem_euclid(3600);
         *lock(&self.pending).entry((article_id, hour)).or_default() += 1;
         ViewOutcome::Counted
+    }
+
+    fn is_bot(&self, user_agent: &str) -> bool {
+        if user_agent.trim().is_empty() {
+            return true;
+        }
+        if let Some(&verdict) = lock(&self.bot_verdicts).get(user_agent) {
+            return verdict;
+        }
+        let verdict = self.bots.is_bot(user_agent);
+        let mut verdicts = lock(&self.bot_verdicts);
+        // Bounded: a flood of made-up agents only costs the regular expression again.
+        if verdicts.len() >= 4096 {
+            verdicts.clear();
+        }
+        verdicts.insert(user_agent.to_owned(), verdict);
+        verdict
     }
 
     /// Views accepted for an article and not yet flushed.

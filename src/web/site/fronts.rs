@@ -160,12 +160,12 @@ pub async fn section(
     headers: HeaderMap,
 ) -> Result<Response, SiteError> {
     let page = page_number(&query)?;
-    let sections = state.store.sections().await?;
-    let section = sections.into_iter().find(|s| s.slug == slug).ok_or(SiteError::NotFound)?;
     let path = format!("/{slug}");
     let key = format!("{path}?page={page}");
-    cached_page(&state, &headers, key, vec![Dependency::Lists], || {
-        render_list(&state, Listing::Section(section), path, page)
+    cached_page(&state, &headers, key, vec![Dependency::Lists], || async {
+        let sections = state.store.sections().await?;
+        let section = sections.into_iter().find(|s| s.slug == slug).ok_or(SiteError::NotFound)?;
+        render_list(&state, Listing::Section(section), path, page).await
     })
     .await
 }
@@ -177,11 +177,11 @@ pub async fn author(
     headers: HeaderMap,
 ) -> Result<Response, SiteError> {
     let page = page_number(&query)?;
-    let author = state.store.author_by_slug(&slug).await?.ok_or(SiteError::NotFound)?;
     let path = format!("/authors/{slug}");
     let key = format!("{path}?page={page}");
-    cached_page(&state, &headers, key, vec![Dependency::Lists], || {
-        render_list(&state, Listing::Author(author), path, page)
+    cached_page(&state, &headers, key, vec![Dependency::Lists], || async {
+        let author = state.store.author_by_slug(&slug).await?.ok_or(SiteError::NotFound)?;
+        render_list(&state, Listing::Author(author), path, page).await
     })
     .await
 }
@@ -193,9 +193,11 @@ pub async fn tag(
     headers: HeaderMap,
 ) -> Result<Response, SiteError> {
     let page = page_number(&query)?;
-    let tag = state.store.tag_by_slug(&slug).await?.ok_or(SiteError::NotFound)?;
     let path = format!("/tags/{slug}");
     let key = format!("{path}?page={page}");
-    let listing = Listing::Tag { id: tag.id, name: tag.name };
-    cached_page(&state, &headers, key, vec![Dependency::Lists], || render_list(&state, listing, path, page)).await
+    cached_page(&state, &headers, key, vec![Dependency::Lists], || async {
+        let tag = state.store.tag_by_slug(&slug).await?.ok_or(SiteError::NotFound)?;
+        render_list(&state, Listing::Tag { id: tag.id, name: tag.name }, path, page).await
+    })
+    .await
 }

@@ -79,7 +79,8 @@ impl Chrome {
     }
 }
 
-/// Serves a page from the cache, rendering and storing it on a miss.
+/// Serves a page from the cache, rendering and storing it on a miss. Handlers look up nothing
+/// before calling this: a hit must not touch the database.
 pub async fn cached_page<F, Fut>(
     state: &AppState,
     headers: &HeaderMap,
