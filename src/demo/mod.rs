@@ -119,7 +119,7 @@ impl Dice {
         Self(u64::from_le_bytes(seed))
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -133,12 +133,12 @@ impl Dice {
 
     /// A number in `[0, 1)`.
     pub fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// A number in `0..n`.
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
 }
 
@@ -323,7 +323,7 @@ async fn add_comments(store: &dyn Store, ids: &[(i64, i64, String)], now: DateTi
                 author_name: READERS[dice.below(READERS.len() as u64) as usize].to_owned(),
                 body: REMARKS[dice.below(REMARKS.len() as u64) as usize].to_owned(),
                 status: crate::domain::CommentStatus::Published,
-                fingerprint: format!("demo-{}", dice.next()),
+                fingerprint: format!("demo-{}", dice.next_u64()),
                 created_at,
             });
         }

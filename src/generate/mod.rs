@@ -206,7 +206,7 @@ pub async fn generate(
 
     let mut generator = Generator {
         model,
-        dice: Dice::from_seed(dice.next()),
+        dice: Dice::from_seed(dice.next_u64()),
         section_ids,
         author_ids,
         tags,
