@@ -3,9 +3,11 @@
 //! invalidate it; view counts do not, but every entry expires after `max_age` so the view count
 //! and Popular Now on a cached page are never older than that.
 
+use std::any::Any;
 use std::collections::HashMap;
+use std::future::Future;
 use std::io::Write;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
@@ -90,15 +92,55 @@ struct Entries {
     bytes: usize,
 }
 
+/// A list shared by many pages (sections, Must-Reads, Popular Now, a section's latest stories),
+/// kept so that rendering a page on a cache miss does not query it again.
+type Fragment = (Instant, Arc<dyn Any + Send + Sync>);
+
 pub struct PageCache {
     entries: RwLock<Entries>,
+    fragments: Mutex<HashMap<String, Fragment>>,
     max_age: Duration,
     max_bytes: usize,
 }
 
 impl PageCache {
     pub fn new(max_age: Duration, max_bytes: usize) -> Self {
-        Self { entries: RwLock::new(Entries { map: HashMap::new(), bytes: 0 }), max_age, max_bytes }
+        Self {
+            entries: RwLock::new(Entries { map: HashMap::new(), bytes: 0 }),
+            fragments: Mutex::new(HashMap::new()),
+            max_age,
+            max_bytes,
+        }
+    }
+
+    /// A shared list, loaded on first use and kept like a page: until it expires or a write
+    /// invalidates [`Dependency::Lists`]. Concurrent first callers may each load it once.
+    pub async fn fragment<T, E, F>(&self, key: &str, load: F) -> Result<Arc<T>, E>
+    where
+        T: Send + Sync + 'static,
+        F: Future<Output = Result<T, E>>,
+    {
+        let fresh = {
+            let fragments = self.fragments.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            fragments
+                .get(key)
+                .filter(|(created, _)| created.elapsed() < self.max_age)
+                .and_then(|(_, value)| Arc::clone(value).downcast::<T>().ok())
+        };
+        if let Some(value) = fresh {
+            return Ok(value);
+        }
+        let value = Arc::new(load.await?);
+        let mut fragments = self.fragments.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if fragments.len() >= 1024 {
+            fragments.clear();
+        }
+        fragments.insert(key.to_owned(), (Instant::now(), Arc::clone(&value) as Arc<dyn Any + Send + Sync>));
+        Ok(value)
+    }
+
+    fn clear_fragments(&self) {
+        self.fragments.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Entries> {
@@ -149,8 +191,11 @@ impl PageCache {
         entries.bytes = bytes;
     }
 
-    /// Drops every page that depends on `dependency`.
+    /// Drops every page that depends on `dependency` (and, for lists, every shared list).
     pub fn invalidate(&self, dependency: &Dependency) {
+        if *dependency == Dependency::Lists {
+            self.clear_fragments();
+        }
         let mut entries = self.write();
         let mut freed = 0;
         entries.map.retain(|_, e| {
@@ -163,7 +208,16 @@ impl PageCache {
         entries.bytes -= freed;
     }
 
+    /// Drops one page.
+    pub fn remove(&self, key: &str) {
+        let mut entries = self.write();
+        if let Some(old) = entries.map.remove(key) {
+            entries.bytes -= old.page.weight();
+        }
+    }
+
     pub fn clear(&self) {
+        self.clear_fragments();
         let mut entries = self.write();
         entries.map.clear();
         entries.bytes = 0;
@@ -216,6 +270,25 @@ mod tests {
         cache.invalidate(&Dependency::Lists);
         cache.clear();
         assert_eq!(cache.bytes(), 0);
+    }
+
+    #[test]
+    fn fragments_are_kept_until_lists_change() {
+        let cache = PageCache::new(Duration::from_secs(60), 1 << 20);
+        let run = |cache: &PageCache, value: u32| {
+            let future = cache.fragment("/lists/x", async move { Ok::<_, ()>(value) });
+            futures_lite_block_on(future).map(|v| *v)
+        };
+        assert_eq!(run(&cache, 1), Ok(1));
+        assert_eq!(run(&cache, 2), Ok(1), "kept");
+        cache.invalidate(&Dependency::Article(9));
+        assert_eq!(run(&cache, 3), Ok(1), "an article's page change leaves lists alone");
+        cache.invalidate(&Dependency::Lists);
+        assert_eq!(run(&cache, 4), Ok(4), "reloaded after lists change");
+    }
+
+    fn futures_lite_block_on<F: Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().build().expect("runtime").block_on(future)
     }
 
     #[test]

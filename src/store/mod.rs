@@ -37,13 +37,6 @@ pub enum ListFilter {
     Tag(i64),
 }
 
-/// One page of a longer list, with the total so the caller can paginate.
-#[derive(Debug, Clone)]
-pub struct ListPage<T> {
-    pub items: Vec<T>,
-    pub total: i64,
-}
-
 #[derive(Debug, Clone)]
 pub struct NewSection {
     pub slug: String,
@@ -132,7 +125,9 @@ pub trait Store: Send + Sync + 'static {
     async fn article_by_id(&self, id: ArticleId) -> StoreResult<Option<Article>>;
 
     /// Published articles, newest first.
-    async fn list_articles(&self, filter: ListFilter, limit: i64, offset: i64) -> StoreResult<ListPage<ArticleCard>>;
+    async fn list_articles(&self, filter: ListFilter, limit: i64, offset: i64) -> StoreResult<Vec<ArticleCard>>;
+    /// How many published articles a list holds, for pagination.
+    async fn count_articles(&self, filter: ListFilter) -> StoreResult<i64>;
     /// Published articles with the most views since `since` (unix seconds), most viewed first.
     async fn popular_articles(&self, since: i64, limit: i64) -> StoreResult<Vec<ArticleCard>>;
     /// The editors' picks that are published, in the editors' order.

@@ -11,7 +11,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::{
-    ListFilter, ListPage, NewArticle, NewAuthor, NewComment, NewSection, RelatedDoc, Store, StoreError, StoreResult,
+    ListFilter, NewArticle, NewAuthor, NewComment, NewSection, RelatedDoc, Store, StoreError, StoreResult,
     ViewIncrement,
 };
 use crate::domain::{
@@ -59,7 +59,8 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
 }
 
 /// Columns of an [`ArticleCard`], in the order [`card_from_row`] reads them. `a` is articles and
-/// `s` is sections.
+/// `s` is sections. Where a short list (picks, related, popular) drives a query, it is joined with
+/// `CROSS JOIN`, which SQLite takes as an instruction to walk that list first.
 macro_rules! card_columns {
     () => {
         "a.id, a.slug, s.slug, s.name, a.headline, a.dek, a.published_at, \
@@ -396,8 +397,8 @@ impl Store for SqliteStore {
         self.load_article(row).await
     }
 
-    async fn list_articles(&self, filter: ListFilter, limit: i64, offset: i64) -> StoreResult<ListPage<ArticleCard>> {
-        let (items_sql, count_sql, key) = match filter {
+    async fn list_articles(&self, filter: ListFilter, limit: i64, offset: i64) -> StoreResult<Vec<ArticleCard>> {
+        let (items_sql, key) = match filter {
             ListFilter::All => (
                 concat!(
                     "SELECT ",
@@ -405,7 +406,6 @@ impl Store for SqliteStore {
                     " FROM articles a JOIN sections s ON s.id = a.section_id \
                      WHERE a.status = 'published' AND ?1 = ?1 ORDER BY a.published_at DESC, a.id DESC LIMIT ?2 OFFSET ?3"
                 ),
-                "SELECT COUNT(*) FROM articles a WHERE a.status = 'published' AND ?1 = ?1",
                 0,
             ),
             ListFilter::Section(id) => (
@@ -416,7 +416,6 @@ impl Store for SqliteStore {
                      WHERE a.status = 'published' AND a.section_id = ?1 \
                      ORDER BY a.published_at DESC, a.id DESC LIMIT ?2 OFFSET ?3"
                 ),
-                "SELECT COUNT(*) FROM articles a WHERE a.status = 'published' AND a.section_id = ?1",
                 id,
             ),
             ListFilter::Author(id) => (
@@ -428,8 +427,6 @@ impl Store for SqliteStore {
                      WHERE f.author_id = ?1 AND a.status = 'published' \
                      ORDER BY a.published_at DESC, a.id DESC LIMIT ?2 OFFSET ?3"
                 ),
-                "SELECT COUNT(*) FROM article_authors f JOIN articles a ON a.id = f.article_id \
-                 WHERE f.author_id = ?1 AND a.status = 'published'",
                 id,
             ),
             ListFilter::Tag(id) => (
@@ -441,14 +438,31 @@ impl Store for SqliteStore {
                      WHERE f.tag_id = ?1 AND a.status = 'published' \
                      ORDER BY a.published_at DESC, a.id DESC LIMIT ?2 OFFSET ?3"
                 ),
+                id,
+            ),
+        };
+        let rows = sqlx::query(items_sql).bind(key).bind(limit).bind(offset).fetch_all(&self.pool).await?;
+        cards(&rows)
+    }
+
+    async fn count_articles(&self, filter: ListFilter) -> StoreResult<i64> {
+        let (sql, key) = match filter {
+            ListFilter::All => ("SELECT COUNT(*) FROM articles WHERE status = 'published' AND ?1 = ?1", 0),
+            ListFilter::Section(id) => {
+                ("SELECT COUNT(*) FROM articles WHERE status = 'published' AND section_id = ?1", id)
+            }
+            ListFilter::Author(id) => (
+                "SELECT COUNT(*) FROM article_authors f JOIN articles a ON a.id = f.article_id \
+                 WHERE f.author_id = ?1 AND a.status = 'published'",
+                id,
+            ),
+            ListFilter::Tag(id) => (
                 "SELECT COUNT(*) FROM article_tags f JOIN articles a ON a.id = f.article_id \
                  WHERE f.tag_id = ?1 AND a.status = 'published'",
                 id,
             ),
         };
-        let rows = sqlx::query(items_sql).bind(key).bind(limit).bind(offset).fetch_all(&self.pool).await?;
-        let total: i64 = sqlx::query_scalar(count_sql).bind(key).fetch_one(&self.pool).await?;
-        Ok(ListPage { items: cards(&rows)?, total })
+        Ok(sqlx::query_scalar(sql).bind(key).fetch_one(&self.pool).await?)
     }
 
     async fn popular_articles(&self, since: i64, limit: i64) -> StoreResult<Vec<ArticleCard>> {
@@ -457,7 +471,7 @@ impl Store for SqliteStore {
                GROUP BY article_id ORDER BY views DESC LIMIT ?2 * 2) \
              SELECT ",
             card_columns!(),
-            " FROM top JOIN articles a ON a.id = top.article_id \
+            " FROM top CROSS JOIN articles a ON a.id = top.article_id \
              JOIN sections s ON s.id = a.section_id WHERE a.status = 'published' \
              ORDER BY top.views DESC, a.published_at DESC LIMIT ?2"
         ))
@@ -472,7 +486,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(concat!(
             "SELECT ",
             card_columns!(),
-            " FROM must_reads m JOIN articles a ON a.id = m.article_id \
+            " FROM must_reads m CROSS JOIN articles a ON a.id = m.article_id \
              JOIN sections s ON s.id = a.section_id WHERE a.status = 'published' ORDER BY m.position LIMIT ?"
         ))
         .bind(limit)
@@ -502,7 +516,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(concat!(
             "SELECT ",
             card_columns!(),
-            " FROM related_articles r JOIN articles a ON a.id = r.related_id \
+            " FROM related_articles r CROSS JOIN articles a ON a.id = r.related_id \
              JOIN sections s ON s.id = a.section_id WHERE r.article_id = ? AND a.status = 'published' \
              ORDER BY r.rank LIMIT ?"
         ))
@@ -610,7 +624,7 @@ impl Store for SqliteStore {
             let done = sqlx::query(
                 "INSERT INTO view_buckets (article_id, hour, views) \
                  SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM articles WHERE id = ?1) \
-                 ON CONFLICT (article_id, hour) DO UPDATE SET views = views + excluded.views",
+                 ON CONFLICT (hour, article_id) DO UPDATE SET views = views + excluded.views",
             )
             .bind(inc.article_id)
             .bind(inc.hour)

@@ -6,6 +6,8 @@
 //! never reach memory beyond the request, nor disk. Accepted views are summed in memory per article
 //! and hour, and [`ViewCounter::flush`] writes the sums in one transaction into hourly buckets.
 
+pub mod popular;
+
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;

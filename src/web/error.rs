@@ -110,7 +110,7 @@ pub async fn render_error_pages(State(state): State<AppState>, request: Request,
     let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
     let (heading, message) = wording(status);
     // The page is still useful without its lists, so failures here only shrink it.
-    let latest = state.store.list_articles(ListFilter::All, 5, 0).await.map(|p| p.items).unwrap_or_default();
+    let latest = super::site::latest(&state, ListFilter::All, 5).await.map(|l| l.as_ref().clone()).unwrap_or_default();
     let chrome = Chrome::build(&state, heading, None).await;
     let page = ErrorPage { chrome, status: status.as_u16(), heading, message, latest };
     let mut rendered = match state.templates.render("site/error.html", &page) {

@@ -27,6 +27,7 @@ use crate::group_commit::CommentWriter;
 use crate::moderation::CommentPolicy;
 use crate::store::{Store, StoreResult};
 use crate::views::ViewCounter;
+use crate::views::popular::PopularNow;
 use assets::Assets;
 use render::Templates;
 
@@ -36,6 +37,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub store: Arc<dyn Store>,
     pub views: Arc<ViewCounter>,
+    pub popular: Arc<PopularNow>,
     pub cache: Arc<PageCache>,
     pub templates: Arc<Templates>,
     pub assets: Arc<Assets>,
@@ -60,6 +62,7 @@ impl AppState {
         let per_minute = NonZeroU32::new(settings.comments.per_ip_per_minute).unwrap_or(NonZeroU32::MIN);
         Ok(Self {
             views: Arc::new(ViewCounter::new(settings.views.dedupe_window_secs)),
+            popular: Arc::new(PopularNow::new(Duration::from_secs(settings.cache.max_age_secs))),
             cache: Arc::new(PageCache::new(
                 Duration::from_secs(settings.cache.max_age_secs),
                 settings.cache.max_mib.saturating_mul(1 << 20),
@@ -77,6 +80,15 @@ impl AppState {
             settings: Arc::new(settings),
             store,
         })
+    }
+}
+
+impl AppState {
+    /// Called after a write that changes what lists show (publishing, unpublishing, editing,
+    /// curation): drops every cached page and list that may show the old state.
+    pub fn lists_changed(&self) {
+        self.cache.invalidate(&crate::cache::Dependency::Lists);
+        self.popular.forget();
     }
 }
 

@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
 use super::beacon::beacon_path;
-use super::{Chrome, cached_page, popular_now, send_page};
+use super::{Chrome, cached_page, latest, must_reads, popular_now, sections, send_page};
 use crate::cache::Dependency;
 use crate::domain::{Article, ArticleStatus, Comment, CommentBody, CommentError, CommenterName};
 use crate::moderation::HoldReason;
@@ -81,16 +81,15 @@ struct ArticlePage {
 async fn render(state: &AppState, article: Article, form: CommentForm) -> Result<String, SiteError> {
     let store = &state.store;
     let want = CANDIDATES as i64;
-    let section_id = store
-        .sections()
+    let section_id = sections(state)
         .await?
-        .into_iter()
+        .iter()
         .find(|s| s.slug == article.section_slug)
         .map(|s| s.id)
         .ok_or(SiteError::NotFound)?;
     let candidates = Candidates {
-        latest_in_section: store.list_articles(ListFilter::Section(section_id), MODULE_SIZE as i64 + 1, 0).await?.items,
-        must_reads: store.must_reads(want).await?,
+        latest_in_section: latest(state, ListFilter::Section(section_id), MODULE_SIZE + 1).await?.as_ref().clone(),
+        must_reads: must_reads(state, CANDIDATES).await?.as_ref().clone(),
         popular: popular_now(state, CANDIDATES).await?,
         related: store.related_articles(article.id, want).await?,
     };

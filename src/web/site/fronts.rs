@@ -5,7 +5,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::{Chrome, cached_page, popular_now};
+use super::{Chrome, cached_page, latest, must_reads, popular_now, sections};
 use crate::cache::Dependency;
 use crate::domain::{ArticleCard, Author, Section};
 use crate::ranking::modules::MODULE_SIZE;
@@ -37,8 +37,7 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Result<R
 }
 
 async fn render_home(state: &AppState) -> Result<String, SiteError> {
-    let store = &state.store;
-    let newest = store.list_articles(ListFilter::All, 15, 0).await?.items;
+    let newest = latest(state, ListFilter::All, 15).await?.as_ref().clone();
     // The lead is the newest story with a picture; the next four are the top stories.
     let lead_index = newest.iter().position(|c| c.image.is_some()).unwrap_or(0);
     let mut rest = newest.clone();
@@ -47,13 +46,12 @@ async fn render_home(state: &AppState) -> Result<String, SiteError> {
     let mut shown: Vec<i64> = lead.iter().chain(top.iter()).map(|c| c.id).collect();
 
     let mut section_blocks = Vec::new();
-    for section in store.sections().await? {
-        let items: Vec<ArticleCard> = store
-            .list_articles(ListFilter::Section(section.id), 8, 0)
+    for section in sections(state).await?.iter().cloned() {
+        let items: Vec<ArticleCard> = latest(state, ListFilter::Section(section.id), 8)
             .await?
-            .items
-            .into_iter()
+            .iter()
             .filter(|c| !shown.contains(&c.id))
+            .cloned()
             .take(4)
             .collect();
         shown.extend(items.iter().map(|c| c.id));
@@ -68,7 +66,7 @@ async fn render_home(state: &AppState) -> Result<String, SiteError> {
         section_blocks,
         latest: newest.into_iter().take(10).collect(),
         popular: popular_now(state, MODULE_SIZE).await?,
-        must_reads: store.must_reads(MODULE_SIZE as i64).await?,
+        must_reads: must_reads(state, MODULE_SIZE).await?.as_ref().clone(),
     };
     Ok(state.templates.render("site/home.html", &page)?)
 }
@@ -120,10 +118,11 @@ async fn render_list(state: &AppState, listing: Listing, path: String, page: i64
         Listing::Author(a) => (ListFilter::Author(a.id), "author", a.name.clone(), Some(a), None),
         Listing::Tag { id, name } => (ListFilter::Tag(id), "tag", name, None, None),
     };
-    let list = state.store.list_articles(filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
-    if list.items.is_empty() && page > 1 {
+    let items = state.store.list_articles(filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    if items.is_empty() && page > 1 {
         return Err(SiteError::NotFound);
     }
+    let total = state.store.count_articles(filter).await?;
     let title = if page > 1 { format!("{heading} (page {page})") } else { heading.clone() };
     let canonical = if page > 1 { format!("{path}?page={page}") } else { path.clone() };
     let mut chrome = Chrome::build(state, &title, Some(&canonical)).await;
@@ -136,11 +135,11 @@ async fn render_list(state: &AppState, listing: Listing, path: String, page: i64
         kind,
         heading,
         author,
-        total: list.total,
-        pagination: Pagination::new(&path, page, list.total),
-        items: list.items,
+        total,
+        pagination: Pagination::new(&path, page, total),
+        items,
         popular: popular_now(state, MODULE_SIZE).await?,
-        must_reads: state.store.must_reads(MODULE_SIZE as i64).await?,
+        must_reads: must_reads(state, MODULE_SIZE).await?.as_ref().clone(),
     };
     Ok(state.templates.render("site/list.html", &page)?)
 }
@@ -163,8 +162,7 @@ pub async fn section(
     let path = format!("/{slug}");
     let key = format!("{path}?page={page}");
     cached_page(&state, &headers, key, vec![Dependency::Lists], || async {
-        let sections = state.store.sections().await?;
-        let section = sections.into_iter().find(|s| s.slug == slug).ok_or(SiteError::NotFound)?;
+        let section = sections(&state).await?.iter().find(|s| s.slug == slug).cloned().ok_or(SiteError::NotFound)?;
         render_list(&state, Listing::Section(section), path, page).await
     })
     .await

@@ -12,7 +12,7 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
-use chrono::{Datelike, Duration, Utc};
+use chrono::{Datelike, Utc};
 use serde::Serialize;
 
 use super::AppState;
@@ -21,6 +21,7 @@ use super::error::SiteError;
 use super::respond::encoded;
 use crate::cache::{CachedPage, Dependency};
 use crate::domain::{ArticleCard, Section};
+use crate::store::ListFilter;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -57,10 +58,13 @@ impl Chrome {
     /// failing the page.
     pub async fn build(state: &AppState, title: &str, canonical_path: Option<&str>) -> Self {
         let settings = &state.settings;
-        let sections = state.store.sections().await.unwrap_or_else(|e| {
-            tracing::error!(error = %e, "cannot load sections for navigation");
-            Vec::new()
-        });
+        let sections = match sections(state).await {
+            Ok(sections) => sections.as_ref().clone(),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot load sections for navigation");
+                Vec::new()
+            }
+        };
         let page_title =
             if title.is_empty() { settings.site.name.clone() } else { format!("{title} | {}", settings.site.name) };
         Self {
@@ -107,20 +111,25 @@ pub fn send_page(headers: &HeaderMap, page: &CachedPage) -> Response {
     encoded(headers, page.status, "text/html; charset=utf-8", "no-cache", &page.etag, page)
 }
 
-/// Popular Now: most viewed in the last 24 hours, topped up from the last 7 days when a quiet day
-/// leaves the list short.
+/// The site's sections, in navigation order.
+pub async fn sections(state: &AppState) -> Result<Arc<Vec<Section>>, SiteError> {
+    state.cache.fragment("sections", async { Ok(state.store.sections().await?) }).await
+}
+
+/// The newest published articles of a list (the whole site, or a section).
+pub async fn latest(state: &AppState, filter: ListFilter, want: usize) -> Result<Arc<Vec<ArticleCard>>, SiteError> {
+    let key = format!("latest:{filter:?}:{want}");
+    state.cache.fragment(&key, async { Ok(state.store.list_articles(filter, want as i64, 0).await?) }).await
+}
+
+/// The editors' picks, in their order.
+pub async fn must_reads(state: &AppState, want: usize) -> Result<Arc<Vec<ArticleCard>>, SiteError> {
+    let key = format!("must-reads:{want}");
+    state.cache.fragment(&key, async { Ok(state.store.must_reads(want as i64).await?) }).await
+}
+
+/// Popular Now, shared by every page that shows it (the first `want` of the kept list).
 pub async fn popular_now(state: &AppState, want: usize) -> Result<Vec<ArticleCard>, SiteError> {
-    let now = Utc::now();
-    let mut list = state.store.popular_articles((now - Duration::hours(24)).timestamp(), want as i64).await?;
-    if list.len() < want {
-        for card in state.store.popular_articles((now - Duration::days(7)).timestamp(), want as i64).await? {
-            if list.len() == want {
-                break;
-            }
-            if !list.iter().any(|c| c.id == card.id) {
-                list.push(card);
-            }
-        }
-    }
-    Ok(list)
+    let list = state.popular.get(&state.store).await?;
+    Ok(list.iter().take(want).cloned().collect())
 }

@@ -1,0 +1,95 @@
+//! Popular Now: the most viewed stories of the last 24 hours, topped up from the last 7 days when
+//! a quiet day leaves the list short. Summing a day of hourly buckets is the heaviest read on the
+//! site, so the list is kept in memory and refreshed in the background: a reader never waits for
+//! it except the very first one after start-up.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use crate::domain::ArticleCard;
+use crate::store::{Store, StoreResult};
+
+/// How many stories the kept list holds: more than any page shows, so pages can skip repeats.
+pub const DEPTH: usize = 20;
+
+struct Kept {
+    at: Instant,
+    list: Arc<Vec<ArticleCard>>,
+}
+
+pub struct PopularNow {
+    kept: RwLock<Option<Kept>>,
+    /// One refresh at a time.
+    refreshing: tokio::sync::Mutex<()>,
+    max_age: Duration,
+}
+
+impl PopularNow {
+    pub fn new(max_age: Duration) -> Self {
+        Self { kept: RwLock::new(None), refreshing: tokio::sync::Mutex::new(()), max_age }
+    }
+
+    fn current(&self) -> Option<(bool, Arc<Vec<ArticleCard>>)> {
+        let kept = self.kept.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        kept.as_ref().map(|k| (k.at.elapsed() < self.max_age, Arc::clone(&k.list)))
+    }
+
+    /// The list, refreshing it first only if there is none yet. A stale list is returned as is
+    /// and refreshed in the background.
+    pub async fn get(self: &Arc<Self>, store: &Arc<dyn Store>) -> StoreResult<Arc<Vec<ArticleCard>>> {
+        match self.current() {
+            Some((true, list)) => Ok(list),
+            Some((false, list)) => {
+                let this = Arc::clone(self);
+                let store = Arc::clone(store);
+                tokio::spawn(async move {
+                    if let Err(e) = this.refresh(&store).await {
+                        tracing::error!(error = %e, "refreshing Popular Now failed; keeping the old list");
+                    }
+                });
+                Ok(list)
+            }
+            None => {
+                self.refresh(store).await?;
+                Ok(self.current().map(|(_, list)| list).unwrap_or_default())
+            }
+        }
+    }
+
+    /// Recomputes the list now, unless another caller is already doing so.
+    pub async fn refresh(&self, store: &Arc<dyn Store>) -> StoreResult<()> {
+        let Ok(_guard) = self.refreshing.try_lock() else {
+            // Someone else is refreshing; wait for them rather than repeat the work.
+            let _wait = self.refreshing.lock().await;
+            return Ok(());
+        };
+        let list = load(store.as_ref()).await?;
+        *self.kept.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(Kept { at: Instant::now(), list: Arc::new(list) });
+        Ok(())
+    }
+
+    /// Drops the list (after a publish or unpublish, which may change who belongs on it), so the
+    /// next reader gets a fresh one.
+    pub fn forget(&self) {
+        *self.kept.write().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+}
+
+async fn load(store: &dyn Store) -> StoreResult<Vec<ArticleCard>> {
+    let now = Utc::now();
+    let mut list = store.popular_articles((now - chrono::Duration::hours(24)).timestamp(), DEPTH as i64).await?;
+    if list.len() < DEPTH {
+        for card in store.popular_articles((now - chrono::Duration::days(7)).timestamp(), DEPTH as i64).await? {
+            if list.len() == DEPTH {
+                break;
+            }
+            if !list.iter().any(|c| c.id == card.id) {
+                list.push(card);
+            }
+        }
+    }
+    Ok(list)
+}
