@@ -51,8 +51,8 @@ async fn render_home(state: &AppState) -> Result<String, SiteError> {
             .await?
             .iter()
             .filter(|c| !shown.contains(&c.id))
-            .cloned()
             .take(4)
+            .cloned()
             .collect();
         shown.extend(items.iter().map(|c| c.id));
         if !items.is_empty() {
