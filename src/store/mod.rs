@@ -139,8 +139,8 @@ pub trait Store: Send + Sync + 'static {
     async fn set_related(&self, lists: &[(ArticleId, Vec<(ArticleId, f32)>)]) -> StoreResult<()>;
     async fn related_corpus(&self) -> StoreResult<Vec<RelatedDoc>>;
 
-    /// Published comments on an article, oldest first.
-    async fn published_comments(&self, article_id: ArticleId) -> StoreResult<Vec<Comment>>;
+    /// Published comments on an article, newest first.
+    async fn published_comments(&self, article_id: ArticleId, limit: i64, offset: i64) -> StoreResult<Vec<Comment>>;
     /// Inserts comments in one transaction (one durable write for the whole batch). Each comment
     /// gets its own result: a comment on a missing article fails alone.
     async fn insert_comments(&self, comments: &[NewComment]) -> StoreResult<Vec<StoreResult<Comment>>>;

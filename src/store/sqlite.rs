@@ -569,12 +569,14 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn published_comments(&self, article_id: ArticleId) -> StoreResult<Vec<Comment>> {
+    async fn published_comments(&self, article_id: ArticleId, limit: i64, offset: i64) -> StoreResult<Vec<Comment>> {
         let rows = sqlx::query(
             "SELECT id, article_id, author_name, body, status, created_at FROM comments \
-             WHERE article_id = ? AND status = 'published' ORDER BY created_at, id",
+             WHERE article_id = ? AND status = 'published' ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
         )
         .bind(article_id)
+        .bind(limit)
+        .bind(offset)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(comment_from_row).collect()

@@ -15,6 +15,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("site/article.html", include_str!("../../templates/site/article.html")),
     ("site/list.html", include_str!("../../templates/site/list.html")),
     ("site/error.html", include_str!("../../templates/site/error.html")),
+    ("site/comments.html", include_str!("../../templates/site/comments.html")),
 ];
 
 pub struct Templates {

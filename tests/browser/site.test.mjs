@@ -136,8 +136,8 @@ test("a reader posts a comment and sees it published", async () => {
   await page.locator(".comment-form button[type=submit]").click();
   await page.waitForURL(/comment=published/);
   assert.match(await page.locator(".notice").innerText(), /published/);
-  const last = page.locator(".comment-list li").last();
-  assert.match(await last.innerText(), /Browser Reader/);
-  assert.match(await last.locator(".comment-body").innerText(), /Posted from a real browser\.\nWith a second line\./);
+  const newest = page.locator(".comment-list li").first();
+  assert.match(await newest.innerText(), /Browser Reader/);
+  assert.match(await newest.locator(".comment-body").innerText(), /Posted from a real browser\.\nWith a second line\./);
   await context.close();
 });

@@ -19,7 +19,7 @@ fn ip(n: u8) -> IpAddr {
 
 async fn comment_bodies(app: &TestApp) -> Vec<String> {
     let id = app.article_id(SLUG).await;
-    app.state.store.published_comments(id).await.expect("comments").into_iter().map(|c| c.body).collect()
+    app.state.store.published_comments(id, 10_000, 0).await.expect("comments").into_iter().map(|c| c.body).collect()
 }
 
 #[tokio::test]
@@ -192,4 +192,41 @@ async fn a_batch_with_a_comment_on_a_missing_article_stores_the_others() {
     assert!(results[2].is_ok());
     let bodies = comment_bodies(&app).await;
     assert!(bodies.contains(&"first".to_owned()) && bodies.contains(&"third".to_owned()));
+}
+
+#[tokio::test]
+async fn a_story_with_many_comments_shows_the_newest_fifty_and_pages_the_rest() {
+    let app = TestApp::spawn().await;
+    let id = app.article_id(SLUG).await;
+    let start = chrono::Utc::now() - chrono::Duration::hours(1);
+    let comments: Vec<_> = (0..150)
+        .map(|n| broadsheet::store::NewComment {
+            article_id: id,
+            author_name: "Reader".into(),
+            body: format!("Numbered comment {n}"),
+            status: broadsheet::domain::CommentStatus::Published,
+            fingerprint: "test".into(),
+            created_at: start + chrono::Duration::seconds(n),
+        })
+        .collect();
+    app.state.store.insert_comments(&comments).await.expect("batch");
+    app.state.cache.invalidate(&broadsheet::cache::Dependency::Article(id));
+
+    let doc = app.get(REFERENCE_PATH).await.html();
+    let shown = texts(&doc, ".comment-list .comment-body");
+    assert_eq!(shown.len(), 50);
+    assert_eq!(shown[0], "Numbered comment 149", "newest first");
+    let total = app.state.store.article_by_id(id).await.expect("store").expect("article").comment_count;
+    let more = crate::helpers::attrs(&doc, ".more-comments a", "href");
+    assert_eq!(more, vec![format!("{REFERENCE_PATH}/comments")]);
+    assert_eq!(texts(&doc, ".more-comments a"), vec![format!("Read all {total} comments")]);
+
+    let first = app.get(&format!("{REFERENCE_PATH}/comments")).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let first = first.html();
+    assert_eq!(texts(&first, ".comment-body").len(), 100);
+    assert_eq!(crate::helpers::attrs(&first, ".pagination a[rel=next]", "href"), vec![format!("{REFERENCE_PATH}/comments?page=2")]);
+    let second = app.get(&format!("{REFERENCE_PATH}/comments?page=2")).await.html();
+    assert_eq!(texts(&second, ".comment-body").len() as i64, total - 100);
+    assert_eq!(app.get(&format!("{REFERENCE_PATH}/comments?page=9")).await.status, StatusCode::NOT_FOUND);
 }

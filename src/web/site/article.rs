@@ -19,6 +19,10 @@ use crate::web::error::SiteError;
 
 /// How many candidates each module fetches, so that skipping repeats still leaves five.
 const CANDIDATES: usize = 4 * MODULE_SIZE;
+/// The newest comments shown on the article page; the rest are on its comments pages, so a story
+/// with thousands of comments still renders (and caches) as a page of ordinary size.
+const COMMENTS_ON_ARTICLE: i64 = 50;
+const COMMENTS_PER_PAGE: i64 = 100;
 
 #[derive(Debug, Clone, Default, Serialize)]
 struct CommentForm {
@@ -74,8 +78,69 @@ struct ArticlePage {
     beacon: String,
     share: ShareLinks,
     comments: Vec<Comment>,
+    /// True when there are more comments than the page shows.
+    more_comments: bool,
     form: CommentForm,
     modules: ArticleModules,
+}
+
+#[derive(Serialize)]
+struct CommentsPage {
+    chrome: Chrome,
+    article: Article,
+    path: String,
+    comments: Vec<Comment>,
+    page: i64,
+    pages: i64,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CommentsQuery {
+    page: Option<u32>,
+}
+
+/// Every published comment on an article, newest first, a hundred to a page.
+pub async fn all_comments(
+    State(state): State<AppState>,
+    Path((section, slug)): Path<(String, String)>,
+    Query(query): Query<CommentsQuery>,
+    headers: HeaderMap,
+) -> Result<Response, SiteError> {
+    let page = i64::from(query.page.unwrap_or(1));
+    if page < 1 {
+        return Err(SiteError::NotFound);
+    }
+    let article = published(&state, &slug).await?;
+    if article.section_slug != section {
+        return Err(SiteError::NotFound);
+    }
+    let path = format!("{}/comments", article.path());
+    let key = format!("{path}?page={page}");
+    let id = article.id;
+    cached_page(&state, &headers, key, vec![Dependency::Article(id)], || async {
+        let comments = state.store.published_comments(id, COMMENTS_PER_PAGE, (page - 1) * COMMENTS_PER_PAGE).await?;
+        if comments.is_empty() && page > 1 {
+            return Err(SiteError::NotFound);
+        }
+        let pages = ((article.comment_count + COMMENTS_PER_PAGE - 1) / COMMENTS_PER_PAGE).max(1);
+        let link = |p: i64| if p == 1 { path.clone() } else { format!("{path}?page={p}") };
+        let title = format!("Comments: {}", article.headline);
+        let chrome = Chrome::build(&state, &title, Some(&link(page))).await;
+        let context = CommentsPage {
+            previous: (page > 1).then(|| link(page - 1)),
+            next: (page < pages).then(|| link(page + 1)),
+            chrome,
+            path: article.path(),
+            article,
+            comments,
+            page,
+            pages,
+        };
+        Ok(state.templates.render("site/comments.html", &context)?)
+    })
+    .await
 }
 
 async fn render(state: &AppState, article: Article, form: CommentForm) -> Result<String, SiteError> {
@@ -104,7 +169,8 @@ async fn render(state: &AppState, article: Article, form: CommentForm) -> Result
         share: ShareLinks::new(&format!("{}{}", state.settings.base_url(), path), &article.headline),
         beacon: beacon_path(&state.beacon_key, article.id),
         view_count: article.view_count + state.views.pending_for(article.id),
-        comments: store.published_comments(article.id).await?,
+        comments: store.published_comments(article.id, COMMENTS_ON_ARTICLE, 0).await?,
+        more_comments: article.comment_count > COMMENTS_ON_ARTICLE,
         form: CommentForm { max_chars: CommentBody::MAX_CHARS, ..form },
         chrome,
         path,

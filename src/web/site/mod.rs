@@ -34,7 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/views/{id}/{signature}/pixel.gif", get(beacon::pixel))
         .route("/{section}", get(fronts::section))
         .route("/{section}/{slug}", get(article::show))
-        .route("/{section}/{slug}/comments", post(article::comment))
+        .route("/{section}/{slug}/comments", get(article::all_comments).post(article::comment))
 }
 
 /// What every page shows around its content: masthead, navigation, footer.
