@@ -39,8 +39,13 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+            .busy_timeout(Duration::from_secs(10))
+            // 8 MiB of page cache per connection (SQLite's default is 2 MiB): a page render reads
+            // a few dozen scattered rows, and each page found here saves a system call.
+            .pragma("cache_size", "-8192");
+        // Two cores serve the site; four connections let reads overlap a write without holding
+        // more page caches than the memory budget allows.
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
     }

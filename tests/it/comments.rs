@@ -225,7 +225,10 @@ async fn a_story_with_many_comments_shows_the_newest_fifty_and_pages_the_rest() 
     assert_eq!(first.status, StatusCode::OK);
     let first = first.html();
     assert_eq!(texts(&first, ".comment-body").len(), 100);
-    assert_eq!(crate::helpers::attrs(&first, ".pagination a[rel=next]", "href"), vec![format!("{REFERENCE_PATH}/comments?page=2")]);
+    assert_eq!(
+        crate::helpers::attrs(&first, ".pagination a[rel=next]", "href"),
+        vec![format!("{REFERENCE_PATH}/comments?page=2")]
+    );
     let second = app.get(&format!("{REFERENCE_PATH}/comments?page=2")).await.html();
     assert_eq!(texts(&second, ".comment-body").len() as i64, total - 100);
     assert_eq!(app.get(&format!("{REFERENCE_PATH}/comments?page=9")).await.status, StatusCode::NOT_FOUND);

@@ -19,6 +19,9 @@ use crate::web::error::SiteError;
 
 /// How many candidates each module fetches, so that skipping repeats still leaves five.
 const CANDIDATES: usize = 4 * MODULE_SIZE;
+/// Related stories fetched per page: every card read costs scattered row reads, and other modules
+/// rarely take more than a few of the best related stories.
+const RELATED_CANDIDATES: i64 = 3 * MODULE_SIZE as i64;
 /// The newest comments shown on the article page; the rest are on its comments pages, so a story
 /// with thousands of comments still renders (and caches) as a page of ordinary size.
 const COMMENTS_ON_ARTICLE: i64 = 50;
@@ -145,7 +148,6 @@ pub async fn all_comments(
 
 async fn render(state: &AppState, article: Article, form: CommentForm) -> Result<String, SiteError> {
     let store = &state.store;
-    let want = CANDIDATES as i64;
     let section_id = sections(state)
         .await?
         .iter()
@@ -156,7 +158,7 @@ async fn render(state: &AppState, article: Article, form: CommentForm) -> Result
         latest_in_section: latest(state, ListFilter::Section(section_id), MODULE_SIZE + 1).await?.as_ref().clone(),
         must_reads: must_reads(state, CANDIDATES).await?.as_ref().clone(),
         popular: popular_now(state, CANDIDATES).await?,
-        related: store.related_articles(article.id, want).await?,
+        related: store.related_articles(article.id, RELATED_CANDIDATES).await?,
     };
     let modules = assemble(article.id, candidates);
     let path = article.path();
