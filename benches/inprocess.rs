@@ -4,6 +4,7 @@
 //!
 //!   cargo bench --bench inprocess                        # on the demo newsroom
 //!   BROADSHEET_BENCH_DATA=bench/datasets/100000 cargo bench --bench inprocess
+//!   BROADSHEET_BENCH_ONLY=render ...     # only the page renders (for profiling under callgrind)
 //!
 //! A plain harness rather than criterion or divan: we want tail percentiles, which those do not
 //! report, and no extra dependencies.
@@ -112,6 +113,9 @@ async fn run() {
         }
     }
     Timings(timings).report("article page (cache hit)");
+    if std::env::var("BROADSHEET_BENCH_ONLY").is_ok_and(|only| only == "render") {
+        return;
+    }
 
     // Markdown: a 600-word body with some emphasis and a list.
     let paragraph = "The port reopened on **Monday** after repairs, and officials said the cranes were ready. \

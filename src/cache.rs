@@ -96,8 +96,18 @@ struct Entries {
 /// kept so that rendering a page on a cache miss does not query it again.
 type Fragment = (Instant, Arc<dyn Any + Send + Sync>);
 
+/// What the cache holds for a key.
+pub enum Lookup {
+    Fresh(Arc<CachedPage>),
+    /// Past its age but within the grace period: send it, and render a new one in the background.
+    Stale(Arc<CachedPage>),
+    Missing,
+}
+
 pub struct PageCache {
     entries: RwLock<Entries>,
+    /// One render per key at a time: concurrent misses wait for the first instead of piling on.
+    gates: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     fragments: Mutex<HashMap<String, Fragment>>,
     max_age: Duration,
     max_bytes: usize,
@@ -107,6 +117,7 @@ impl PageCache {
     pub fn new(max_age: Duration, max_bytes: usize) -> Self {
         Self {
             entries: RwLock::new(Entries { map: HashMap::new(), bytes: 0 }),
+            gates: Mutex::new(HashMap::new()),
             fragments: Mutex::new(HashMap::new()),
             max_age,
             max_bytes,
@@ -151,6 +162,34 @@ impl PageCache {
         self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Looks a page up, telling fresh from stale.
+    pub fn lookup(&self, key: &str) -> Lookup {
+        let entries = self.read();
+        let Some(entry) = entries.map.get(key) else { return Lookup::Missing };
+        let age = entry.page.created.elapsed();
+        if age < self.max_age {
+            Lookup::Fresh(Arc::clone(&entry.page))
+        } else if age < self.max_age + self.max_age / 3 {
+            // A third of the age again (15 s of the default 45 s) keeps anything a page shows,
+            // such as its view count, under a minute old.
+            Lookup::Stale(Arc::clone(&entry.page))
+        } else {
+            Lookup::Missing
+        }
+    }
+
+    /// The gate that serialises renders of `key`.
+    pub fn gate(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut gates = self.gates.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(gates.entry(key.to_owned()).or_default())
+    }
+
+    /// Forgets the gate of `key` once its render is stored (or failed).
+    pub fn release_gate(&self, key: &str) {
+        self.gates.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(key);
+    }
+
+    /// A fresh page, if there is one.
     pub fn get(&self, key: &str) -> Option<Arc<CachedPage>> {
         let entries = self.read();
         let entry = entries.map.get(key)?;

@@ -69,8 +69,9 @@ impl Default for SiteSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CacheSettings {
-    /// Seconds a rendered page is served from memory before it is rendered again. Bounds how old
-    /// the view count and Popular Now on a page can be.
+    /// Seconds a rendered page is served from memory before it is rendered again (and, for a third
+    /// of that again, while its replacement renders). Bounds how old the view count and Popular
+    /// Now on a page can be: 4/3 of this.
     pub max_age_secs: u64,
     /// Memory for rendered pages, in MiB; the oldest pages go first when it is full.
     pub max_mib: usize,
@@ -78,7 +79,7 @@ pub struct CacheSettings {
 
 impl Default for CacheSettings {
     fn default() -> Self {
-        Self { max_age_secs: 45, max_mib: 64 }
+        Self { max_age_secs: 45, max_mib: 32 }
     }
 }
 

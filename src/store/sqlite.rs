@@ -221,11 +221,14 @@ async fn insert_article_in(tx: &mut SqliteConnection, article: &NewArticle) -> S
         if is_unique_violation(&e) { StoreError::Conflict(format!("article {}", article.slug)) } else { e.into() }
     })?;
 
+    // Author and tag links carry the publication time while the article is published.
+    let listed_at = if article.status == ArticleStatus::Published { article.published_at.map(to_unix) } else { None };
     for (position, author_id) in article.author_ids.iter().enumerate() {
-        sqlx::query("INSERT INTO article_authors (article_id, author_id, position) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO article_authors (article_id, author_id, position, published_at) VALUES (?, ?, ?, ?)")
             .bind(id)
             .bind(author_id)
             .bind(position as i64)
+            .bind(listed_at)
             .execute(&mut *tx)
             .await?;
     }
@@ -235,12 +238,16 @@ async fn insert_article_in(tx: &mut SqliteConnection, article: &NewArticle) -> S
             .bind(name)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO article_tags (article_id, tag_id, position) SELECT ?, id, ? FROM tags WHERE slug = ?")
-            .bind(id)
-            .bind(position as i64)
-            .bind(slug)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO article_tags (article_id, tag_id, position, published_at) \
+             SELECT ?, id, ?, ? FROM tags WHERE slug = ?",
+        )
+        .bind(id)
+        .bind(position as i64)
+        .bind(listed_at)
+        .bind(slug)
+        .execute(&mut *tx)
+        .await?;
     }
     Ok(id)
 }
@@ -368,6 +375,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_article_status(&self, id: ArticleId, status: ArticleStatus, at: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE articles SET status = ?, updated_at = ?, \
              published_at = CASE WHEN ? = 'published' THEN COALESCE(published_at, ?) ELSE published_at END \
@@ -378,11 +386,20 @@ impl Store for SqliteStore {
         .bind(status.as_str())
         .bind(to_unix(at))
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::Missing(format!("article {id}")));
         }
+        for sql in [
+            "UPDATE article_authors SET published_at = (SELECT CASE WHEN status = 'published' THEN published_at END \
+             FROM articles WHERE id = ?1) WHERE article_id = ?1",
+            "UPDATE article_tags SET published_at = (SELECT CASE WHEN status = 'published' THEN published_at END \
+             FROM articles WHERE id = ?1) WHERE article_id = ?1",
+        ] {
+            sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -456,16 +473,12 @@ impl Store for SqliteStore {
             ListFilter::Section(id) => {
                 ("SELECT COUNT(*) FROM articles WHERE status = 'published' AND section_id = ?1", id)
             }
-            ListFilter::Author(id) => (
-                "SELECT COUNT(*) FROM article_authors f JOIN articles a ON a.id = f.article_id \
-                 WHERE f.author_id = ?1 AND a.status = 'published'",
-                id,
-            ),
-            ListFilter::Tag(id) => (
-                "SELECT COUNT(*) FROM article_tags f JOIN articles a ON a.id = f.article_id \
-                 WHERE f.tag_id = ?1 AND a.status = 'published'",
-                id,
-            ),
+            ListFilter::Author(id) => {
+                ("SELECT COUNT(*) FROM article_authors WHERE author_id = ?1 AND published_at IS NOT NULL", id)
+            }
+            ListFilter::Tag(id) => {
+                ("SELECT COUNT(*) FROM article_tags WHERE tag_id = ?1 AND published_at IS NOT NULL", id)
+            }
         };
         Ok(sqlx::query_scalar(sql).bind(key).fetch_one(&self.pool).await?)
     }

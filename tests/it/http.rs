@@ -89,3 +89,29 @@ async fn oversized_bodies_are_refused_with_413() {
     assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(response.header(header::CONTENT_TYPE).is_some_and(|v| v.starts_with("text/html")));
 }
+
+#[tokio::test]
+async fn concurrent_misses_of_one_page_render_it_once() {
+    let app = TestApp::spawn().await;
+    let renders = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let state = app.state.clone();
+        let renders = std::sync::Arc::clone(&renders);
+        tasks.spawn(async move {
+            let headers = axum::http::HeaderMap::new();
+            broadsheet::web::site::cached_page(&state, &headers, "/slow-page".into(), vec![], move || async move {
+                renders.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                // A slow render keeps the other requests waiting on the same page.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                Ok("<p>rendered</p>".to_owned())
+            })
+            .await
+            .map(|response| response.status())
+        });
+    }
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.expect("task").expect("page"), StatusCode::OK);
+    }
+    assert_eq!(renders.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

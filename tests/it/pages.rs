@@ -240,3 +240,20 @@ async fn demo_load_twice_changes_nothing() {
     assert!(app.state.store.sections().await.expect("sections").len() >= 6);
     assert!(app.state.store.authors().await.expect("authors").len() >= 8);
 }
+
+#[tokio::test]
+async fn an_unpublished_article_leaves_author_and_tag_pages() {
+    let app = TestApp::spawn().await;
+    let listed = |doc: &scraper::Html| attrs(doc, ".story-list .story-headline a", "href");
+    assert!(listed(&app.get("/authors/daniel-kim").await.html()).contains(&REFERENCE_PATH.to_owned()));
+    let before = texts(&app.get("/tags/japan").await.html(), ".list-count");
+
+    let id = app.article_id("kishidas-aim-for-us-visit-a-summit-with-north-koreas-kim-jong-un").await;
+    app.state.store.set_article_status(id, ArticleStatus::Unpublished, chrono::Utc::now()).await.expect("unpublish");
+    app.state.lists_changed();
+
+    assert!(!listed(&app.get("/authors/daniel-kim").await.html()).contains(&REFERENCE_PATH.to_owned()));
+    let tag = app.get("/tags/japan").await.html();
+    assert!(!listed(&tag).contains(&REFERENCE_PATH.to_owned()));
+    assert_ne!(texts(&tag, ".list-count"), before, "the count drops too");
+}

@@ -122,7 +122,9 @@ pub async fn all_comments(
     let path = format!("{}/comments", article.path());
     let key = format!("{path}?page={page}");
     let id = article.id;
-    cached_page(&state, &headers, key, vec![Dependency::Article(id)], || async {
+    let st = state.clone();
+    cached_page(&state, &headers, key, vec![Dependency::Article(id)], move || async move {
+        let state = st;
         let comments = state.store.published_comments(id, COMMENTS_PER_PAGE, (page - 1) * COMMENTS_PER_PAGE).await?;
         if comments.is_empty() && page > 1 {
             return Err(SiteError::NotFound);
@@ -226,8 +228,9 @@ pub async fn show(
         response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
         return Ok(response);
     }
-    cached_page(&state, &headers, path, vec![Dependency::Lists, Dependency::Article(id)], || {
-        render(&state, article, CommentForm::default())
+    let st = state.clone();
+    cached_page(&state, &headers, path, vec![Dependency::Lists, Dependency::Article(id)], move || async move {
+        render(&st, article, CommentForm::default()).await
     })
     .await
 }

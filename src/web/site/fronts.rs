@@ -33,7 +33,9 @@ struct HomePage {
 }
 
 pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, SiteError> {
-    cached_page(&state, &headers, "/".into(), vec![Dependency::Lists], || render_home(&state)).await
+    let st = state.clone();
+    cached_page(&state, &headers, "/".into(), vec![Dependency::Lists], move || async move { render_home(&st).await })
+        .await
 }
 
 async fn render_home(state: &AppState) -> Result<String, SiteError> {
@@ -161,9 +163,10 @@ pub async fn section(
     let page = page_number(&query)?;
     let path = format!("/{slug}");
     let key = format!("{path}?page={page}");
-    cached_page(&state, &headers, key, vec![Dependency::Lists], || async {
-        let section = sections(&state).await?.iter().find(|s| s.slug == slug).cloned().ok_or(SiteError::NotFound)?;
-        render_list(&state, Listing::Section(section), path, page).await
+    let st = state.clone();
+    cached_page(&state, &headers, key, vec![Dependency::Lists], move || async move {
+        let section = sections(&st).await?.iter().find(|s| s.slug == slug).cloned().ok_or(SiteError::NotFound)?;
+        render_list(&st, Listing::Section(section), path, page).await
     })
     .await
 }
@@ -177,9 +180,10 @@ pub async fn author(
     let page = page_number(&query)?;
     let path = format!("/authors/{slug}");
     let key = format!("{path}?page={page}");
-    cached_page(&state, &headers, key, vec![Dependency::Lists], || async {
-        let author = state.store.author_by_slug(&slug).await?.ok_or(SiteError::NotFound)?;
-        render_list(&state, Listing::Author(author), path, page).await
+    let st = state.clone();
+    cached_page(&state, &headers, key, vec![Dependency::Lists], move || async move {
+        let author = st.store.author_by_slug(&slug).await?.ok_or(SiteError::NotFound)?;
+        render_list(&st, Listing::Author(author), path, page).await
     })
     .await
 }
@@ -193,9 +197,10 @@ pub async fn tag(
     let page = page_number(&query)?;
     let path = format!("/tags/{slug}");
     let key = format!("{path}?page={page}");
-    cached_page(&state, &headers, key, vec![Dependency::Lists], || async {
-        let tag = state.store.tag_by_slug(&slug).await?.ok_or(SiteError::NotFound)?;
-        render_list(&state, Listing::Tag { id: tag.id, name: tag.name }, path, page).await
+    let st = state.clone();
+    cached_page(&state, &headers, key, vec![Dependency::Lists], move || async move {
+        let tag = st.store.tag_by_slug(&slug).await?.ok_or(SiteError::NotFound)?;
+        render_list(&st, Listing::Tag { id: tag.id, name: tag.name }, path, page).await
     })
     .await
 }

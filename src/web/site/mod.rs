@@ -19,7 +19,7 @@ use super::AppState;
 use super::assets::AssetUrls;
 use super::error::SiteError;
 use super::respond::encoded;
-use crate::cache::{CachedPage, Dependency};
+use crate::cache::{CachedPage, Dependency, Lookup};
 use crate::domain::{ArticleCard, Section};
 use crate::store::ListFilter;
 
@@ -85,6 +85,10 @@ impl Chrome {
 
 /// Serves a page from the cache, rendering and storing it on a miss. Handlers look up nothing
 /// before calling this: a hit must not touch the database.
+///
+/// When many readers miss the same page at once (a story breaks, or its cached copy expires), one
+/// renders and the rest wait for it. A page just past its age is still sent while one background
+/// task renders its replacement, so expiry never makes a reader wait.
 pub async fn cached_page<F, Fut>(
     state: &AppState,
     headers: &HeaderMap,
@@ -93,18 +97,44 @@ pub async fn cached_page<F, Fut>(
     render: F,
 ) -> Result<Response, SiteError>
 where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<String, SiteError>>,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<String, SiteError>> + Send + 'static,
 {
-    let page = match state.cache.get(&key) {
-        Some(page) => page,
-        None => {
-            let page = Arc::new(CachedPage::new(StatusCode::OK, render().await?));
-            state.cache.insert(key, Arc::clone(&page), depends_on);
-            page
+    match state.cache.lookup(&key) {
+        Lookup::Fresh(page) => return Ok(send_page(headers, &page)),
+        Lookup::Stale(page) => {
+            if let Ok(guard) = state.cache.gate(&key).try_lock_owned() {
+                let cache = Arc::clone(&state.cache);
+                tokio::spawn(async move {
+                    match render().await {
+                        Ok(html) => {
+                            cache.insert(key.clone(), Arc::new(CachedPage::new(StatusCode::OK, html)), depends_on)
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, page = %key, "background re-render failed; the old page expires")
+                        }
+                    }
+                    drop(guard);
+                    cache.release_gate(&key);
+                });
+            }
+            return Ok(send_page(headers, &page));
         }
-    };
-    Ok(send_page(headers, &page))
+        Lookup::Missing => {}
+    }
+    let gate = state.cache.gate(&key);
+    let _turn = gate.lock().await;
+    if let Lookup::Fresh(page) = state.cache.lookup(&key) {
+        return Ok(send_page(headers, &page));
+    }
+    let rendered = render().await;
+    let result = rendered.map(|html| {
+        let page = Arc::new(CachedPage::new(StatusCode::OK, html));
+        state.cache.insert(key.clone(), Arc::clone(&page), depends_on);
+        send_page(headers, &page)
+    });
+    state.cache.release_gate(&key);
+    result
 }
 
 pub fn send_page(headers: &HeaderMap, page: &CachedPage) -> Response {
