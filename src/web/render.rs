@@ -78,19 +78,27 @@ fn escape_html(
         None if value.is_none() || value.is_undefined() => return Ok(()),
         None => std::borrow::Cow::Owned(value.to_string()),
     };
-    let mut escaped = String::with_capacity(text.len() + 8);
-    for ch in text.chars() {
-        match ch {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            _ => escaped.push(ch),
-        }
+    // Copy runs of plain text whole; only the five special bytes (all ASCII) are replaced.
+    let write = |out: &mut minijinja::Output, s: &str| {
+        out.write_str(s).map_err(|e| {
+            minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write output").with_source(e)
+        })
+    };
+    let mut plain_from = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let entity = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        write(out, &text[plain_from..at])?;
+        write(out, entity)?;
+        plain_from = at + 1;
     }
-    out.write_str(&escaped)
-        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "cannot write output").with_source(e))
+    write(out, &text[plain_from..])
 }
 
 fn parse_time(value: &str) -> Result<DateTime<Utc>, minijinja::Error> {
