@@ -3,6 +3,7 @@
 //! site, so the list is kept in memory and refreshed in the background: a reader never waits for
 //! it except the very first one after start-up.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -23,12 +24,19 @@ pub struct PopularNow {
     kept: RwLock<Option<Kept>>,
     /// One refresh at a time.
     refreshing: tokio::sync::Mutex<()>,
+    /// Set while a background refresh is scheduled, so a busy site starts one, not one per page.
+    background: AtomicBool,
     max_age: Duration,
 }
 
 impl PopularNow {
     pub fn new(max_age: Duration) -> Self {
-        Self { kept: RwLock::new(None), refreshing: tokio::sync::Mutex::new(()), max_age }
+        Self {
+            kept: RwLock::new(None),
+            refreshing: tokio::sync::Mutex::new(()),
+            background: AtomicBool::new(false),
+            max_age,
+        }
     }
 
     fn current(&self) -> Option<(bool, Arc<Vec<ArticleCard>>)> {
@@ -42,13 +50,16 @@ impl PopularNow {
         match self.current() {
             Some((true, list)) => Ok(list),
             Some((false, list)) => {
-                let this = Arc::clone(self);
-                let store = Arc::clone(store);
-                tokio::spawn(async move {
-                    if let Err(e) = this.refresh(&store).await {
-                        tracing::error!(error = %e, "refreshing Popular Now failed; keeping the old list");
-                    }
-                });
+                if self.background.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                    let this = Arc::clone(self);
+                    let store = Arc::clone(store);
+                    tokio::spawn(async move {
+                        if let Err(e) = this.refresh(&store).await {
+                            tracing::error!(error = %e, "refreshing Popular Now failed; keeping the old list");
+                        }
+                        this.background.store(false, Ordering::Release);
+                    });
+                }
                 Ok(list)
             }
             None => {
