@@ -56,11 +56,6 @@ impl Templates {
     pub fn render<C: Serialize>(&self, name: &str, context: &C) -> Result<String, minijinja::Error> {
         self.env.get_template(name)?.render(Value::from(minijinja::value::Serde(context)))
     }
-
-    /// Names of the built-in templates, for tests that render each one.
-    pub fn built_in_names() -> impl Iterator<Item = &'static str> {
-        BUILT_IN.iter().map(|(name, _)| *name)
-    }
 }
 
 /// Escapes what HTML needs escaped (`& < > " '`) and leaves `/` alone, so URLs stay readable and

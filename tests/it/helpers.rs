@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use broadsheet::config::Settings;
 use broadsheet::store::Store;
 use broadsheet::store::sqlite::SqliteStore;
-use broadsheet::web::{self, AppState};
+use broadsheet::web::{self, AppState, percent_encode};
 use http_body_util::BodyExt;
 use scraper::{Html, Selector};
 use tower::ServiceExt;
@@ -113,7 +113,11 @@ impl TestApp {
 
     /// Posts a URL-encoded form from the given address.
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)], ip: IpAddr) -> TestResponse {
-        let body = fields.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&");
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
         let request = Self::request(Method::POST, path, ip)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(Body::from(body))
@@ -128,18 +132,6 @@ impl TestApp {
     pub async fn article_id(&self, slug: &str) -> i64 {
         self.state.store.article_by_slug(slug).await.expect("store").expect("article exists").id
     }
-}
-
-fn encode(text: &str) -> String {
-    let mut out = String::new();
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// The beacon URL the article page at `path` asks readers' browsers to call.

@@ -13,9 +13,9 @@ use crate::domain::{Article, ArticleStatus, Comment, CommentBody, CommentError, 
 use crate::moderation::HoldReason;
 use crate::ranking::modules::{ArticleModules, Candidates, MODULE_SIZE, assemble};
 use crate::store::{ListFilter, NewComment};
-use crate::web::AppState;
 use crate::web::client::Client;
 use crate::web::error::SiteError;
+use crate::web::{AppState, percent_encode as urlencode};
 
 /// How many candidates each module fetches, so that skipping repeats still leaves five.
 const CANDIDATES: usize = 4 * MODULE_SIZE;
@@ -57,19 +57,6 @@ impl ShareLinks {
             email: format!("mailto:?subject={t}&body={u}"),
         }
     }
-}
-
-/// Percent-encodes everything but unreserved characters (RFC 3986).
-fn urlencode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 3);
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[derive(Serialize)]
