@@ -16,6 +16,8 @@ pub mod generate;
 pub mod group_commit;
 /// Markdown to sanitised HTML.
 pub mod markdown;
+/// Image uploads: checked by decoding, metadata stripped, responsive variants.
+pub mod media;
 /// The comment policy.
 pub mod moderation;
 /// Related articles and the article page's story modules.

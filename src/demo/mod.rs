@@ -240,6 +240,8 @@ async fn load(store: &dyn Store, data_dir: &Path, now: DateTime<Utc>) -> Result<
                     credit: Some("Illustration: Broadsheet demo".into()),
                     width: art::WIDTH,
                     height: art::HEIGHT,
+                    srcset: String::new(),
+                    srcset_webp: String::new(),
                 }),
                 status: ArticleStatus::Published,
                 published_at: Some(published_at),

@@ -6,9 +6,13 @@ use serde::Serialize;
 pub type ArticleId = i64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum ArticleStatus {
     Draft,
+    /// Submitted by its writer; waiting for an editor.
+    InReview,
+    /// Approved and waiting for its publication time; invisible to readers until then (embargo).
+    Scheduled,
     Published,
     /// Was public and has been taken down; its URL answers 410 Gone.
     Unpublished,
@@ -18,6 +22,8 @@ impl ArticleStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Draft => "draft",
+            Self::InReview => "in_review",
+            Self::Scheduled => "scheduled",
             Self::Published => "published",
             Self::Unpublished => "unpublished",
         }
@@ -26,6 +32,8 @@ impl ArticleStatus {
     pub fn parse(value: &str) -> Option<Self> {
         Some(match value {
             "draft" => Self::Draft,
+            "in_review" => Self::InReview,
+            "scheduled" => Self::Scheduled,
             "published" => Self::Published,
             "unpublished" => Self::Unpublished,
             _ => return None,
@@ -41,6 +49,10 @@ pub struct FeaturedImage {
     pub credit: Option<String>,
     pub width: u32,
     pub height: u32,
+    /// Responsive sources for an image from the media library: `srcset` in the original format and
+    /// in WebP. Empty for images that came from elsewhere (demo art, imports) or are still being made.
+    pub srcset: String,
+    pub srcset_webp: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

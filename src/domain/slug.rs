@@ -3,7 +3,23 @@
 use std::fmt;
 
 /// Path segments the router owns; a section may not take one of these as its slug.
-pub const RESERVED: &[&str] = &["admin", "api", "authors", "comments", "static", "tags", "views", "feeds", "search"];
+pub const RESERVED: &[&str] = &[
+    "admin",
+    "api",
+    "authors",
+    "comments",
+    "corrections",
+    "feeds",
+    "healthz",
+    "media",
+    "metrics",
+    "preview",
+    "readyz",
+    "search",
+    "static",
+    "tags",
+    "views",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Slug(String);

@@ -142,6 +142,8 @@ impl Generator {
                     credit: Some("Illustration: Broadsheet".into()),
                     width: 1600,
                     height: 900,
+                    srcset: String::new(),
+                    srcset_webp: String::new(),
                 }),
                 status: ArticleStatus::Published,
                 published_at: Some(published_at),

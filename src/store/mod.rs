@@ -1,6 +1,7 @@
 //! Storage. Every query lives behind the [`Store`] trait, one implementation per backend, so the
 //! rest of the code never sees SQL. Handlers hold an `Arc<dyn Store>`.
 
+pub mod newsroom;
 pub mod sqlite;
 
 use async_trait::async_trait;

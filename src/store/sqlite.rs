@@ -86,6 +86,8 @@ fn image_from_row(row: &SqliteRow, first: usize) -> StoreResult<Option<FeaturedI
         credit: row.try_get(first + 3)?,
         width: row.try_get::<Option<i64>, _>(first + 4)?.unwrap_or(0).try_into().unwrap_or(0),
         height: row.try_get::<Option<i64>, _>(first + 5)?.unwrap_or(0).try_into().unwrap_or(0),
+        srcset: String::new(),
+        srcset_webp: String::new(),
     }))
 }
 

@@ -177,7 +177,7 @@ async fn published(state: &AppState, slug: &str) -> Result<Article, SiteError> {
     match article.status {
         ArticleStatus::Published => Ok(article),
         ArticleStatus::Unpublished => Err(SiteError::Gone),
-        ArticleStatus::Draft => Err(SiteError::NotFound),
+        ArticleStatus::Draft | ArticleStatus::InReview | ArticleStatus::Scheduled => Err(SiteError::NotFound),
     }
 }
 

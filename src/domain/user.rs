@@ -1,0 +1,51 @@
+//! Newsroom accounts: who may sign in to the CMS and with which role.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::Role;
+
+pub type UserId = i64;
+
+/// A newsroom member. Every account writes under a byline (an author page on the reader site).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub author_id: i64,
+    pub author_slug: String,
+    pub has_password: bool,
+    pub totp_enabled: bool,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A person's display name: trimmed, 1 to 100 characters, no control characters.
+pub fn parse_person_name(input: &str) -> Result<String, &'static str> {
+    let name = input.trim();
+    if name.is_empty() {
+        return Err("a name is required");
+    }
+    if name.chars().count() > 100 {
+        return Err("a name can be at most 100 characters long");
+    }
+    if name.chars().any(char::is_control) {
+        return Err("a name cannot contain control characters");
+    }
+    Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(parse_person_name("  Daniel Kim "), Ok("Daniel Kim".to_owned()));
+        assert!(parse_person_name("   ").is_err());
+        assert!(parse_person_name(&"x".repeat(101)).is_err());
+        assert!(parse_person_name("a\u{7}b").is_err());
+    }
+}
