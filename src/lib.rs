@@ -1,5 +1,7 @@
 //! Broadsheet: a self-hosted news publishing platform.
 
+/// Newsroom accounts: passwords, tokens, TOTP and recovery codes, free of HTTP and storage.
+pub mod auth;
 /// In-memory cache of rendered pages, with invalidation by dependency.
 pub mod cache;
 /// Command-line subcommands.
@@ -22,6 +24,8 @@ pub mod media;
 pub mod moderation;
 /// Related articles and the article page's story modules.
 pub mod ranking;
+/// Article revisions: line diffs between saved versions.
+pub mod revisions;
 /// Storage behind one trait, one file per backend.
 pub mod store;
 /// Cookie-free view counting, buffered and flushed in batches.
