@@ -16,6 +16,8 @@ pub mod generate;
 pub mod group_commit;
 /// Markdown to sanitised HTML.
 pub mod markdown;
+/// Uploaded images: checking, cleaning, resized variants and social cards.
+pub mod media;
 /// The comment policy.
 pub mod moderation;
 /// Related articles and the article page's story modules.
