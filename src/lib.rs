@@ -18,7 +18,7 @@ pub mod generate;
 pub mod group_commit;
 /// Markdown to sanitised HTML.
 pub mod markdown;
-/// Image uploads: checked by decoding, metadata stripped, responsive variants.
+/// Uploaded images: checking, cleaning, resized variants and social cards.
 pub mod media;
 /// The comment policy.
 pub mod moderation;
