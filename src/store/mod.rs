@@ -3,6 +3,9 @@
 
 pub mod newsroom;
 pub mod sqlite;
+mod sqlite_articles;
+mod sqlite_curation;
+mod sqlite_newsroom;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -102,8 +105,10 @@ pub struct RelatedDoc {
     pub body_markdown: String,
 }
 
+/// The reader site's storage; every backend also implements [`newsroom::Newsroom`], so one
+/// `Arc<dyn Store>` serves both the reader and the newsroom.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: newsroom::Newsroom + Send + Sync + 'static {
     /// A random secret of 32 bytes stored under `name`, created on first use. Keeps keys stable
     /// across restarts and shared by every node on the same database.
     async fn secret(&self, name: &str) -> StoreResult<Vec<u8>>;

@@ -352,7 +352,8 @@ pub trait Newsroom: Send + Sync + 'static {
         at: DateTime<Utc>,
     ) -> StoreResult<ArticleId>;
     /// Saves the fields and a revision in one transaction. A changed slug leaves a redirect from the
-    /// old one. Bumps `updated_at` only for published articles or when `bump_updated` is set.
+    /// old one. Sets `updated_at` to `at`, except for autosaves of published articles: an autosave
+    /// is not a visible edit, so it must not move the public updated time.
     async fn save_article(
         &self,
         id: ArticleId,

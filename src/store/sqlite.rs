@@ -18,11 +18,12 @@ use crate::domain::{
     Article, ArticleCard, ArticleId, ArticleStatus, Author, AuthorRef, Comment, CommentStatus, FeaturedImage, Section,
     Tag, TagRef, article::article_path,
 };
+use crate::media::{ImageFormat, Variant};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
 }
 
 impl SqliteStore {
@@ -51,34 +52,88 @@ impl SqliteStore {
     }
 }
 
-fn to_unix(t: DateTime<Utc>) -> i64 {
+pub(super) fn to_unix(t: DateTime<Utc>) -> i64 {
     t.timestamp()
 }
 
-fn from_unix(secs: i64) -> StoreResult<DateTime<Utc>> {
+pub(super) fn from_unix(secs: i64) -> StoreResult<DateTime<Utc>> {
     Utc.timestamp_opt(secs, 0).single().ok_or_else(|| StoreError::Corrupt(format!("timestamp {secs} is out of range")))
 }
 
-fn is_unique_violation(err: &sqlx::Error) -> bool {
+pub(super) fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
-/// Columns of an [`ArticleCard`], in the order [`card_from_row`] reads them. `a` is articles and
-/// `s` is sections. Where a short list (picks, related, popular) drives a query, it is joined with
-/// `CROSS JOIN`, which SQLite takes as an instruction to walk that list first.
+/// Columns of an [`ArticleCard`], in the order [`card_from_row`] reads them. `a` is articles, `s`
+/// is sections and `im` is the featured image's media row, joined with `media_join!`. Where a short
+/// list (picks, related, popular) drives a query, it is joined with `CROSS JOIN`, which SQLite takes
+/// as an instruction to walk that list first.
 macro_rules! card_columns {
     () => {
         "a.id, a.slug, s.slug, s.name, a.headline, a.dek, a.published_at, \
          a.image_url, a.image_alt, a.image_caption, a.image_credit, a.image_width, a.image_height, \
          (SELECT au.name FROM article_authors aa JOIN authors au ON au.id = aa.author_id \
            WHERE aa.article_id = a.id ORDER BY aa.position LIMIT 1), \
-         a.comment_count"
+         a.comment_count, im.format, im.variants"
     };
 }
+pub(super) use card_columns;
 
-fn image_from_row(row: &SqliteRow, first: usize) -> StoreResult<Option<FeaturedImage>> {
+/// The featured image's media row (for its responsive variants): one lookup by primary key.
+macro_rules! media_join {
+    () => {
+        " LEFT JOIN media im ON im.id = a.image_media_id "
+    };
+}
+pub(super) use media_join;
+
+pub(super) fn image_format_str(format: ImageFormat) -> &'static str {
+    match format {
+        ImageFormat::Jpeg => "jpeg",
+        ImageFormat::Png => "png",
+        ImageFormat::Webp => "webp",
+        ImageFormat::Gif => "gif",
+    }
+}
+
+pub(super) fn parse_image_format(value: &str) -> StoreResult<ImageFormat> {
+    Ok(match value {
+        "jpeg" => ImageFormat::Jpeg,
+        "png" => ImageFormat::Png,
+        "webp" => ImageFormat::Webp,
+        "gif" => ImageFormat::Gif,
+        _ => return Err(StoreError::Corrupt(format!("unknown image format {value}"))),
+    })
+}
+
+pub(super) fn parse_variants(json: &str) -> StoreResult<Vec<Variant>> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("media variants: {e}")))
+}
+
+/// `srcset` (the media's own format) and `srcset_webp` for an image from the media library whose
+/// variants have been made; both empty otherwise. Card crops are not width alternatives, so they
+/// are left out.
+fn srcsets(format: Option<&str>, variants: Option<&str>) -> StoreResult<(String, String)> {
+    let (Some(format), Some(variants)) = (format, variants) else { return Ok((String::new(), String::new())) };
+    let own = parse_image_format(format)?;
+    let variants = parse_variants(variants)?;
+    let list = |wanted: ImageFormat| {
+        variants
+            .iter()
+            .filter(|v| v.format == wanted && !v.file_name.ends_with("-card.jpg"))
+            .map(|v| format!("/media/{} {}w", v.file_name, v.width))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Ok((list(own), list(ImageFormat::Webp)))
+}
+
+/// The six image columns from `first`, and the media format and variants at `media`.
+fn image_from_row(row: &SqliteRow, first: usize, media: usize) -> StoreResult<Option<FeaturedImage>> {
     let url: Option<String> = row.try_get(first)?;
     let Some(url) = url else { return Ok(None) };
+    let (srcset, srcset_webp) =
+        srcsets(row.try_get::<Option<&str>, _>(media)?, row.try_get::<Option<&str>, _>(media + 1)?)?;
     Ok(Some(FeaturedImage {
         url,
         alt: row.try_get::<Option<String>, _>(first + 1)?.unwrap_or_default(),
@@ -86,8 +141,8 @@ fn image_from_row(row: &SqliteRow, first: usize) -> StoreResult<Option<FeaturedI
         credit: row.try_get(first + 3)?,
         width: row.try_get::<Option<i64>, _>(first + 4)?.unwrap_or(0).try_into().unwrap_or(0),
         height: row.try_get::<Option<i64>, _>(first + 5)?.unwrap_or(0).try_into().unwrap_or(0),
-        srcset: String::new(),
-        srcset_webp: String::new(),
+        srcset,
+        srcset_webp,
     }))
 }
 
@@ -104,13 +159,13 @@ fn card_from_row(row: &SqliteRow) -> StoreResult<ArticleCard> {
         headline: row.try_get(4)?,
         dek: row.try_get(5)?,
         published_at: from_unix(published_at.unwrap_or(0))?,
-        image: image_from_row(row, 7)?,
+        image: image_from_row(row, 7, 15)?,
         lead_author: row.try_get(13)?,
         comment_count: row.try_get(14)?,
     })
 }
 
-fn cards(rows: &[SqliteRow]) -> StoreResult<Vec<ArticleCard>> {
+pub(super) fn cards(rows: &[SqliteRow]) -> StoreResult<Vec<ArticleCard>> {
     rows.iter().map(card_from_row).collect()
 }
 
@@ -176,7 +231,7 @@ impl SqliteStore {
             headline: row.try_get(4)?,
             dek: row.try_get(5)?,
             body_html: row.try_get(6)?,
-            image: image_from_row(&row, 12)?,
+            image: image_from_row(&row, 12, 18)?,
             status: ArticleStatus::parse(&status)
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown article status {status}")))?,
             published_at: published_at.map(from_unix).transpose()?,
@@ -191,8 +246,9 @@ impl SqliteStore {
 
 const ARTICLE_COLUMNS: &str = "SELECT a.id, a.slug, s.slug, s.name, a.headline, a.dek, a.body_html, a.status, \
      a.published_at, a.updated_at, a.view_count, a.comment_count, \
-     a.image_url, a.image_alt, a.image_caption, a.image_credit, a.image_width, a.image_height \
-     FROM articles a JOIN sections s ON s.id = a.section_id";
+     a.image_url, a.image_alt, a.image_caption, a.image_credit, a.image_width, a.image_height, \
+     im.format, im.variants \
+     FROM articles a JOIN sections s ON s.id = a.section_id LEFT JOIN media im ON im.id = a.image_media_id";
 
 async fn insert_article_in(tx: &mut SqliteConnection, article: &NewArticle) -> StoreResult<ArticleId> {
     let image = article.image.as_ref();
@@ -299,9 +355,10 @@ impl Store for SqliteStore {
     }
 
     async fn sections(&self) -> StoreResult<Vec<Section>> {
-        let rows = sqlx::query("SELECT id, slug, name, position FROM sections ORDER BY position, name")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, slug, name, position FROM sections WHERE archived = 0 ORDER BY position, name")
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(section_from_row).collect()
     }
 
@@ -427,8 +484,9 @@ impl Store for SqliteStore {
                 concat!(
                     "SELECT ",
                     card_columns!(),
-                    " FROM articles a JOIN sections s ON s.id = a.section_id \
-                     WHERE a.status = 'published' AND ?1 = ?1 ORDER BY a.published_at DESC, a.id DESC LIMIT ?2 OFFSET ?3"
+                    " FROM articles a JOIN sections s ON s.id = a.section_id",
+                    media_join!(),
+                    "WHERE a.status = 'published' AND ?1 = ?1 ORDER BY a.published_at DESC, a.id DESC LIMIT ?2 OFFSET ?3"
                 ),
                 0,
             ),
@@ -436,8 +494,9 @@ impl Store for SqliteStore {
                 concat!(
                     "SELECT ",
                     card_columns!(),
-                    " FROM articles a JOIN sections s ON s.id = a.section_id \
-                     WHERE a.status = 'published' AND a.section_id = ?1 \
+                    " FROM articles a JOIN sections s ON s.id = a.section_id",
+                    media_join!(),
+                    "WHERE a.status = 'published' AND a.section_id = ?1 \
                      ORDER BY a.published_at DESC, a.id DESC LIMIT ?2 OFFSET ?3"
                 ),
                 id,
@@ -447,8 +506,9 @@ impl Store for SqliteStore {
                     "SELECT ",
                     card_columns!(),
                     " FROM article_authors f JOIN articles a ON a.id = f.article_id \
-                     JOIN sections s ON s.id = a.section_id \
-                     WHERE f.author_id = ?1 AND a.status = 'published' \
+                     JOIN sections s ON s.id = a.section_id",
+                    media_join!(),
+                    "WHERE f.author_id = ?1 AND a.status = 'published' \
                      ORDER BY a.published_at DESC, a.id DESC LIMIT ?2 OFFSET ?3"
                 ),
                 id,
@@ -458,8 +518,9 @@ impl Store for SqliteStore {
                     "SELECT ",
                     card_columns!(),
                     " FROM article_tags f JOIN articles a ON a.id = f.article_id \
-                     JOIN sections s ON s.id = a.section_id \
-                     WHERE f.tag_id = ?1 AND a.status = 'published' \
+                     JOIN sections s ON s.id = a.section_id",
+                    media_join!(),
+                    "WHERE f.tag_id = ?1 AND a.status = 'published' \
                      ORDER BY a.published_at DESC, a.id DESC LIMIT ?2 OFFSET ?3"
                 ),
                 id,
@@ -492,8 +553,9 @@ impl Store for SqliteStore {
              SELECT ",
             card_columns!(),
             " FROM top CROSS JOIN articles a ON a.id = top.article_id \
-             JOIN sections s ON s.id = a.section_id WHERE a.status = 'published' \
-             ORDER BY top.views DESC, a.published_at DESC LIMIT ?2"
+             JOIN sections s ON s.id = a.section_id",
+            media_join!(),
+            "WHERE a.status = 'published' ORDER BY top.views DESC, a.published_at DESC LIMIT ?2"
         ))
         .bind(since)
         .bind(limit)
@@ -507,7 +569,10 @@ impl Store for SqliteStore {
             "SELECT ",
             card_columns!(),
             " FROM must_reads m CROSS JOIN articles a ON a.id = m.article_id \
-             JOIN sections s ON s.id = a.section_id WHERE a.status = 'published' ORDER BY m.position LIMIT ?"
+             JOIN sections s ON s.id = a.section_id",
+            media_join!(),
+            "WHERE a.status = 'published' AND (m.expires_at IS NULL OR m.expires_at > unixepoch()) \
+             ORDER BY m.position LIMIT ?"
         ))
         .bind(limit)
         .fetch_all(&self.pool)
@@ -537,8 +602,9 @@ impl Store for SqliteStore {
             "SELECT ",
             card_columns!(),
             " FROM related_articles r CROSS JOIN articles a ON a.id = r.related_id \
-             JOIN sections s ON s.id = a.section_id WHERE r.article_id = ? AND a.status = 'published' \
-             ORDER BY r.rank LIMIT ?"
+             JOIN sections s ON s.id = a.section_id",
+            media_join!(),
+            "WHERE r.article_id = ? AND a.status = 'published' ORDER BY r.rank LIMIT ?"
         ))
         .bind(id)
         .bind(limit)

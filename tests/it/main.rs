@@ -6,4 +6,5 @@ mod helpers;
 mod http;
 mod modules;
 mod pages;
+mod store_newsroom;
 mod views;

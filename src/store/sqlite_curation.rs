@@ -1,0 +1,308 @@
+//! Media, curation, sections and tags, and moderation for [`super::newsroom::Newsroom`] on SQLite.
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqlitePool};
+
+use super::newsroom::{CuratedEntry, MediaMeta, MediaRecord, ModerationItem, NewMedia, SectionUpdate};
+use super::sqlite::{
+    card_columns, cards, from_unix, image_format_str, is_unique_violation, media_join, parse_image_format,
+    parse_variants, to_unix,
+};
+use super::sqlite_newsroom::{is_foreign_key_violation, opt_time, touched, write_tx};
+use super::{StoreError, StoreResult};
+use crate::domain::{ArticleCard, ArticleId, ArticleStatus, CommentStatus, Section, Tag};
+use crate::media::{FocalPoint, Variant};
+
+const MEDIA_COLUMNS: &str = "SELECT id, hash, format, width, height, bytes, original_name, alt, caption, credit, \
+     focal_x, focal_y, variants, uploaded_by, created_at FROM media";
+
+fn unsigned<T: TryFrom<i64>>(value: i64, what: &str) -> StoreResult<T> {
+    T::try_from(value).map_err(|_| StoreError::Corrupt(format!("media {what} {value} is out of range")))
+}
+
+fn media_from_row(row: &SqliteRow) -> StoreResult<MediaRecord> {
+    let variants: Option<&str> = row.try_get(12)?;
+    Ok(MediaRecord {
+        id: row.try_get(0)?,
+        hash: row.try_get(1)?,
+        format: parse_image_format(row.try_get(2)?)?,
+        width: unsigned(row.try_get(3)?, "width")?,
+        height: unsigned(row.try_get(4)?, "height")?,
+        bytes: unsigned(row.try_get(5)?, "size")?,
+        original_name: row.try_get(6)?,
+        alt: row.try_get(7)?,
+        caption: row.try_get(8)?,
+        credit: row.try_get(9)?,
+        focal: FocalPoint { x: row.try_get::<f64, _>(10)? as f32, y: row.try_get::<f64, _>(11)? as f32 },
+        variants: variants.map(parse_variants).transpose()?,
+        uploaded_by: row.try_get(13)?,
+        created_at: from_unix(row.try_get(14)?)?,
+    })
+}
+
+pub(super) async fn insert_media(pool: &SqlitePool, media: NewMedia) -> StoreResult<MediaRecord> {
+    // The hash names the content: a second upload of the same file is the same record.
+    sqlx::query(
+        "INSERT INTO media (hash, format, width, height, bytes, original_name, uploaded_by, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING",
+    )
+    .bind(&media.hash)
+    .bind(image_format_str(media.format))
+    .bind(i64::from(media.width))
+    .bind(i64::from(media.height))
+    .bind(i64::try_from(media.bytes).map_err(|_| StoreError::WriteFailed("the file is too large".into()))?)
+    .bind(&media.original_name)
+    .bind(media.uploaded_by)
+    .bind(to_unix(media.created_at))
+    .execute(pool)
+    .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{MEDIA_COLUMNS} WHERE hash = ?")))
+        .bind(&media.hash)
+        .fetch_one(pool)
+        .await?;
+    media_from_row(&row)
+}
+
+pub(super) async fn media_by_id(pool: &SqlitePool, id: i64) -> StoreResult<Option<MediaRecord>> {
+    let row =
+        sqlx::query(sqlx::AssertSqlSafe(format!("{MEDIA_COLUMNS} WHERE id = ?"))).bind(id).fetch_optional(pool).await?;
+    row.as_ref().map(media_from_row).transpose()
+}
+
+pub(super) async fn media_list(pool: &SqlitePool, limit: i64, offset: i64) -> StoreResult<Vec<MediaRecord>> {
+    let rows =
+        sqlx::query(sqlx::AssertSqlSafe(format!("{MEDIA_COLUMNS} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?")))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await?;
+    rows.iter().map(media_from_row).collect()
+}
+
+pub(super) async fn media_without_variants(pool: &SqlitePool, limit: i64) -> StoreResult<Vec<MediaRecord>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{MEDIA_COLUMNS} WHERE variants IS NULL ORDER BY id LIMIT ?")))
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(media_from_row).collect()
+}
+
+pub(super) async fn update_media_meta(pool: &SqlitePool, id: i64, meta: &MediaMeta) -> StoreResult<()> {
+    let done = sqlx::query("UPDATE media SET alt = ?, caption = ?, credit = ?, focal_x = ?, focal_y = ? WHERE id = ?")
+        .bind(&meta.alt)
+        .bind(&meta.caption)
+        .bind(&meta.credit)
+        .bind(f64::from(meta.focal.x))
+        .bind(f64::from(meta.focal.y))
+        .bind(id)
+        .execute(pool)
+        .await?;
+    touched(done.rows_affected(), || format!("media {id}"))
+}
+
+/// Stores the variants, or with `None` clears them so the worker makes them again.
+pub(super) async fn set_media_variants(pool: &SqlitePool, id: i64, variants: Option<&[Variant]>) -> StoreResult<()> {
+    let json = variants
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StoreError::WriteFailed(format!("media variants: {e}")))?;
+    let done = sqlx::query("UPDATE media SET variants = ? WHERE id = ?").bind(json).bind(id).execute(pool).await?;
+    touched(done.rows_affected(), || format!("media {id}"))
+}
+
+/// The two editor-ordered lists of articles.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum List {
+    MustReads,
+    HomeSlots,
+}
+
+pub(super) async fn curated_entries(pool: &SqlitePool, list: List) -> StoreResult<Vec<CuratedEntry>> {
+    let sql = match list {
+        List::MustReads => {
+            "SELECT l.article_id, a.headline, s.name, a.status, l.expires_at FROM must_reads l \
+             CROSS JOIN articles a ON a.id = l.article_id JOIN sections s ON s.id = a.section_id ORDER BY l.position"
+        }
+        List::HomeSlots => {
+            "SELECT l.article_id, a.headline, s.name, a.status, NULL FROM home_slots l \
+             CROSS JOIN articles a ON a.id = l.article_id JOIN sections s ON s.id = a.section_id ORDER BY l.position"
+        }
+    };
+    let rows = sqlx::query(sql).fetch_all(pool).await?;
+    rows.iter()
+        .map(|r| {
+            let status: &str = r.try_get(3)?;
+            Ok(CuratedEntry {
+                article_id: r.try_get(0)?,
+                headline: r.try_get(1)?,
+                section_name: r.try_get(2)?,
+                status: ArticleStatus::parse(status)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown article status {status}")))?,
+                expires_at: opt_time(r.try_get(4)?)?,
+            })
+        })
+        .collect()
+}
+
+/// Replaces a list, in order, in one transaction.
+pub(super) async fn set_curated(
+    pool: &SqlitePool,
+    list: List,
+    entries: &[(ArticleId, Option<DateTime<Utc>>)],
+) -> StoreResult<()> {
+    let (clear, insert) = match list {
+        List::MustReads => {
+            ("DELETE FROM must_reads", "INSERT INTO must_reads (position, article_id, expires_at) VALUES (?, ?, ?)")
+        }
+        List::HomeSlots => ("DELETE FROM home_slots", "INSERT INTO home_slots (position, article_id) VALUES (?, ?)"),
+    };
+    let mut tx = pool.begin().await?;
+    sqlx::query(clear).execute(&mut *tx).await?;
+    for (position, &(id, expires_at)) in entries.iter().enumerate() {
+        let mut query = sqlx::query(insert).bind(position as i64).bind(id);
+        if let List::MustReads = list {
+            query = query.bind(expires_at.map(to_unix));
+        }
+        query.execute(&mut *tx).await.map_err(|e| match &e {
+            _ if is_unique_violation(&e) => StoreError::Conflict(format!("article {id} in the list")),
+            _ if is_foreign_key_violation(&e) => StoreError::Missing(format!("article {id}")),
+            _ => e.into(),
+        })?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn home_slots(pool: &SqlitePool) -> StoreResult<Vec<ArticleCard>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        card_columns!(),
+        " FROM home_slots h CROSS JOIN articles a ON a.id = h.article_id \
+         JOIN sections s ON s.id = a.section_id",
+        media_join!(),
+        "WHERE a.status = 'published' ORDER BY h.position"
+    ))
+    .fetch_all(pool)
+    .await?;
+    cards(&rows)
+}
+
+pub(super) async fn all_sections(pool: &SqlitePool) -> StoreResult<Vec<(Section, bool)>> {
+    let rows = sqlx::query("SELECT id, slug, name, position, archived FROM sections ORDER BY position, id")
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                Section { id: r.try_get(0)?, slug: r.try_get(1)?, name: r.try_get(2)?, position: r.try_get(3)? },
+                r.try_get(4)?,
+            ))
+        })
+        .collect()
+}
+
+pub(super) async fn update_section(pool: &SqlitePool, id: i64, update: &SectionUpdate) -> StoreResult<()> {
+    let done = sqlx::query("UPDATE sections SET name = ?, slug = ?, position = ?, archived = ? WHERE id = ?")
+        .bind(&update.name)
+        .bind(&update.slug)
+        .bind(update.position)
+        .bind(update.archived)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) { StoreError::Conflict(format!("section {}", update.slug)) } else { e.into() }
+        })?;
+    touched(done.rows_affected(), || format!("section {id}"))
+}
+
+pub(super) async fn tags_with_counts(pool: &SqlitePool) -> StoreResult<Vec<(Tag, i64)>> {
+    let rows = sqlx::query(
+        "SELECT t.id, t.slug, t.name, (SELECT COUNT(*) FROM article_tags at WHERE at.tag_id = t.id) \
+         FROM tags t ORDER BY t.name, t.id",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((Tag { id: r.try_get(0)?, slug: r.try_get(1)?, name: r.try_get(2)? }, r.try_get(3)?)))
+        .collect()
+}
+
+pub(super) async fn comments_by_status(
+    pool: &SqlitePool,
+    status: CommentStatus,
+    limit: i64,
+    offset: i64,
+) -> StoreResult<Vec<ModerationItem>> {
+    let rows = sqlx::query(
+        "SELECT c.id, c.article_id, a.headline, s.slug, a.slug, c.author_name, c.body, c.status, c.fingerprint, \
+         b.fingerprint IS NOT NULL, c.created_at \
+         FROM comments c JOIN articles a ON a.id = c.article_id JOIN sections s ON s.id = a.section_id \
+         LEFT JOIN blocked_fingerprints b ON b.fingerprint = c.fingerprint \
+         WHERE c.status = ? ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?",
+    )
+    .bind(status.as_str())
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let status: &str = r.try_get(7)?;
+            Ok(ModerationItem {
+                id: r.try_get(0)?,
+                article_id: r.try_get(1)?,
+                headline: r.try_get(2)?,
+                section_slug: r.try_get(3)?,
+                slug: r.try_get(4)?,
+                author_name: r.try_get(5)?,
+                body: r.try_get(6)?,
+                status: CommentStatus::parse(status)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown comment status {status}")))?,
+                fingerprint: r.try_get(8)?,
+                fingerprint_blocked: r.try_get(9)?,
+                created_at: from_unix(r.try_get(10)?)?,
+            })
+        })
+        .collect()
+}
+
+/// Moves a comment to `status`, or deletes it (`None`), keeping the article's count of published
+/// comments right. Returns the article's id.
+pub(super) async fn change_comment(
+    pool: &SqlitePool,
+    id: i64,
+    status: Option<CommentStatus>,
+) -> StoreResult<ArticleId> {
+    let mut tx = write_tx(pool).await?;
+    let row = sqlx::query("SELECT article_id, status FROM comments WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::Missing(format!("comment {id}")))?;
+    let article_id: ArticleId = row.try_get(0)?;
+    let was_published = row.try_get::<&str, _>(1)? == CommentStatus::Published.as_str();
+    match status {
+        Some(status) => {
+            sqlx::query("UPDATE comments SET status = ? WHERE id = ?")
+                .bind(status.as_str())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM comments WHERE id = ?").bind(id).execute(&mut *tx).await?;
+        }
+    }
+    let delta = i64::from(status == Some(CommentStatus::Published)) - i64::from(was_published);
+    if delta != 0 {
+        sqlx::query("UPDATE articles SET comment_count = comment_count + ? WHERE id = ?")
+            .bind(delta)
+            .bind(article_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(article_id)
+}

@@ -1,0 +1,583 @@
+//! The newsroom's storage on SQLite, against a real database file: accounts and sessions, the
+//! editor's saves and revisions, the workflow and its scheduler, corrections, media, curation,
+//! moderation and the audit log.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use broadsheet::domain::{ArticleId, ArticleStatus, CommentStatus, Role, User};
+use broadsheet::media::{FocalPoint, ImageFormat, Variant};
+use broadsheet::store::newsroom::{
+    ArticleFields, CorrectionKind, ImageChoice, NewAuditEntry, NewMedia, NewUser, Newsroom, NewsroomQuery,
+    SectionUpdate, SessionRecord, Transition,
+};
+use broadsheet::store::sqlite::SqliteStore;
+use broadsheet::store::{ListFilter, NewComment, NewSection, Store, StoreError};
+
+struct Db {
+    store: SqliteStore,
+    section_id: i64,
+    _dir: tempfile::TempDir,
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).single().expect("valid time")
+}
+
+async fn db() -> Db {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path()).await.expect("open store");
+    let section = store
+        .insert_section(NewSection { slug: "asia".into(), name: "Asia".into(), position: 1 })
+        .await
+        .expect("section");
+    Db { store, section_id: section.id, _dir: dir }
+}
+
+impl Db {
+    async fn user(&self, email: &str, name: &str) -> User {
+        self.store
+            .insert_user(NewUser {
+                email: email.into(),
+                name: name.into(),
+                role: Role::Author,
+                password_hash: None,
+                created_at: t0(),
+            })
+            .await
+            .expect("user")
+    }
+
+    fn fields(&self, slug: &str, author_ids: Vec<i64>) -> ArticleFields {
+        ArticleFields {
+            section_id: self.section_id,
+            slug: slug.into(),
+            headline: format!("Headline of {slug}"),
+            dek: "A dek".into(),
+            body_markdown: "Some *body*.".into(),
+            author_ids,
+            tags: vec!["Energy".into(), "Climate Policy".into()],
+            image: None,
+            seo_title: String::new(),
+            seo_description: String::new(),
+        }
+    }
+
+    async fn draft(&self, slug: &str, author_ids: Vec<i64>) -> ArticleId {
+        self.store
+            .create_article(&self.fields(slug, author_ids), "<p>Some body.</p>", None, t0())
+            .await
+            .expect("create")
+    }
+
+    async fn move_to(&self, id: ArticleId, to: ArticleStatus, publish_at: Option<DateTime<Utc>>) -> bool {
+        let from = [ArticleStatus::Draft, ArticleStatus::InReview, ArticleStatus::Scheduled, ArticleStatus::Published];
+        self.store
+            .transition(id, Transition { from: &from, to, publish_at, user_id: None, at: t0() })
+            .await
+            .expect("transition")
+    }
+
+    async fn published(&self, slug: &str) -> ArticleId {
+        let id = self.draft(slug, vec![]).await;
+        assert!(self.move_to(id, ArticleStatus::Published, None).await);
+        id
+    }
+
+    async fn listed(&self) -> Vec<ArticleId> {
+        self.store.list_articles(ListFilter::All, 100, 0).await.expect("list").into_iter().map(|c| c.id).collect()
+    }
+
+    async fn status(&self, id: ArticleId) -> ArticleStatus {
+        self.store.editable_article(id).await.expect("read").expect("article exists").status
+    }
+
+    async fn media(&self, hash: &str) -> i64 {
+        let media = NewMedia {
+            hash: hash.into(),
+            format: ImageFormat::Jpeg,
+            width: 1600,
+            height: 900,
+            bytes: 123_456,
+            original_name: "harbour.jpg".into(),
+            uploaded_by: None,
+            created_at: t0(),
+        };
+        self.store.insert_media(media).await.expect("media").id
+    }
+}
+
+fn session(token: &str, user_id: i64) -> SessionRecord {
+    SessionRecord {
+        token_hash: token.into(),
+        user_id,
+        csrf_token: format!("csrf-{token}"),
+        pending_totp: false,
+        created_at: t0(),
+        last_seen_at: t0(),
+        reauth_at: t0(),
+        ip: "192.0.2.1".into(),
+        user_agent: "test".into(),
+    }
+}
+
+#[tokio::test]
+async fn each_account_gets_a_byline_with_a_unique_slug() {
+    let db = db().await;
+    let first = db.user("ana@example.com", "Ana Silva").await;
+    let second = db.user("ana.silva@example.com", "Ana Silva").await;
+    assert_eq!(first.author_slug, "ana-silva");
+    assert_eq!(second.author_slug, "ana-silva-2");
+    assert_ne!(first.author_id, second.author_id);
+    let byline = db.store.author_by_slug("ana-silva-2").await.expect("read").expect("byline exists");
+    assert_eq!(
+        (byline.id, byline.name.as_str(), byline.email.as_str()),
+        (second.author_id, "Ana Silva", "ana.silva@example.com")
+    );
+    assert!(!first.has_password && !first.totp_enabled && !first.disabled);
+    assert_eq!(db.store.user_by_id(second.id).await.expect("read"), Some(second));
+}
+
+#[tokio::test]
+async fn email_addresses_are_unique_whatever_their_case() {
+    let db = db().await;
+    let ana = db.user("ana@example.com", "Ana Silva").await;
+    let authors_before = db.store.authors().await.expect("authors").len();
+    let again = NewUser {
+        email: "ANA@Example.com".into(),
+        name: "Someone Else".into(),
+        role: Role::Editor,
+        password_hash: Some("$argon2id$...".into()),
+        created_at: t0(),
+    };
+    assert!(matches!(db.store.insert_user(again).await, Err(StoreError::Conflict(_))));
+    // The byline made for the refused account went with it.
+    assert_eq!(db.store.authors().await.expect("authors").len(), authors_before);
+    let found = db.store.credentials_by_email("ANA@EXAMPLE.COM").await.expect("read").expect("found");
+    assert_eq!(found.user.id, ana.id);
+}
+
+#[tokio::test]
+async fn disabling_an_account_ends_its_sessions() {
+    let db = db().await;
+    let ana = db.user("ana@example.com", "Ana Silva").await;
+    let ben = db.user("ben@example.com", "Ben Okafor").await;
+    for (token, user) in [("a1", ana.id), ("a2", ana.id), ("b1", ben.id)] {
+        db.store.insert_session(&session(token, user)).await.expect("session");
+    }
+    assert_eq!(db.store.sessions_of(ana.id).await.expect("sessions").len(), 2);
+    db.store.set_user_disabled(ana.id, true, t0()).await.expect("disable");
+    assert!(db.store.sessions_of(ana.id).await.expect("sessions").is_empty());
+    assert!(db.store.session("a1").await.expect("read").is_none());
+    assert!(db.store.session("b1").await.expect("read").is_some());
+    assert!(db.store.user_by_id(ana.id).await.expect("read").expect("user").disabled);
+    db.store.set_user_disabled(ana.id, false, t0()).await.expect("enable");
+    assert!(!db.store.user_by_id(ana.id).await.expect("read").expect("user").disabled);
+}
+
+#[tokio::test]
+async fn a_password_link_works_once_and_not_after_it_expires() {
+    let db = db().await;
+    let ana = db.user("ana@example.com", "Ana Silva").await;
+    let now = t0();
+    db.store.insert_password_token("fresh", ana.id, now + Duration::hours(24)).await.expect("token");
+    db.store.insert_password_token("stale", ana.id, now - Duration::seconds(1)).await.expect("token");
+    assert_eq!(db.store.take_password_token("fresh", now).await.expect("take"), Some(ana.id));
+    assert_eq!(db.store.take_password_token("fresh", now).await.expect("take"), None);
+    assert_eq!(db.store.take_password_token("stale", now).await.expect("take"), None);
+    assert_eq!(db.store.take_password_token("unknown", now).await.expect("take"), None);
+}
+
+#[tokio::test]
+async fn a_totp_step_cannot_be_replayed() {
+    let db = db().await;
+    let ana = db.user("ana@example.com", "Ana Silva").await;
+    db.store.set_totp(ana.id, Some(b"secret"), &["code-1".to_owned()]).await.expect("totp on");
+    assert!(db.store.advance_totp_step(ana.id, 1000).await.expect("step"));
+    assert!(!db.store.advance_totp_step(ana.id, 1000).await.expect("step"), "same step replayed");
+    assert!(!db.store.advance_totp_step(ana.id, 999).await.expect("step"), "older step");
+    assert!(db.store.advance_totp_step(ana.id, 1001).await.expect("step"));
+    let credentials = db.store.credentials_by_id(ana.id).await.expect("read").expect("found");
+    assert_eq!((credentials.totp_secret.as_deref(), credentials.totp_last_step), (Some(&b"secret"[..]), Some(1001)));
+    assert!(db.store.use_recovery_code(ana.id, "code-1", t0()).await.expect("code"));
+    assert!(!db.store.use_recovery_code(ana.id, "code-1", t0()).await.expect("code"), "recovery code reused");
+}
+
+#[tokio::test]
+async fn an_article_round_trips_through_the_editor() {
+    let db = db().await;
+    let ana = db.user("ana@example.com", "Ana Silva").await;
+    let ben = db.user("ben@example.com", "Ben Okafor").await;
+    let media_id = db.media("0123abcd").await;
+    let mut fields = db.fields("harbour-reopens", vec![ben.author_id, ana.author_id]);
+    fields.image = Some(ImageChoice {
+        media_id,
+        alt: "The harbour at dawn".into(),
+        caption: "Boats return".into(),
+        credit: String::new(),
+    });
+    fields.seo_title = "Harbour reopens".into();
+    let id = db.store.create_article(&fields, "<p>Some body.</p>", Some(ana.id), t0()).await.expect("create");
+    let stored = db.store.editable_article(id).await.expect("read").expect("exists");
+    assert_eq!(stored.fields, fields);
+    assert_eq!(
+        (stored.status, stored.created_by, stored.section_slug.as_str()),
+        (ArticleStatus::Draft, Some(ana.id), "asia")
+    );
+
+    // The reader's view of the same article: the image's address comes from the media library.
+    let article = db.store.article_by_id(id).await.expect("read").expect("exists");
+    let image = article.image.expect("image");
+    assert_eq!(
+        (image.url.as_str(), image.width, image.caption),
+        ("/media/0123abcd.jpg", 1600, Some("Boats return".into()))
+    );
+    assert_eq!(image.credit, None);
+    let bylines: Vec<_> = article.authors.iter().map(|a| a.slug.as_str()).collect();
+    assert_eq!(bylines, ["ben-okafor", "ana-silva"]);
+
+    // Reordered byline, a changed tag list, no image.
+    let mut edited = fields.clone();
+    edited.author_ids = vec![ana.author_id];
+    edited.tags = vec!["Shipping".into(), "Energy".into()];
+    edited.image = None;
+    db.store.save_article(id, &edited, "<p>Edited.</p>", Some(ben.id), false, t0()).await.expect("save");
+    assert_eq!(db.store.editable_article(id).await.expect("read").expect("exists").fields, edited);
+    assert!(db.store.article_by_id(id).await.expect("read").expect("exists").image.is_none());
+
+    let taken = db.store.create_article(&db.fields("harbour-reopens", vec![]), "", None, t0()).await;
+    assert!(matches!(taken, Err(StoreError::Conflict(what)) if what == "slug"));
+    assert!(matches!(db.store.save_article(9999, &edited, "", None, false, t0()).await, Err(StoreError::Missing(_))));
+}
+
+#[tokio::test]
+async fn a_renamed_slug_redirects_and_every_save_is_a_revision() {
+    let db = db().await;
+    let ana = db.user("ana@example.com", "Ana Silva").await;
+    let id = db.draft("first-slug", vec![ana.author_id]).await;
+    assert_eq!(db.store.revisions(id).await.expect("revisions").len(), 1);
+
+    let mut renamed = db.fields("second-slug", vec![ana.author_id]);
+    renamed.headline = "A better headline".into();
+    db.store.save_article(id, &renamed, "", Some(ana.id), false, t0()).await.expect("save");
+    let mut autosaved = renamed.clone();
+    autosaved.body_markdown = "Half-written".into();
+    db.store.save_article(id, &autosaved, "", Some(ana.id), true, t0()).await.expect("autosave");
+
+    assert_eq!(
+        db.store.slug_redirect("first-slug").await.expect("redirect"),
+        Some(("asia".into(), "second-slug".into()))
+    );
+    assert_eq!(db.store.slug_redirect("second-slug").await.expect("redirect"), None);
+
+    let revisions = db.store.revisions(id).await.expect("revisions");
+    assert_eq!(revisions.len(), 3);
+    assert!(revisions[0].autosave && !revisions[1].autosave);
+    assert_eq!(revisions[0].user_name.as_deref(), Some("Ana Silva"));
+    let newest = db.store.revision(revisions[0].id).await.expect("read").expect("exists");
+    assert_eq!((newest.article_id, &newest.fields), (id, &autosaved));
+    let middle = db.store.revision(revisions[1].id).await.expect("read").expect("exists");
+    assert_eq!(middle.fields, renamed);
+
+    // Taking the old slug back removes the redirect that would shadow it.
+    db.store.save_article(id, &db.fields("first-slug", vec![]), "", None, false, t0()).await.expect("save");
+    assert_eq!(db.store.slug_redirect("first-slug").await.expect("redirect"), None);
+    assert_eq!(
+        db.store.slug_redirect("second-slug").await.expect("redirect"),
+        Some(("asia".into(), "first-slug".into()))
+    );
+}
+
+#[tokio::test]
+async fn a_transition_applies_once_and_is_recorded() {
+    let db = db().await;
+    let ana = db.user("ana@example.com", "Ana Silva").await;
+    let id = db.draft("in-review", vec![ana.author_id]).await;
+    let submit = || Transition {
+        from: &[ArticleStatus::Draft],
+        to: ArticleStatus::InReview,
+        publish_at: None,
+        user_id: Some(ana.id),
+        at: t0(),
+    };
+    assert!(db.store.transition(id, submit()).await.expect("transition"));
+    assert!(!db.store.transition(id, submit()).await.expect("transition"), "second identical transition applied");
+    assert_eq!(db.status(id).await, ArticleStatus::InReview);
+    let events = db.store.workflow_events(id).await.expect("events");
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].from, events[0].to, events[0].user_name.as_deref()),
+        (ArticleStatus::Draft, ArticleStatus::InReview, Some("Ana Silva"))
+    );
+
+    let owned =
+        NewsroomQuery { status: Some(ArticleStatus::InReview), owner: Some((ana.author_id, -1)), limit: 10, offset: 0 };
+    let items = db.store.newsroom_articles(owned).await.expect("list");
+    assert_eq!(items.iter().map(|i| (i.id, i.bylines.as_str())).collect::<Vec<_>>(), [(id, "Ana Silva")]);
+    let drafts = NewsroomQuery { status: Some(ArticleStatus::Draft), ..owned };
+    assert!(db.store.newsroom_articles(drafts).await.expect("list").is_empty());
+}
+
+/// Runs three schedulers at once, as three processes would, and returns everything they fired.
+async fn three_schedulers<F, Fut>(run: F) -> Vec<ArticleId>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<ArticleId>, StoreError>>,
+{
+    let (a, b, c) = tokio::join!(run(), run(), run());
+    let mut fired: Vec<ArticleId> = [a, b, c].into_iter().flat_map(|r| r.expect("scheduler")).collect();
+    fired.sort_unstable();
+    fired
+}
+
+#[tokio::test]
+async fn due_articles_are_published_exactly_once_and_invisible_until_then() {
+    let db = db().await;
+    // Several due articles, so that the concurrent schedulers surely contend for some of them.
+    let mut due = Vec::new();
+    for n in 0..12 {
+        due.push(db.draft(&format!("due-{n}"), vec![]).await);
+    }
+    let later = db.draft("later", vec![]).await;
+    let due_at = t0() + Duration::hours(1);
+    let later_at = t0() + Duration::hours(5);
+    for &id in &due {
+        assert!(db.move_to(id, ArticleStatus::Scheduled, Some(due_at)).await);
+    }
+    assert!(db.move_to(later, ArticleStatus::Scheduled, Some(later_at)).await);
+    assert!(db.listed().await.is_empty(), "a scheduled article is listed");
+    assert_eq!(db.store.count_articles(ListFilter::All).await.expect("count"), 0);
+    assert_eq!(db.store.next_due().await.expect("next"), Some(due_at));
+
+    let now = t0() + Duration::hours(2);
+    assert_eq!(three_schedulers(|| db.store.publish_due(now)).await, due, "each due article fired exactly once");
+    assert!(db.store.publish_due(now).await.expect("again").is_empty());
+
+    let mut listed = db.listed().await;
+    listed.sort_unstable();
+    assert_eq!(listed, due);
+    let published = db.store.editable_article(due[0]).await.expect("read").expect("exists");
+    assert_eq!(
+        (published.status, published.published_at, published.publish_at),
+        (ArticleStatus::Published, Some(due_at), None)
+    );
+    assert_eq!(db.status(later).await, ArticleStatus::Scheduled);
+    for &id in &due {
+        let events = db.store.workflow_events(id).await.expect("events");
+        let by_scheduler: Vec<_> = events.iter().filter(|e| e.to == ArticleStatus::Published).collect();
+        assert_eq!(by_scheduler.len(), 1);
+        assert_eq!((by_scheduler[0].user_name.as_deref(), by_scheduler[0].at), (None, due_at));
+    }
+    assert_eq!(db.store.next_due().await.expect("next"), Some(later_at));
+}
+
+#[tokio::test]
+async fn due_take_downs_happen_exactly_once() {
+    let db = db().await;
+    let ana = db.user("ana@example.com", "Ana Silva").await;
+    let mut going = Vec::new();
+    for n in 0..12 {
+        going.push(db.draft(&format!("going-{n}"), vec![ana.author_id]).await);
+    }
+    let staying = db.published("staying").await;
+    let down_at = t0() + Duration::hours(1);
+    for &id in &going {
+        assert!(db.move_to(id, ArticleStatus::Published, None).await);
+        db.store.set_unpublish_at(id, Some(down_at)).await.expect("set");
+    }
+    db.store.set_unpublish_at(staying, Some(t0() + Duration::days(2))).await.expect("set");
+    assert_eq!(db.store.count_articles(ListFilter::Author(ana.author_id)).await.expect("count"), 12);
+    assert_eq!(db.store.next_due().await.expect("next"), Some(down_at));
+
+    let now = t0() + Duration::hours(3);
+    assert_eq!(three_schedulers(|| db.store.unpublish_due(now)).await, going, "each take-down fired exactly once");
+    assert!(db.store.unpublish_due(now).await.expect("again").is_empty());
+    assert_eq!(db.status(going[0]).await, ArticleStatus::Unpublished);
+    assert_eq!(db.status(staying).await, ArticleStatus::Published);
+    assert_eq!(db.listed().await, [staying]);
+    // The author page's count follows the take-down.
+    assert_eq!(db.store.count_articles(ListFilter::Author(ana.author_id)).await.expect("count"), 0);
+    for &id in &going {
+        let downs = db.store.workflow_events(id).await.expect("events");
+        assert_eq!(downs.iter().filter(|e| e.to == ArticleStatus::Unpublished).count(), 1);
+    }
+}
+
+#[tokio::test]
+async fn corrections_bump_the_update_time_and_are_listed_once_published() {
+    let db = db().await;
+    let live = db.published("live").await;
+    let draft = db.draft("draft", vec![]).await;
+    let later = t0() + Duration::days(1);
+    let note = db
+        .store
+        .add_correction(live, CorrectionKind::Correction, "The date was wrong.", None, later)
+        .await
+        .expect("add");
+    assert_eq!(
+        (note.slug.as_str(), note.section_slug.as_str(), note.headline.as_str()),
+        ("live", "asia", "Headline of live")
+    );
+    db.store.add_correction(draft, CorrectionKind::Update, "Not yet public.", None, later).await.expect("add");
+    assert_eq!(db.store.editable_article(live).await.expect("read").expect("exists").updated_at, later);
+    assert_eq!(db.store.article_by_id(live).await.expect("read").expect("exists").updated_at, later);
+
+    let all: Vec<_> = db.store.all_corrections(10, 0).await.expect("all").into_iter().map(|c| c.article_id).collect();
+    assert_eq!(all, [live]);
+    assert_eq!(db.store.corrections_for(draft).await.expect("for").len(), 1);
+    assert!(db.move_to(draft, ArticleStatus::Published, None).await);
+    assert_eq!(db.store.all_corrections(10, 0).await.expect("all").len(), 2);
+    assert!(matches!(
+        db.store.add_correction(9999, CorrectionKind::Update, "x", None, later).await,
+        Err(StoreError::Missing(_))
+    ));
+}
+
+#[tokio::test]
+async fn the_same_upload_twice_is_one_media_record() {
+    let db = db().await;
+    let first = db.media("feedface").await;
+    let again = db.media("feedface").await;
+    let other = db.media("deadbeef").await;
+    assert_eq!(first, again);
+    assert_ne!(first, other);
+    assert_eq!(db.store.media_list(10, 0).await.expect("list").len(), 2);
+    let pending: Vec<_> =
+        db.store.media_without_variants(10).await.expect("pending").into_iter().map(|m| m.id).collect();
+    assert_eq!(pending, [first, other]);
+
+    let variants = vec![
+        Variant { width: 800, height: 450, format: ImageFormat::Jpeg, file_name: "feedface-800.jpg".into() },
+        Variant { width: 800, height: 450, format: ImageFormat::Webp, file_name: "feedface-800.webp".into() },
+        Variant { width: 1600, height: 900, format: ImageFormat::Webp, file_name: "feedface-1600.webp".into() },
+        Variant { width: 600, height: 400, format: ImageFormat::Jpeg, file_name: "feedface-card.jpg".into() },
+    ];
+    db.store.set_media_variants(first, &variants).await.expect("variants");
+    let record = db.store.media_by_id(first).await.expect("read").expect("exists");
+    assert_eq!((record.variants.as_ref(), record.focal), (Some(&variants), FocalPoint { x: 0.5, y: 0.5 }));
+
+    // The reader's pages get responsive sources from the variants, card crops left out.
+    let mut fields = db.fields("with-image", vec![]);
+    fields.image =
+        Some(ImageChoice { media_id: first, alt: "Alt".into(), caption: String::new(), credit: String::new() });
+    let id = db.store.create_article(&fields, "", None, t0()).await.expect("create");
+    assert!(db.move_to(id, ArticleStatus::Published, None).await);
+    db.store.set_home_slots(&[id]).await.expect("slots");
+    let image = db.store.article_by_id(id).await.expect("read").expect("exists").image.expect("image");
+    assert_eq!(image.srcset, "/media/feedface-800.jpg 800w");
+    assert_eq!(image.srcset_webp, "/media/feedface-800.webp 800w, /media/feedface-1600.webp 1600w");
+    let card = db.store.home_slots().await.expect("home").pop().expect("one card");
+    assert_eq!(card.image.expect("image").srcset_webp, image.srcset_webp);
+
+    db.store.reset_media_variants(first).await.expect("reset");
+    let image = db.store.article_by_id(id).await.expect("read").expect("exists").image.expect("image");
+    assert_eq!((image.srcset.as_str(), image.srcset_webp.as_str()), ("", ""));
+}
+
+#[tokio::test]
+async fn an_expired_must_read_is_left_out() {
+    let db = db().await;
+    let expired = db.published("expired").await;
+    let current = db.published("current").await;
+    let draft = db.draft("not-public", vec![]).await;
+    let now = Utc::now();
+    let picks = [(expired, Some(now - Duration::hours(1))), (current, Some(now + Duration::hours(1))), (draft, None)];
+    db.store.set_must_read_entries(&picks).await.expect("set");
+    let shown: Vec<_> = db.store.must_reads(10).await.expect("must reads").into_iter().map(|c| c.id).collect();
+    assert_eq!(shown, [current]);
+    let entries: Vec<_> =
+        db.store.must_read_entries().await.expect("entries").into_iter().map(|e| e.article_id).collect();
+    assert_eq!(entries, [expired, current, draft]);
+}
+
+#[tokio::test]
+async fn home_slots_show_published_articles_in_order() {
+    let db = db().await;
+    let lead = db.published("lead").await;
+    let second = db.published("second").await;
+    let draft = db.draft("unfinished", vec![]).await;
+    db.store.set_home_slots(&[second, draft, lead]).await.expect("set");
+    let cards: Vec<_> = db.store.home_slots().await.expect("slots").into_iter().map(|c| c.id).collect();
+    assert_eq!(cards, [second, lead]);
+    assert_eq!(db.store.home_slot_entries().await.expect("entries").len(), 3);
+    assert!(matches!(db.store.set_home_slots(&[lead, lead]).await, Err(StoreError::Conflict(_))));
+    assert_eq!(db.store.home_slot_entries().await.expect("entries").len(), 3, "a refused list changed the slots");
+}
+
+#[tokio::test]
+async fn archived_sections_leave_the_reader_navigation() {
+    let db = db().await;
+    let update =
+        SectionUpdate { name: "Asia Pacific".into(), slug: "asia-pacific".into(), position: 3, archived: true };
+    db.store.update_section(db.section_id, &update).await.expect("update");
+    assert!(db.store.sections().await.expect("sections").is_empty());
+    let all = db.store.all_sections().await.expect("all");
+    assert_eq!(all.len(), 1);
+    assert_eq!((all[0].0.slug.as_str(), all[0].1), ("asia-pacific", true));
+    assert!(matches!(db.store.update_section(9999, &update).await, Err(StoreError::Missing(_))));
+}
+
+#[tokio::test]
+async fn moderation_keeps_the_comment_count_right() {
+    let db = db().await;
+    let id = db.published("discussed").await;
+    let comment = |status| NewComment {
+        article_id: id,
+        author_name: "Reader".into(),
+        body: "A thought.".into(),
+        status,
+        fingerprint: "fp-1".into(),
+        created_at: t0(),
+    };
+    let stored = db
+        .store
+        .insert_comments(&[comment(CommentStatus::Published), comment(CommentStatus::Held)])
+        .await
+        .expect("insert");
+    let published = stored[0].as_ref().expect("stored").id;
+    let held = stored[1].as_ref().expect("stored").id;
+    let count = || async { db.store.article_by_id(id).await.expect("read").expect("exists").comment_count };
+    assert_eq!(count().await, 1);
+
+    assert_eq!(db.store.set_comment_status(published, CommentStatus::Spam).await.expect("status"), id);
+    assert_eq!(count().await, 0);
+    db.store.set_comment_status(published, CommentStatus::Rejected).await.expect("status");
+    assert_eq!(count().await, 0);
+    db.store.set_comment_status(held, CommentStatus::Published).await.expect("status");
+    db.store.set_comment_status(held, CommentStatus::Published).await.expect("status");
+    assert_eq!(count().await, 1);
+    db.store.delete_comment(published).await.expect("delete");
+    assert_eq!(count().await, 1);
+    db.store.delete_comment(held).await.expect("delete");
+    assert_eq!(count().await, 0);
+    assert!(matches!(db.store.delete_comment(held).await, Err(StoreError::Missing(_))));
+
+    db.store.insert_comments(&[comment(CommentStatus::Held)]).await.expect("insert");
+    db.store.block_fingerprint("fp-1", None, t0()).await.expect("block");
+    db.store.block_fingerprint("fp-1", None, t0()).await.expect("block twice");
+    let queue = db.store.comments_by_status(CommentStatus::Held, 10, 0).await.expect("queue");
+    assert_eq!(queue.len(), 1);
+    assert!(queue[0].fingerprint_blocked);
+    assert_eq!(db.store.count_comments_by_status(CommentStatus::Held).await.expect("count"), 1);
+}
+
+#[tokio::test]
+async fn the_audit_log_reads_newest_first() {
+    let db = db().await;
+    let ana = db.user("ana@example.com", "Ana Silva").await;
+    for (n, action) in ["sign_in", "publish", "sign_out"].into_iter().enumerate() {
+        let entry = NewAuditEntry {
+            user_id: Some(ana.id),
+            action: action.into(),
+            target_kind: "article".into(),
+            target_id: Some(7),
+            detail: String::new(),
+            at: t0() + Duration::minutes(n as i64),
+        };
+        db.store.record_audit(entry).await.expect("audit");
+    }
+    let entries = db.store.audit_entries(10, 0).await.expect("entries");
+    let actions: Vec<_> = entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["sign_out", "publish", "sign_in"]);
+    assert_eq!(entries[0].user_name.as_deref(), Some("Ana Silva"));
+    assert_eq!(db.store.audit_entries(1, 1).await.expect("page")[0].action, "publish");
+}
