@@ -17,6 +17,7 @@ pub struct Settings {
     pub cache: CacheSettings,
     pub views: ViewSettings,
     pub comments: CommentSettings,
+    pub newsroom: NewsroomSettings,
     /// A folder whose templates override the built-in ones file by file.
     pub theme_dir: Option<PathBuf>,
 }
@@ -113,7 +114,56 @@ impl Default for CommentSettings {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct NewsroomSettings {
+    /// A session unused for this many minutes ends.
+    pub session_idle_minutes: i64,
+    /// A session ends this many hours after sign-in, however active.
+    pub session_absolute_hours: i64,
+    /// Changing a password or email needs the password entered within this many minutes.
+    pub reauth_minutes: i64,
+    /// Failed sign-ins within the window after which an account is refused for the window.
+    pub login_failures_per_account: i64,
+    /// Failed sign-ins from one address within the window after which it is refused.
+    pub login_failures_per_ip: i64,
+    pub login_window_minutes: i64,
+    /// Mark the session cookie `Secure`. Unset: on when base_url starts with https://.
+    pub secure_cookies: Option<bool>,
+    /// How long a shared draft preview link works.
+    pub preview_link_hours: i64,
+    /// How long a one-time set-password link works.
+    pub password_link_hours: i64,
+    /// Largest image upload, in MiB.
+    pub max_upload_mib: usize,
+    /// Largest image, in millions of pixels (refuses decompression bombs).
+    pub max_image_megapixels: u64,
+}
+
+impl Default for NewsroomSettings {
+    fn default() -> Self {
+        Self {
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            reauth_minutes: 10,
+            login_failures_per_account: 5,
+            login_failures_per_ip: 20,
+            login_window_minutes: 15,
+            secure_cookies: None,
+            preview_link_hours: 72,
+            password_link_hours: 72,
+            max_upload_mib: 20,
+            max_image_megapixels: 40,
+        }
+    }
+}
+
 impl Settings {
+    /// Whether cookies get the `Secure` flag.
+    pub fn secure_cookies(&self) -> bool {
+        self.newsroom.secure_cookies.unwrap_or_else(|| self.base_url().starts_with("https://"))
+    }
+
     /// Loads defaults, then `file` if given, then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
@@ -146,6 +196,7 @@ mod tests {
         assert_eq!(example.views.dedupe_window_secs, defaults.views.dedupe_window_secs);
         assert_eq!(example.comments.per_ip_per_minute, defaults.comments.per_ip_per_minute);
         assert_eq!(example.comments.blocked_words, defaults.comments.blocked_words);
+        assert_eq!(example.newsroom, defaults.newsroom);
     }
 
     #[test]

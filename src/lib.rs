@@ -22,6 +22,8 @@ pub mod markdown;
 pub mod media;
 /// The comment policy.
 pub mod moderation;
+/// The newsroom's rules: workflow, checklist, scheduler, site settings.
+pub mod newsroom;
 /// Related articles and the article page's story modules.
 pub mod ranking;
 /// Article revisions: line diffs between saved versions.

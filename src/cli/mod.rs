@@ -2,6 +2,7 @@
 
 pub mod generate;
 pub mod serve;
+pub mod user;
 
 use clap::{Parser, Subcommand};
 
@@ -18,6 +19,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Fill an empty data directory with a synthetic newsroom, for benchmarks.
     Generate(generate::GenerateArgs),
+    /// Manage newsroom accounts.
+    User(user::UserArgs),
 }
 
 impl Cli {
@@ -25,6 +28,7 @@ impl Cli {
         match self.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Generate(args) => generate::run(args).await,
+            Command::User(args) => user::run(args).await,
         }
     }
 }

@@ -60,12 +60,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let state = AppState::new(settings, store).await.context("starting the site")?;
     let flusher = web::spawn_view_flusher(state.clone());
+    let scheduler = web::spawn_scheduler(state.clone());
+    let media_worker = web::admin::media::spawn_worker(state.clone());
+    if state.store.users().await.map(|u| u.is_empty()).unwrap_or(false) {
+        println!(
+            "No newsroom accounts yet. Create the first administrator with:\n  broadsheet user add --email you@example.com --name \"Your Name\" --role admin --data-dir {}",
+            state.settings.server.data_dir.display()
+        );
+    }
 
     println!("Broadsheet is running at http://{local}/  (Ctrl-C to stop)");
     let app = web::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
 
     flusher.abort();
+    scheduler.abort();
+    media_worker.abort();
     match state.views.flush(state.store.as_ref(), chrono::Utc::now()).await {
         Ok(n) => tracing::info!(views = n, "flushed buffered views at shutdown"),
         Err(e) => tracing::error!(error = %e, "could not flush buffered views at shutdown"),

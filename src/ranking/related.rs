@@ -150,6 +150,25 @@ pub async fn refresh_all(store: &dyn crate::store::Store, now: DateTime<Utc>) ->
     store.set_related(&lists).await
 }
 
+/// After one article is published: computes its related list, and recomputes the lists of the
+/// articles most similar to it, since those are the lists it is most likely to join. Reads the
+/// corpus once and scores only a handful of articles against it, so it stays cheap on big archives.
+pub async fn refresh_around(
+    store: &dyn crate::store::Store,
+    id: ArticleId,
+    now: DateTime<Utc>,
+) -> crate::store::StoreResult<()> {
+    let docs = store.related_corpus().await?;
+    let corpus = Corpus::build(&docs);
+    if !corpus.ids().contains(&id) {
+        return Ok(());
+    }
+    let own = corpus.related_to(id, now);
+    let mut lists: Vec<_> = own.iter().map(|&(neighbour, _)| (neighbour, corpus.related_to(neighbour, now))).collect();
+    lists.push((id, own));
+    store.set_related(&lists).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

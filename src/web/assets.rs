@@ -12,6 +12,8 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("site.css", "text/css; charset=utf-8", include_bytes!("../../static/site.css")),
     ("site.js", "text/javascript; charset=utf-8", include_bytes!("../../static/site.js")),
     ("favicon.svg", "image/svg+xml", include_bytes!("../../static/favicon.svg")),
+    ("admin.css", "text/css; charset=utf-8", include_bytes!("../../static/admin.css")),
+    ("admin.js", "text/javascript; charset=utf-8", include_bytes!("../../static/admin.js")),
 ];
 
 pub struct Asset {
@@ -40,6 +42,8 @@ pub struct AssetUrls {
     pub css: String,
     pub js: String,
     pub favicon: String,
+    pub admin_css: String,
+    pub admin_js: String,
 }
 
 pub struct Assets {
@@ -71,7 +75,13 @@ impl Assets {
             );
         }
         let url = |name: &str| urls.get(name).cloned().unwrap_or_default();
-        let urls = AssetUrls { css: url("site.css"), js: url("site.js"), favicon: url("favicon.svg") };
+        let urls = AssetUrls {
+            css: url("site.css"),
+            js: url("site.js"),
+            favicon: url("favicon.svg"),
+            admin_css: url("admin.css"),
+            admin_js: url("admin.js"),
+        };
         Self { by_hashed_name, urls }
     }
 
@@ -87,7 +97,9 @@ mod tests {
     #[test]
     fn every_url_resolves_to_its_asset() {
         let assets = Assets::load();
-        for url in [&assets.urls.css, &assets.urls.js, &assets.urls.favicon] {
+        for url in
+            [&assets.urls.css, &assets.urls.js, &assets.urls.favicon, &assets.urls.admin_css, &assets.urls.admin_js]
+        {
             let name = url.trim_start_matches("/static/");
             assert!(assets.get(name).is_some(), "{url}");
         }

@@ -21,6 +21,9 @@ pub enum SiteError {
     Gone,
     #[error("too many requests")]
     TooManyRequests,
+    /// The page lives at another address now (a renamed article).
+    #[error("moved to {0}")]
+    Moved(String),
     #[error("storage failed: {0}")]
     Store(#[from] StoreError),
     #[error("template failed: {0}")]
@@ -33,10 +36,14 @@ struct ErrorMarker;
 
 impl IntoResponse for SiteError {
     fn into_response(self) -> Response {
+        if let Self::Moved(path) = &self {
+            return axum::response::Redirect::permanent(path).into_response();
+        }
         let status = match &self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Gone => StatusCode::GONE,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::Moved(_) => StatusCode::MOVED_PERMANENTLY,
             Self::Store(e) => {
                 tracing::error!(error = %e, "storage error while serving a page");
                 StatusCode::INTERNAL_SERVER_ERROR

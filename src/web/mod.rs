@@ -1,15 +1,17 @@
 //! HTTP: the shared state, the router and the layers every response passes through.
 
+pub mod admin;
 pub mod assets;
 pub mod client;
 pub mod error;
+pub mod preview;
 pub mod render;
 pub mod respond;
 pub mod site;
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -25,6 +27,7 @@ use crate::cache::PageCache;
 use crate::config::Settings;
 use crate::group_commit::CommentWriter;
 use crate::moderation::CommentPolicy;
+use crate::newsroom::profile::{BREAKING_KEY, Breaking, PROFILE_KEY, SiteProfile};
 use crate::store::{Store, StoreResult};
 use crate::views::ViewCounter;
 use crate::views::popular::PopularNow;
@@ -41,7 +44,7 @@ pub struct AppState {
     pub cache: Arc<PageCache>,
     pub templates: Arc<Templates>,
     pub assets: Arc<Assets>,
-    pub comment_policy: Arc<CommentPolicy>,
+    pub comment_policy: Arc<RwLock<CommentPolicy>>,
     pub comment_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     /// Writes comments in group commits.
     pub comment_writer: CommentWriter,
@@ -49,6 +52,13 @@ pub struct AppState {
     pub beacon_key: [u8; 32],
     /// Keys the commenter fingerprint (a hash of address and browser) used for moderation.
     pub fingerprint_key: [u8; 32],
+    /// Signs shared draft-preview links.
+    pub preview_key: [u8; 32],
+    /// Site settings and the breaking banner as last saved in the store.
+    newsroom_profile: Arc<RwLock<Arc<SiteProfile>>>,
+    breaking_banner: Arc<RwLock<Option<Breaking>>>,
+    /// Wakes the media worker when an upload arrives.
+    pub media_work: Arc<tokio::sync::Notify>,
 }
 
 fn key_from(bytes: Vec<u8>) -> [u8; 32] {
@@ -60,7 +70,7 @@ fn key_from(bytes: Vec<u8>) -> [u8; 32] {
 impl AppState {
     pub async fn new(settings: Settings, store: Arc<dyn Store>) -> StoreResult<Self> {
         let per_minute = NonZeroU32::new(settings.comments.per_ip_per_minute).unwrap_or(NonZeroU32::MIN);
-        Ok(Self {
+        Self {
             views: Arc::new(ViewCounter::new(settings.views.dedupe_window_secs)),
             popular: Arc::new(PopularNow::new(Duration::from_secs(settings.cache.max_age_secs))),
             cache: Arc::new(PageCache::new(
@@ -69,17 +79,80 @@ impl AppState {
             )),
             templates: Arc::new(Templates::new(settings.theme_dir.clone())),
             assets: Arc::new(Assets::load()),
-            comment_policy: Arc::new(CommentPolicy {
+            comment_policy: Arc::new(RwLock::new(CommentPolicy {
                 hold_all: settings.comments.hold_all,
                 blocked_words: settings.comments.blocked_words.clone(),
-            }),
+            })),
             comment_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
             comment_writer: CommentWriter::spawn(Arc::clone(&store), 256),
             beacon_key: key_from(store.secret("view-beacon").await?),
             fingerprint_key: key_from(store.secret("commenter-fingerprint").await?),
+            preview_key: key_from(store.secret("preview-links").await?),
+            newsroom_profile: Arc::new(RwLock::new(Arc::new(SiteProfile::from_settings(&settings)))),
+            breaking_banner: Arc::new(RwLock::new(None)),
+            media_work: Arc::new(tokio::sync::Notify::new()),
             settings: Arc::new(settings),
             store,
-        })
+        }
+        .with_loaded_profile()
+        .await
+    }
+
+    async fn with_loaded_profile(self) -> StoreResult<Self> {
+        self.reload_profile().await?;
+        Ok(self)
+    }
+
+    /// The site settings the newsroom saved (or the config file's, until it saves any).
+    pub fn profile(&self) -> Arc<SiteProfile> {
+        match self.newsroom_profile.read() {
+            Ok(profile) => Arc::clone(&profile),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// The breaking-news banner, if one is set and has not expired.
+    pub fn breaking(&self) -> Option<Breaking> {
+        let banner = match self.breaking_banner.read() {
+            Ok(banner) => banner.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        banner.filter(|b| b.is_live(chrono::Utc::now()))
+    }
+
+    /// Reads the site settings and banner from the store again, after a change.
+    pub async fn reload_profile(&self) -> StoreResult<()> {
+        let mut profile = SiteProfile::from_settings(&self.settings);
+        if let Some(json) = self.store.setting(PROFILE_KEY).await? {
+            match serde_json::from_str::<SiteProfile>(&json) {
+                Ok(saved) => profile = saved,
+                Err(e) => tracing::error!(error = %e, "stored site settings are unreadable; using the config file's"),
+            }
+        }
+        let breaking = match self.store.setting(BREAKING_KEY).await? {
+            Some(json) => serde_json::from_str::<Option<Breaking>>(&json).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "stored breaking banner is unreadable; showing none");
+                None
+            }),
+            None => None,
+        };
+        let policy =
+            CommentPolicy { hold_all: profile.hold_all_comments, blocked_words: profile.blocked_words.clone() };
+        if let Ok(mut current) = self.comment_policy.write() {
+            *current = policy;
+        }
+        if let Ok(mut current) = self.newsroom_profile.write() {
+            *current = Arc::new(profile);
+        }
+        if let Ok(mut current) = self.breaking_banner.write() {
+            *current = breaking;
+        }
+        Ok(())
+    }
+
+    /// Section navigation changed: drop the cached list.
+    pub fn invalidate_sections(&self) {
+        self.cache.invalidate(&crate::cache::Dependency::Lists);
     }
 }
 
@@ -108,6 +181,46 @@ pub fn spawn_view_flusher(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// Runs the scheduler: fires due publications and unpublications, at start (catching up on any
+/// that fell due while the site was down) and then as they fall due.
+pub fn spawn_scheduler(state: AppState) -> tokio::task::JoinHandle<()> {
+    const CHECK_AT_LEAST_EVERY: Duration = Duration::from_secs(1);
+    tokio::spawn(async move {
+        loop {
+            let now = chrono::Utc::now();
+            match crate::newsroom::scheduler::run_due(state.store.as_ref(), now).await {
+                Ok(fired) => {
+                    for id in fired.published.iter().chain(&fired.unpublished) {
+                        state.cache.invalidate(&crate::cache::Dependency::Article(*id));
+                    }
+                    if !fired.is_empty() {
+                        tracing::info!(published = ?fired.published, unpublished = ?fired.unpublished, "scheduled changes fired");
+                        state.lists_changed();
+                        for id in &fired.published {
+                            refresh_related_soon(&state, *id);
+                        }
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "scheduler pass failed; will retry"),
+            }
+            let next = state.store.next_due().await.unwrap_or(None);
+            tokio::time::sleep(crate::newsroom::scheduler::sleep_for(next, chrono::Utc::now(), CHECK_AT_LEAST_EVERY))
+                .await;
+        }
+    })
+}
+
+/// Recomputes related articles around a newly published one, in the background.
+pub fn refresh_related_soon(state: &AppState, id: crate::domain::ArticleId) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = crate::ranking::related::refresh_around(state.store.as_ref(), id, chrono::Utc::now()).await {
+            tracing::error!(error = %e, article = id, "cannot refresh related articles");
+        }
+        state.cache.invalidate(&crate::cache::Dependency::Article(id));
+    });
+}
+
 /// Percent-encodes everything but unreserved characters (RFC 3986), for links and form bodies.
 pub fn percent_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len() * 3);
@@ -121,6 +234,9 @@ pub fn percent_encode(text: &str) -> String {
     out
 }
 
+/// Largest CMS form (an article with a long body), in bytes. Uploads have their own limit.
+const ADMIN_MAX_BODY: usize = 2 * 1024 * 1024;
+
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
      connect-src 'self'; form-action 'self'; base-uri 'self'; object-src 'none'; frame-ancestors 'none'";
 
@@ -128,7 +244,13 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:;
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.settings.server.request_timeout_secs.max(1));
     let max_body = state.settings.server.max_body_bytes;
-    site::router()
+    // Reader forms are tiny and get the small limit; the CMS sets its own (articles, uploads).
+    let reader = site::router().layer(DefaultBodyLimit::max(max_body)).layer(RequestBodyLimitLayer::new(max_body));
+    admin::router(&state)
+        .layer(DefaultBodyLimit::max(ADMIN_MAX_BODY))
+        .merge(reader)
+        .route("/preview/{id}/{expires}/{signature}", axum::routing::get(preview::show))
+        .route("/corrections", axum::routing::get(site::corrections))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_error_pages))
         .layer(CompressionLayer::new())
@@ -146,8 +268,6 @@ pub fn router(state: AppState) -> Router {
             HeaderName::from_static("permissions-policy"),
             HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"),
         ))
-        .layer(DefaultBodyLimit::max(max_body))
-        .layer(RequestBodyLimitLayer::new(max_body))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .with_state(state)
 }

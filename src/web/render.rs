@@ -16,6 +16,25 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("site/list.html", include_str!("../../templates/site/list.html")),
     ("site/error.html", include_str!("../../templates/site/error.html")),
     ("site/comments.html", include_str!("../../templates/site/comments.html")),
+    ("site/corrections.html", include_str!("../../templates/site/corrections.html")),
+    ("admin/layout.html", include_str!("../../templates/admin/layout.html")),
+    ("admin/error.html", include_str!("../../templates/admin/error.html")),
+    ("admin/login.html", include_str!("../../templates/admin/login.html")),
+    ("admin/totp.html", include_str!("../../templates/admin/totp.html")),
+    ("admin/set_password.html", include_str!("../../templates/admin/set_password.html")),
+    ("admin/dashboard.html", include_str!("../../templates/admin/dashboard.html")),
+    ("admin/editor.html", include_str!("../../templates/admin/editor.html")),
+    ("admin/revisions.html", include_str!("../../templates/admin/revisions.html")),
+    ("admin/media.html", include_str!("../../templates/admin/media.html")),
+    ("admin/media_edit.html", include_str!("../../templates/admin/media_edit.html")),
+    ("admin/curation.html", include_str!("../../templates/admin/curation.html")),
+    ("admin/comments.html", include_str!("../../templates/admin/comments.html")),
+    ("admin/settings.html", include_str!("../../templates/admin/settings.html")),
+    ("admin/sections.html", include_str!("../../templates/admin/sections.html")),
+    ("admin/tags.html", include_str!("../../templates/admin/tags.html")),
+    ("admin/users.html", include_str!("../../templates/admin/users.html")),
+    ("admin/audit.html", include_str!("../../templates/admin/audit.html")),
+    ("admin/account.html", include_str!("../../templates/admin/account.html")),
 ];
 
 pub struct Templates {
@@ -50,6 +69,7 @@ impl Templates {
         env.add_filter("datetime", format_datetime);
         env.add_filter("isodate", iso_datetime);
         env.add_filter("thousands", thousands);
+        env.add_filter("local_input", local_input);
         Self { env }
     }
 
@@ -106,6 +126,12 @@ fn parse_time(value: &str) -> Result<DateTime<Utc>, minijinja::Error> {
 /// "27 Nov 2026, 07:19 UTC"
 fn format_datetime(value: String) -> Result<String, minijinja::Error> {
     Ok(parse_time(&value)?.format("%-d %b %Y, %H:%M UTC").to_string())
+}
+
+/// The value for a `datetime-local` input: wall-clock time in the newsroom's time zone.
+fn local_input(value: String, zone: String) -> Result<String, minijinja::Error> {
+    let zone: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::UTC);
+    Ok(parse_time(&value)?.with_timezone(&zone).format("%Y-%m-%dT%H:%M").to_string())
 }
 
 /// The machine-readable form for `<time datetime>`.

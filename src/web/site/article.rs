@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::beacon::beacon_path;
 use super::{Chrome, cached_page, latest, must_reads, popular_now, sections, send_page};
 use crate::cache::Dependency;
-use crate::domain::{Article, ArticleStatus, Comment, CommentBody, CommentError, CommenterName};
+use crate::domain::{Article, ArticleStatus, Comment, CommentBody, CommentError, CommentStatus, CommenterName};
 use crate::moderation::HoldReason;
 use crate::ranking::modules::{ArticleModules, Candidates, MODULE_SIZE, assemble};
 use crate::store::{ListFilter, NewComment};
@@ -72,6 +72,9 @@ struct ArticlePage {
     more_comments: bool,
     form: CommentForm,
     modules: ArticleModules,
+    corrections: Vec<crate::store::newsroom::Correction>,
+    /// A shared draft preview: not indexed, no counting, no comment form.
+    preview: bool,
 }
 
 #[derive(Serialize)]
@@ -136,15 +139,30 @@ pub async fn all_comments(
 }
 
 async fn render(state: &AppState, article: Article, form: CommentForm) -> Result<String, SiteError> {
+    render_page(state, article, form, false).await
+}
+
+/// A draft as readers would see it, for a signed preview link.
+pub async fn render_preview(state: &AppState, article: Article) -> Result<String, SiteError> {
+    render_page(state, article, CommentForm::default(), true).await
+}
+
+async fn render_page(
+    state: &AppState,
+    article: Article,
+    form: CommentForm,
+    preview: bool,
+) -> Result<String, SiteError> {
     let store = &state.store;
-    let section_id = sections(state)
+    // An article in an archived section has no section front any more; its section's latest
+    // stories become the whole site's.
+    let latest_filter = sections(state)
         .await?
         .iter()
         .find(|s| s.slug == article.section_slug)
-        .map(|s| s.id)
-        .ok_or(SiteError::NotFound)?;
+        .map_or(ListFilter::All, |s| ListFilter::Section(s.id));
     let candidates = Candidates {
-        latest_in_section: latest(state, ListFilter::Section(section_id), MODULE_SIZE + 1).await?.as_ref().clone(),
+        latest_in_section: latest(state, latest_filter, MODULE_SIZE + 1).await?.as_ref().clone(),
         must_reads: must_reads(state, CANDIDATES).await?.as_ref().clone(),
         popular: popular_now(state, CANDIDATES).await?,
         related: store.related_articles(article.id, RELATED_CANDIDATES).await?,
@@ -163,6 +181,8 @@ async fn render(state: &AppState, article: Article, form: CommentForm) -> Result
         comments: store.published_comments(article.id, COMMENTS_ON_ARTICLE, 0).await?,
         more_comments: article.comment_count > COMMENTS_ON_ARTICLE,
         form: CommentForm { max_chars: CommentBody::MAX_CHARS, ..form },
+        corrections: store.corrections_for(article.id).await?,
+        preview,
         chrome,
         path,
         article,
@@ -173,7 +193,13 @@ async fn render(state: &AppState, article: Article, form: CommentForm) -> Result
 
 /// Finds a published article, or the right refusal: 404 if it never was public, 410 if withdrawn.
 async fn published(state: &AppState, slug: &str) -> Result<Article, SiteError> {
-    let article = state.store.article_by_slug(slug).await?.ok_or(SiteError::NotFound)?;
+    let Some(article) = state.store.article_by_slug(slug).await? else {
+        // A renamed article keeps its old addresses working.
+        return match state.store.slug_redirect(slug).await? {
+            Some((section, current)) => Err(SiteError::Moved(crate::domain::article::article_path(&section, &current))),
+            None => Err(SiteError::NotFound),
+        };
+    };
     match article.status {
         ArticleStatus::Published => Ok(article),
         ArticleStatus::Unpublished => Err(SiteError::Gone),
@@ -259,12 +285,18 @@ pub async fn comment(
         Ok(valid) => valid,
         Err(error) => return refuse(&state, article, input, error).await,
     };
-    let (status, reason) = state.comment_policy.decide(name.as_str(), body.as_str());
+    let (status, reason) = match state.comment_policy.read() {
+        Ok(policy) => policy.decide(name.as_str(), body.as_str()),
+        Err(poisoned) => poisoned.into_inner().decide(name.as_str(), body.as_str()),
+    };
     let fingerprint = {
         let mut hasher = blake3::Hasher::new_keyed(&state.fingerprint_key);
         hasher.update(client.ip.to_string().as_bytes()).update(&[0]).update(client.user_agent.as_bytes());
         hasher.finalize().to_hex()[..32].to_owned()
     };
+    // A blocked commenter is told the usual "awaiting moderation"; the comment goes straight to spam.
+    let blocked = state.store.is_fingerprint_blocked(&fingerprint).await?;
+    let (status, reason) = if blocked { (CommentStatus::Spam, Some(HoldReason::Policy)) } else { (status, reason) };
     state
         .comment_writer
         .submit(NewComment {

@@ -40,11 +40,29 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Result<R
 
 async fn render_home(state: &AppState) -> Result<String, SiteError> {
     let newest = latest(state, ListFilter::All, 15).await?.as_ref().clone();
-    // The lead is the newest story with a picture; the next four are the top stories.
-    let lead_index = newest.iter().position(|c| c.image.is_some()).unwrap_or(0);
-    let mut rest = newest.clone();
-    let lead = (!rest.is_empty()).then(|| rest.remove(lead_index));
-    let top: Vec<ArticleCard> = rest.iter().take(4).cloned().collect();
+    // Editors may set the lead and top stories; otherwise the lead is the newest story with a
+    // picture and the next four are the top stories. Curated slots come first, and the newest
+    // stories fill the rest.
+    let curated =
+        state.cache.fragment("home-slots", async { Ok::<_, SiteError>(state.store.home_slots().await?) }).await?;
+    let (lead, top) = if curated.is_empty() {
+        let lead_index = newest.iter().position(|c| c.image.is_some()).unwrap_or(0);
+        let mut rest = newest.clone();
+        let lead = (!rest.is_empty()).then(|| rest.remove(lead_index));
+        (lead, rest.iter().take(4).cloned().collect::<Vec<_>>())
+    } else {
+        let mut picks: Vec<ArticleCard> = curated.as_ref().clone();
+        for card in &newest {
+            if picks.len() >= 5 {
+                break;
+            }
+            if !picks.iter().any(|p| p.id == card.id) {
+                picks.push(card.clone());
+            }
+        }
+        let lead = Some(picks.remove(0));
+        (lead, picks.into_iter().take(4).collect())
+    };
     let mut shown: Vec<i64> = lead.iter().chain(top.iter()).map(|c| c.id).collect();
 
     let mut section_blocks = Vec::new();

@@ -23,6 +23,8 @@ use crate::cache::{CachedPage, Dependency, Lookup};
 use crate::domain::{ArticleCard, Section};
 use crate::store::ListFilter;
 
+pub use article::render_preview;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(fronts::home))
@@ -51,6 +53,9 @@ pub struct Chrome {
     pub canonical_url: Option<String>,
     pub current_section: Option<String>,
     pub year: i32,
+    pub logo_url: String,
+    pub extra_links: Vec<crate::newsroom::profile::NavLink>,
+    pub breaking: Option<crate::newsroom::profile::Breaking>,
 }
 
 impl Chrome {
@@ -58,6 +63,7 @@ impl Chrome {
     /// failing the page.
     pub async fn build(state: &AppState, title: &str, canonical_path: Option<&str>) -> Self {
         let settings = &state.settings;
+        let profile = state.profile();
         let sections = match sections(state).await {
             Ok(sections) => sections.as_ref().clone(),
             Err(e) => {
@@ -65,17 +71,19 @@ impl Chrome {
                 Vec::new()
             }
         };
-        let page_title =
-            if title.is_empty() { settings.site.name.clone() } else { format!("{title} | {}", settings.site.name) };
+        let page_title = if title.is_empty() { profile.name.clone() } else { format!("{title} | {}", profile.name) };
         Self {
-            site_name: settings.site.name.clone(),
-            site_description: settings.site.description.clone(),
-            language: settings.site.language.clone(),
+            site_name: profile.name.clone(),
+            site_description: profile.description.clone(),
+            language: profile.language.clone(),
+            logo_url: profile.logo_url.clone(),
+            extra_links: profile.navigation.clone(),
+            breaking: state.breaking(),
             base_url: settings.base_url(),
             sections,
             assets: state.assets.urls.clone(),
             page_title,
-            meta_description: settings.site.description.clone(),
+            meta_description: profile.description.clone(),
             canonical_url: canonical_path.map(|p| format!("{}{p}", settings.base_url())),
             current_section: None,
             year: Utc::now().year(),
@@ -162,4 +170,49 @@ pub async fn must_reads(state: &AppState, want: usize) -> Result<Arc<Vec<Article
 pub async fn popular_now(state: &AppState, want: usize) -> Result<Vec<ArticleCard>, SiteError> {
     let list = state.popular.get(&state.store).await?;
     Ok(list.iter().take(want).cloned().collect())
+}
+
+#[derive(Serialize)]
+struct CorrectionsPage {
+    chrome: Chrome,
+    corrections: Vec<crate::store::newsroom::Correction>,
+    page: i64,
+    next: Option<String>,
+    previous: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct CorrectionsQuery {
+    page: Option<u32>,
+}
+
+/// The public corrections ledger: every correction, clarification and update, newest first.
+pub async fn corrections(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<CorrectionsQuery>,
+    headers: HeaderMap,
+) -> Result<Response, SiteError> {
+    const PER_PAGE: i64 = 50;
+    let page = i64::from(query.page.unwrap_or(1).max(1));
+    let key = format!("/corrections?page={page}");
+    let st = state.clone();
+    cached_page(&state, &headers, key, vec![Dependency::Lists], move || async move {
+        let state = st;
+        let mut corrections = state.store.all_corrections(PER_PAGE + 1, (page - 1) * PER_PAGE).await?;
+        if corrections.is_empty() && page > 1 {
+            return Err(SiteError::NotFound);
+        }
+        let more = corrections.len() as i64 > PER_PAGE;
+        corrections.truncate(PER_PAGE as usize);
+        let link = |p: i64| if p == 1 { "/corrections".to_owned() } else { format!("/corrections?page={p}") };
+        let context = CorrectionsPage {
+            chrome: Chrome::build(&state, "Corrections and updates", Some(&link(page))).await,
+            corrections,
+            page,
+            next: more.then(|| link(page + 1)),
+            previous: (page > 1).then(|| link(page - 1)),
+        };
+        Ok(state.templates.render("site/corrections.html", &context)?)
+    })
+    .await
 }

@@ -1,0 +1,160 @@
+//! Site settings the newsroom edits in the CMS (name, description, logo, language, time zone,
+//! navigation, comment policy) and the breaking-news banner. They start from the config file's
+//! values and, once saved, live in the store so every node shows the same.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Settings;
+
+pub const PROFILE_KEY: &str = "site_profile";
+pub const BREAKING_KEY: &str = "breaking";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NavLink {
+    pub label: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SiteProfile {
+    pub name: String,
+    pub description: String,
+    /// Address of the logo image (usually one from the media library); empty for a text masthead.
+    pub logo_url: String,
+    pub language: String,
+    /// IANA time zone name, for showing and scheduling times.
+    pub time_zone: String,
+    /// Extra links after the sections in the navigation.
+    pub navigation: Vec<NavLink>,
+    pub hold_all_comments: bool,
+    pub blocked_words: Vec<String>,
+}
+
+impl Default for SiteProfile {
+    fn default() -> Self {
+        Self::from_settings(&Settings::default())
+    }
+}
+
+impl SiteProfile {
+    pub fn from_settings(settings: &Settings) -> Self {
+        Self {
+            name: settings.site.name.clone(),
+            description: settings.site.description.clone(),
+            logo_url: String::new(),
+            language: settings.site.language.clone(),
+            time_zone: "UTC".into(),
+            navigation: Vec::new(),
+            hold_all_comments: settings.comments.hold_all,
+            blocked_words: settings.comments.blocked_words.clone(),
+        }
+    }
+
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::UTC)
+    }
+}
+
+/// Why a settings form was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ProfileError {
+    #[error("the site name is required")]
+    NameMissing,
+    #[error("“{0}” is not a time zone name such as Asia/Seoul or Europe/London")]
+    UnknownTimeZone(String),
+    #[error("the language must be a language tag such as en or ko-KR")]
+    BadLanguage,
+    #[error("navigation link “{0}” needs an address starting with / or https://")]
+    BadLink(String),
+    #[error("the logo address must start with / or https://")]
+    BadLogo,
+}
+
+fn is_site_or_web_url(url: &str) -> bool {
+    (url.starts_with('/') && !url.starts_with("//")) || url.starts_with("https://") || url.starts_with("http://")
+}
+
+impl SiteProfile {
+    /// Checks a profile built from a form.
+    pub fn validate(&self) -> Result<(), ProfileError> {
+        if self.name.trim().is_empty() {
+            return Err(ProfileError::NameMissing);
+        }
+        if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(ProfileError::UnknownTimeZone(self.time_zone.clone()));
+        }
+        let language_ok = !self.language.is_empty()
+            && self.language.len() <= 35
+            && self.language.split('-').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric()));
+        if !language_ok {
+            return Err(ProfileError::BadLanguage);
+        }
+        if !self.logo_url.is_empty() && !is_site_or_web_url(&self.logo_url) {
+            return Err(ProfileError::BadLogo);
+        }
+        for link in &self.navigation {
+            if !is_site_or_web_url(&link.url) {
+                return Err(ProfileError::BadLink(link.label.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Navigation links from a textarea of `Label | /address` lines.
+    pub fn parse_navigation(text: &str) -> Vec<NavLink> {
+        text.lines()
+            .filter_map(|line| {
+                let (label, url) = line.split_once('|')?;
+                let (label, url) = (label.trim(), url.trim());
+                (!label.is_empty() && !url.is_empty()).then(|| NavLink { label: label.into(), url: url.into() })
+            })
+            .collect()
+    }
+}
+
+/// The site-wide breaking-news banner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Breaking {
+    pub text: String,
+    /// Where the banner leads; empty for none.
+    pub link: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl Breaking {
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        !self.text.trim().is_empty() && self.expires_at.is_none_or(|t| t > now)
+    }
+
+    pub fn link_is_valid(&self) -> bool {
+        self.link.is_empty() || is_site_or_web_url(&self.link)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_refuse_unknown_zones_and_script_links() {
+        let mut profile = SiteProfile::default();
+        assert_eq!(profile.validate(), Ok(()));
+        profile.time_zone = "Mars/Olympus".into();
+        assert!(matches!(profile.validate(), Err(ProfileError::UnknownTimeZone(_))));
+        profile.time_zone = "Asia/Seoul".into();
+        profile.navigation = SiteProfile::parse_navigation("About | /about\nBad | javascript:alert(1)\nnoise");
+        assert_eq!(profile.navigation.len(), 2);
+        assert_eq!(profile.validate(), Err(ProfileError::BadLink("Bad".into())));
+    }
+
+    #[test]
+    fn a_banner_shows_until_it_expires() {
+        let now = Utc::now();
+        let banner = Breaking { text: "Polls close".into(), link: String::new(), expires_at: Some(now) };
+        assert!(!banner.is_live(now));
+        assert!(Breaking { expires_at: None, ..banner.clone() }.is_live(now));
+        assert!(!Breaking { text: " ".into(), expires_at: None, ..banner }.is_live(now));
+    }
+}

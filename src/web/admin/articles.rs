@@ -1,0 +1,764 @@
+//! The article list, the editor, the workflow buttons, revisions, preview links and corrections.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::session::{FormData, Member, Submitted};
+use super::{AdminChrome, AdminError, audit, notice_text, page, page_with_status, see_other};
+use crate::domain::{Action, ArticleId, ArticleStatus, Author, Ownership, Section, Slug, permits};
+use crate::newsroom::checklist::{self, CheckItem, ImageFacts};
+use crate::newsroom::workflow::{Step, available_steps, may_take, parse_local_time};
+use crate::revisions::diff::{FieldDiff, diff_fields};
+use crate::store::newsroom::{
+    ArticleFields, CorrectionKind, EditableArticle, ImageChoice, MediaRecord, NewsroomListItem, NewsroomQuery,
+    RevisionSummary, Transition, WorkflowEvent,
+};
+use crate::web::AppState;
+
+const PAGE_SIZE: i64 = 50;
+const MAX_BODY_CHARS: usize = 200_000;
+const MAX_HEADLINE_CHARS: usize = 200;
+const MAX_TAGS: usize = 20;
+
+fn ownership(member: &Member, article: &EditableArticle) -> Ownership {
+    let on_byline = article.fields.author_ids.contains(&member.user.author_id);
+    if on_byline || article.created_by == Some(member.user.id) { Ownership::Own } else { Ownership::Others }
+}
+
+async fn load(state: &AppState, member: &Member, id: ArticleId, action: Action) -> Result<EditableArticle, AdminError> {
+    let article = state.store.editable_article(id).await?.ok_or(AdminError::NotFound)?;
+    if !permits(member.user.role, action, ownership(member, &article), Some(article.status)) {
+        return Err(AdminError::Forbidden);
+    }
+    Ok(article)
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    page: Option<i64>,
+    notice: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Dashboard {
+    chrome: AdminChrome,
+    articles: Vec<NewsroomListItem>,
+    status: Option<ArticleStatus>,
+    statuses: Vec<(&'static str, &'static str)>,
+    page: i64,
+    has_more: bool,
+    sees_everyone: bool,
+    notice: Option<&'static str>,
+}
+
+pub async fn dashboard(
+    State(state): State<AppState>,
+    member: Member,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, AdminError> {
+    let status = query.status.as_deref().and_then(ArticleStatus::parse);
+    let page_number = query.page.unwrap_or(1).max(1);
+    let sees_everyone = permits(member.user.role, Action::ViewArticle, Ownership::Others, None);
+    let owner = (!sees_everyone).then_some((member.user.author_id, member.user.id));
+    let mut articles = state
+        .store
+        .newsroom_articles(NewsroomQuery { status, owner, limit: PAGE_SIZE + 1, offset: (page_number - 1) * PAGE_SIZE })
+        .await?;
+    let has_more = articles.len() as i64 > PAGE_SIZE;
+    articles.truncate(PAGE_SIZE as usize);
+    let context = Dashboard {
+        chrome: AdminChrome::new(&state, Some(&member), "Articles"),
+        articles,
+        status,
+        statuses: vec![
+            ("draft", "Drafts"),
+            ("in_review", "In review"),
+            ("scheduled", "Scheduled"),
+            ("published", "Published"),
+            ("unpublished", "Unpublished"),
+        ],
+        page: page_number,
+        has_more,
+        sees_everyone,
+        notice: notice_text(query.notice.as_deref()),
+    };
+    page(&state, "admin/dashboard.html", &context)
+}
+
+/// Everything the editor page shows.
+#[derive(Serialize)]
+struct EditorPage {
+    chrome: AdminChrome,
+    id: Option<ArticleId>,
+    fields: ArticleFields,
+    status: Option<ArticleStatus>,
+    public_path: Option<String>,
+    publish_at: Option<DateTime<Utc>>,
+    unpublish_at: Option<DateTime<Utc>>,
+    sections: Vec<Section>,
+    authors: Vec<Author>,
+    /// Byline pickers: the chosen authors, then empty slots, three at least.
+    byline_slots: Vec<Option<i64>>,
+    tags_text: String,
+    media: Vec<MediaRecord>,
+    steps: Vec<Step>,
+    may_correct: bool,
+    may_share: bool,
+    checklist: Vec<CheckItem>,
+    /// Set when publishing was asked for and the checklist has warnings.
+    confirm_publish: bool,
+    errors: Vec<String>,
+    history: Vec<WorkflowEvent>,
+    corrections: Vec<crate::store::newsroom::Correction>,
+    preview_link: Option<String>,
+    time_zone: String,
+    notice: Option<&'static str>,
+}
+
+struct EditorState {
+    id: Option<ArticleId>,
+    fields: ArticleFields,
+    article: Option<EditableArticle>,
+    errors: Vec<String>,
+    confirm_publish: bool,
+    preview_link: Option<String>,
+    notice: Option<&'static str>,
+}
+
+async fn editor_page(state: &AppState, member: &Member, editor: EditorState) -> Result<EditorPage, AdminError> {
+    let store = &state.store;
+    let sections: Vec<Section> =
+        store.all_sections().await?.into_iter().filter(|(_, archived)| !archived).map(|(s, _)| s).collect();
+    let authors = store.authors().await?;
+    let media = store.media_list(200, 0).await?;
+    let image_facts = editor
+        .fields
+        .image
+        .as_ref()
+        .and_then(|choice| media.iter().find(|m| m.id == choice.media_id))
+        .map(|m| ImageFacts { width: m.width });
+    let section_exists = sections.iter().any(|s| s.id == editor.fields.section_id);
+    let checklist = checklist::check(&editor.fields, section_exists, image_facts);
+    let (status, steps, history, corrections, own) = match &editor.article {
+        Some(article) => {
+            let own = ownership(member, article);
+            (
+                Some(article.status),
+                available_steps(member.user.role, own, article.status),
+                store.workflow_events(article.id).await?,
+                store.corrections_for(article.id).await?,
+                own,
+            )
+        }
+        None => (None, Vec::new(), Vec::new(), Vec::new(), Ownership::Own),
+    };
+    let mut byline_slots: Vec<Option<i64>> = editor.fields.author_ids.iter().copied().map(Some).collect();
+    while byline_slots.len() < 3 {
+        byline_slots.push(None);
+    }
+    let profile = state.profile();
+    Ok(EditorPage {
+        chrome: AdminChrome::new(state, Some(member), if editor.id.is_some() { "Edit article" } else { "New article" }),
+        id: editor.id,
+        tags_text: editor.fields.tags.join(", "),
+        public_path: editor.article.as_ref().map(|a| format!("/{}/{}", a.section_slug, a.fields.slug)),
+        publish_at: editor.article.as_ref().and_then(|a| a.publish_at),
+        unpublish_at: editor.article.as_ref().and_then(|a| a.unpublish_at),
+        fields: editor.fields,
+        status,
+        sections,
+        authors,
+        byline_slots,
+        media,
+        steps,
+        may_correct: status == Some(ArticleStatus::Published)
+            && permits(member.user.role, Action::AddCorrection, own, status),
+        may_share: editor.id.is_some() && permits(member.user.role, Action::SharePreview, own, status),
+        checklist,
+        confirm_publish: editor.confirm_publish,
+        errors: editor.errors,
+        history,
+        corrections,
+        preview_link: editor.preview_link,
+        time_zone: profile.time_zone.clone(),
+        notice: editor.notice,
+    })
+}
+
+pub async fn new_form(State(state): State<AppState>, member: Member) -> Result<Response, AdminError> {
+    super::require(&member, Action::CreateArticle, Ownership::Newsroom)?;
+    let section_id = state.store.sections().await?.first().map_or(0, |s| s.id);
+    let fields = ArticleFields {
+        section_id,
+        slug: String::new(),
+        headline: String::new(),
+        dek: String::new(),
+        body_markdown: String::new(),
+        author_ids: vec![member.user.author_id],
+        tags: Vec::new(),
+        image: None,
+        seo_title: String::new(),
+        seo_description: String::new(),
+    };
+    let editor = EditorState {
+        id: None,
+        fields,
+        article: None,
+        errors: Vec::new(),
+        confirm_publish: false,
+        preview_link: None,
+        notice: None,
+    };
+    let context = editor_page(&state, &member, editor).await?;
+    page(&state, "admin/editor.html", &context)
+}
+
+/// Reads the editor form into fields, collecting every problem at once so the member can fix
+/// them together.
+async fn parse_fields(
+    state: &AppState,
+    member: &Member,
+    form: &FormData,
+) -> Result<(ArticleFields, Vec<String>), AdminError> {
+    let mut errors = Vec::new();
+    let headline = form.text("headline").trim().to_owned();
+    if headline.is_empty() {
+        errors.push("A headline is required.".to_owned());
+    } else if headline.chars().count() > MAX_HEADLINE_CHARS {
+        errors.push(format!("The headline can be at most {MAX_HEADLINE_CHARS} characters."));
+    }
+    let slug_input = form.text("slug");
+    let slug = if slug_input.trim().is_empty() { Slug::from_title(&headline) } else { Slug::parse(slug_input.trim()) };
+    let slug = match slug {
+        Ok(slug) => slug.as_str().to_owned(),
+        Err(e) => {
+            if !headline.is_empty() {
+                errors.push(format!("The address (slug) is not usable: {e}."));
+            }
+            slug_input.trim().to_owned()
+        }
+    };
+    let section_id = form.text("section").parse::<i64>().unwrap_or(0);
+    if !state.store.all_sections().await?.iter().any(|(s, _)| s.id == section_id) {
+        errors.push("Choose a section.".to_owned());
+    }
+    let known_authors = state.store.authors().await?;
+    let mut author_ids: Vec<i64> = Vec::new();
+    for value in form.all("author") {
+        if let Ok(id) = value.parse::<i64>()
+            && known_authors.iter().any(|a| a.id == id)
+            && !author_ids.contains(&id)
+        {
+            author_ids.push(id);
+        }
+    }
+    if author_ids.is_empty() {
+        author_ids.push(member.user.author_id);
+    }
+    let tags: Vec<String> = form.text("tags").split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).fold(
+        Vec::new(),
+        |mut acc, t| {
+            if !acc.iter().any(|x: &String| x.eq_ignore_ascii_case(&t)) {
+                acc.push(t);
+            }
+            acc
+        },
+    );
+    if tags.len() > MAX_TAGS {
+        errors.push(format!("Use at most {MAX_TAGS} tags."));
+    }
+    let body_markdown = form.text("body").replace("\r\n", "\n");
+    if body_markdown.chars().count() > MAX_BODY_CHARS {
+        errors.push(format!("The body can be at most {MAX_BODY_CHARS} characters."));
+    }
+    let image = match form.text("image").parse::<i64>() {
+        Ok(media_id) => {
+            if state.store.media_by_id(media_id).await?.is_none() {
+                errors.push("The chosen image no longer exists.".to_owned());
+            }
+            let alt = form.text("image_alt").trim().to_owned();
+            if alt.is_empty() {
+                errors.push("The featured image needs alt text: describe what it shows.".to_owned());
+            }
+            Some(ImageChoice {
+                media_id,
+                alt,
+                caption: form.text("image_caption").trim().to_owned(),
+                credit: form.text("image_credit").trim().to_owned(),
+            })
+        }
+        Err(_) => None,
+    };
+    let fields = ArticleFields {
+        section_id,
+        slug,
+        headline,
+        dek: form.text("dek").trim().to_owned(),
+        body_markdown,
+        author_ids,
+        tags: tags.into_iter().take(MAX_TAGS).collect(),
+        image,
+        seo_title: form.text("seo_title").trim().to_owned(),
+        seo_description: form.text("seo_description").trim().to_owned(),
+    };
+    Ok((fields, errors))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Submitted { member, form }: Submitted,
+) -> Result<Response, AdminError> {
+    super::require(&member, Action::CreateArticle, Ownership::Newsroom)?;
+    let (fields, mut errors) = parse_fields(&state, &member, &form).await?;
+    if errors.is_empty() {
+        let html = crate::markdown::render(&fields.body_markdown);
+        match state.store.create_article(&fields, &html, Some(member.user.id), Utc::now()).await {
+            Ok(id) => {
+                audit(&state, Some(&member), "article_created", "article", Some(id), fields.headline.clone()).await;
+                return Ok(see_other(&format!("/admin/articles/{id}"), "created"));
+            }
+            Err(crate::store::StoreError::Conflict(_)) => {
+                errors
+                    .push(format!("Another article already uses the address “{}”. Choose another slug.", fields.slug));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let editor = EditorState {
+        id: None,
+        fields,
+        article: None,
+        errors,
+        confirm_publish: false,
+        preview_link: None,
+        notice: None,
+    };
+    let context = editor_page(&state, &member, editor).await?;
+    page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, "admin/editor.html", &context)
+}
+
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    notice: Option<String>,
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<ArticleId>,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Response, AdminError> {
+    let article = load(&state, &member, id, Action::ViewArticle).await?;
+    let editor = EditorState {
+        id: Some(id),
+        fields: article.fields.clone(),
+        article: Some(article),
+        errors: Vec::new(),
+        confirm_publish: false,
+        preview_link: None,
+        notice: notice_text(query.notice.as_deref()),
+    };
+    let context = editor_page(&state, &member, editor).await?;
+    page(&state, "admin/editor.html", &context)
+}
+
+/// Tells every cached page and list that this article changed.
+pub fn article_changed(state: &AppState, id: ArticleId) {
+    state.cache.invalidate(&crate::cache::Dependency::Article(id));
+    state.lists_changed();
+}
+
+/// Saves the form; the button pressed (`intent`) may also move the article along the workflow.
+pub async fn save(
+    State(state): State<AppState>,
+    Path(id): Path<ArticleId>,
+    Submitted { member, form }: Submitted,
+) -> Result<Response, AdminError> {
+    let article = load(&state, &member, id, Action::ViewArticle).await?;
+    let own = ownership(&member, &article);
+    let intent = form.text("intent");
+    let step = Step::parse(&intent);
+    let may_edit = permits(member.user.role, Action::EditArticle, own, Some(article.status));
+    if step.is_none() && !may_edit {
+        return Err(AdminError::Forbidden);
+    }
+    if let Some(step) = step
+        && !may_take(member.user.role, step, own, article.status)
+    {
+        return Err(AdminError::Forbidden);
+    }
+    let (fields, mut errors) =
+        if may_edit { parse_fields(&state, &member, &form).await? } else { (article.fields.clone(), Vec::new()) };
+    // Publishing with an incomplete checklist asks once, then goes ahead.
+    let mut confirm_publish = false;
+    if errors.is_empty() && matches!(step, Some(Step::Publish | Step::Schedule)) && !form.flag("confirm") {
+        let sections = state.store.all_sections().await?;
+        let width = match &fields.image {
+            Some(choice) => state.store.media_by_id(choice.media_id).await?.map(|m| ImageFacts { width: m.width }),
+            None => None,
+        };
+        let items = checklist::check(&fields, sections.iter().any(|(s, _)| s.id == fields.section_id), width);
+        confirm_publish = items.iter().any(|i| !i.passed);
+    }
+    let schedule_at = if step == Some(Step::Schedule) {
+        match parse_local_time(&form.text("publish_at"), state.profile().zone()) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                errors.push(format!("Cannot schedule: {e}."));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if errors.is_empty() && may_edit && fields != article.fields {
+        let html = crate::markdown::render(&fields.body_markdown);
+        match state.store.save_article(id, &fields, &html, Some(member.user.id), false, Utc::now()).await {
+            Ok(()) => {
+                audit(&state, Some(&member), "article_saved", "article", Some(id), fields.headline.clone()).await;
+                if article.status == ArticleStatus::Published {
+                    article_changed(&state, id);
+                }
+            }
+            Err(crate::store::StoreError::Conflict(_)) => {
+                errors
+                    .push(format!("Another article already uses the address “{}”. Choose another slug.", fields.slug));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !errors.is_empty() || confirm_publish {
+        let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+        let article = state.store.editable_article(id).await?.ok_or(AdminError::NotFound)?;
+        let editor = EditorState {
+            id: Some(id),
+            fields,
+            article: Some(article),
+            errors,
+            confirm_publish,
+            preview_link: None,
+            notice: None,
+        };
+        let context = editor_page(&state, &member, editor).await?;
+        return page_with_status(&state, status, "admin/editor.html", &context);
+    }
+    match step {
+        None => Ok(see_other(&format!("/admin/articles/{id}"), "saved")),
+        Some(step) => apply_step(&state, &member, &article, step, schedule_at).await,
+    }
+}
+
+async fn apply_step(
+    state: &AppState,
+    member: &Member,
+    article: &EditableArticle,
+    step: Step,
+    schedule_at: Option<DateTime<Utc>>,
+) -> Result<Response, AdminError> {
+    let now = Utc::now();
+    // A time already past publishes at once rather than sitting in the queue.
+    let (step, schedule_at) = match (step, schedule_at) {
+        (Step::Schedule, Some(at)) if at <= now => (Step::Publish, None),
+        other => other,
+    };
+    let (from, to) = step.edge();
+    let moved = state
+        .store
+        .transition(
+            article.id,
+            Transition { from, to, publish_at: schedule_at, user_id: Some(member.user.id), at: now },
+        )
+        .await?;
+    if !moved {
+        return Err(AdminError::BadRequest(
+            "Someone else changed this article’s status meanwhile. Reload it to see where it stands.".into(),
+        ));
+    }
+    let detail = match schedule_at {
+        Some(at) => format!("{} → {} at {}", article.status.as_str(), to.as_str(), at.to_rfc3339()),
+        None => format!("{} → {}", article.status.as_str(), to.as_str()),
+    };
+    audit(state, Some(member), &format!("article_{}", step.as_str()), "article", Some(article.id), detail).await;
+    if matches!(to, ArticleStatus::Published | ArticleStatus::Unpublished) || article.status == ArticleStatus::Published
+    {
+        article_changed(state, article.id);
+        if to == ArticleStatus::Published {
+            crate::web::refresh_related_soon(state, article.id);
+        }
+    }
+    let notice = match to {
+        ArticleStatus::InReview => "submitted",
+        ArticleStatus::Draft => "returned",
+        ArticleStatus::Scheduled => "scheduled",
+        ArticleStatus::Published => "published",
+        ArticleStatus::Unpublished => "unpublished",
+    };
+    Ok(see_other(&format!("/admin/articles/{}", article.id), notice))
+}
+
+/// Workflow buttons outside the editor form (the article list, the unpublish button).
+pub async fn workflow(
+    State(state): State<AppState>,
+    Path(id): Path<ArticleId>,
+    Submitted { member, form }: Submitted,
+) -> Result<Response, AdminError> {
+    let article = load(&state, &member, id, Action::ViewArticle).await?;
+    let step =
+        Step::parse(&form.text("step")).ok_or_else(|| AdminError::BadRequest("Unknown workflow step.".into()))?;
+    if !may_take(member.user.role, step, ownership(&member, &article), article.status) {
+        return Err(AdminError::Forbidden);
+    }
+    let schedule_at = if step == Step::Schedule {
+        Some(
+            parse_local_time(&form.text("publish_at"), state.profile().zone())
+                .map_err(|e| AdminError::BadRequest(format!("Cannot schedule: {e}.")))?,
+        )
+    } else {
+        None
+    };
+    apply_step(&state, &member, &article, step, schedule_at).await
+}
+
+/// Sets or clears the time a published article comes down by itself.
+pub async fn schedule_unpublish(
+    State(state): State<AppState>,
+    Path(id): Path<ArticleId>,
+    Submitted { member, form }: Submitted,
+) -> Result<Response, AdminError> {
+    let article = load(&state, &member, id, Action::Publish).await?;
+    let value = form.text("unpublish_at");
+    let at = if value.trim().is_empty() {
+        None
+    } else {
+        Some(
+            parse_local_time(&value, state.profile().zone())
+                .map_err(|e| AdminError::BadRequest(format!("Cannot set the time: {e}.")))?,
+        )
+    };
+    state.store.set_unpublish_at(article.id, at).await?;
+    audit(
+        &state,
+        Some(&member),
+        "article_unpublish_scheduled",
+        "article",
+        Some(id),
+        at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "cleared".into()),
+    )
+    .await;
+    Ok(see_other(&format!("/admin/articles/{id}"), "unpublish-set"))
+}
+
+#[derive(Serialize)]
+pub struct AutosaveReply {
+    saved_at: DateTime<Utc>,
+    errors: Vec<String>,
+}
+
+/// Saves a draft in the background while the member types (from the editor's script). Drafts and
+/// articles in review only: a published article changes only when someone presses Save.
+pub async fn autosave(
+    State(state): State<AppState>,
+    Path(id): Path<ArticleId>,
+    Submitted { member, form }: Submitted,
+) -> Result<Response, AdminError> {
+    let article = load(&state, &member, id, Action::EditArticle).await?;
+    if !matches!(article.status, ArticleStatus::Draft | ArticleStatus::InReview) {
+        return Ok((
+            StatusCode::CONFLICT,
+            Json(AutosaveReply { saved_at: Utc::now(), errors: vec!["Only drafts are saved automatically.".into()] }),
+        )
+            .into_response());
+    }
+    let (fields, errors) = parse_fields(&state, &member, &form).await?;
+    if !errors.is_empty() {
+        return Ok(
+            (StatusCode::UNPROCESSABLE_ENTITY, Json(AutosaveReply { saved_at: Utc::now(), errors })).into_response()
+        );
+    }
+    let now = Utc::now();
+    if fields != article.fields {
+        let html = crate::markdown::render(&fields.body_markdown);
+        state.store.save_article(id, &fields, &html, Some(member.user.id), true, now).await?;
+    }
+    Ok(Json(AutosaveReply { saved_at: now, errors: Vec::new() }).into_response())
+}
+
+#[derive(Serialize)]
+pub struct PreviewReply {
+    html: String,
+}
+
+/// The live preview: Markdown in, the sanitised HTML readers would get out.
+pub async fn render_preview(Submitted { form, .. }: Submitted) -> Json<PreviewReply> {
+    let body = form.text("body");
+    let body: String = body.chars().take(MAX_BODY_CHARS).collect();
+    Json(PreviewReply { html: crate::markdown::render(&body) })
+}
+
+#[derive(Deserialize)]
+pub struct RevisionQuery {
+    from: Option<i64>,
+    to: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct RevisionsPage {
+    chrome: AdminChrome,
+    id: ArticleId,
+    headline: String,
+    revisions: Vec<RevisionSummary>,
+    from: Option<i64>,
+    to: Option<i64>,
+    diff: Vec<FieldDiff>,
+    may_restore: bool,
+}
+
+fn comparable(fields: &ArticleFields, authors: &[Author]) -> Vec<(&'static str, String)> {
+    let byline = fields
+        .author_ids
+        .iter()
+        .map(|id| authors.iter().find(|a| a.id == *id).map_or_else(|| format!("#{id}"), |a| a.name.clone()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    vec![
+        ("Headline", fields.headline.clone()),
+        ("Dek", fields.dek.clone()),
+        ("Slug", fields.slug.clone()),
+        ("Section", fields.section_id.to_string()),
+        ("Byline", byline),
+        ("Tags", fields.tags.join(", ")),
+        (
+            "Featured image",
+            fields
+                .image
+                .as_ref()
+                .map(|i| format!("#{} alt: {}\ncaption: {}\ncredit: {}", i.media_id, i.alt, i.caption, i.credit))
+                .unwrap_or_default(),
+        ),
+        ("SEO title", fields.seo_title.clone()),
+        ("SEO description", fields.seo_description.clone()),
+        ("Body", fields.body_markdown.clone()),
+    ]
+}
+
+pub async fn revisions(
+    State(state): State<AppState>,
+    member: Member,
+    Path(id): Path<ArticleId>,
+    Query(query): Query<RevisionQuery>,
+) -> Result<Response, AdminError> {
+    let article = load(&state, &member, id, Action::ViewArticle).await?;
+    let revisions = state.store.revisions(id).await?;
+    let authors = state.store.authors().await?;
+    // Default: the newest revision against the one before it.
+    let to = query.to.or_else(|| revisions.first().map(|r| r.id));
+    let from = query.from.or_else(|| revisions.get(1).map(|r| r.id));
+    let mut diff = Vec::new();
+    if let (Some(from), Some(to)) = (from, to) {
+        let old = state.store.revision(from).await?.filter(|r| r.article_id == id).ok_or(AdminError::NotFound)?;
+        let new = state.store.revision(to).await?.filter(|r| r.article_id == id).ok_or(AdminError::NotFound)?;
+        diff = diff_fields(&comparable(&old.fields, &authors), &comparable(&new.fields, &authors));
+    }
+    let context = RevisionsPage {
+        chrome: AdminChrome::new(&state, Some(&member), "Revisions"),
+        id,
+        may_restore: permits(member.user.role, Action::EditArticle, ownership(&member, &article), Some(article.status)),
+        headline: article.fields.headline,
+        revisions,
+        from,
+        to,
+        diff,
+    };
+    page(&state, "admin/revisions.html", &context)
+}
+
+pub async fn restore(
+    State(state): State<AppState>,
+    Path((id, revision_id)): Path<(ArticleId, i64)>,
+    Submitted { member, .. }: Submitted,
+) -> Result<Response, AdminError> {
+    let article = load(&state, &member, id, Action::EditArticle).await?;
+    let revision =
+        state.store.revision(revision_id).await?.filter(|r| r.article_id == id).ok_or(AdminError::NotFound)?;
+    let html = crate::markdown::render(&revision.fields.body_markdown);
+    match state.store.save_article(id, &revision.fields, &html, Some(member.user.id), false, Utc::now()).await {
+        Ok(()) => {}
+        Err(crate::store::StoreError::Conflict(_)) => {
+            return Err(AdminError::BadRequest(
+                "That revision’s address (slug) is now used by another article; change it in the editor instead."
+                    .into(),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    audit(&state, Some(&member), "revision_restored", "article", Some(id), format!("revision {revision_id}")).await;
+    if article.status == ArticleStatus::Published {
+        article_changed(&state, id);
+    }
+    Ok(see_other(&format!("/admin/articles/{id}"), "restored"))
+}
+
+/// A signed, expiring link that shows the draft to anyone who has it.
+pub async fn preview_link(
+    State(state): State<AppState>,
+    Path(id): Path<ArticleId>,
+    Submitted { member, .. }: Submitted,
+) -> Result<Response, AdminError> {
+    let article = load(&state, &member, id, Action::SharePreview).await?;
+    let expires = Utc::now() + chrono::Duration::hours(state.settings.newsroom.preview_link_hours);
+    let path = crate::web::preview::link(&state.preview_key, id, expires.timestamp());
+    let link = format!("{}{path}", state.settings.base_url());
+    audit(
+        &state,
+        Some(&member),
+        "preview_link_created",
+        "article",
+        Some(id),
+        format!("expires {}", expires.to_rfc3339()),
+    )
+    .await;
+    let editor = EditorState {
+        id: Some(id),
+        fields: article.fields.clone(),
+        article: Some(article),
+        errors: Vec::new(),
+        confirm_publish: false,
+        preview_link: Some(link),
+        notice: None,
+    };
+    let context = editor_page(&state, &member, editor).await?;
+    page(&state, "admin/editor.html", &context)
+}
+
+pub async fn add_correction(
+    State(state): State<AppState>,
+    Path(id): Path<ArticleId>,
+    Submitted { member, form }: Submitted,
+) -> Result<Response, AdminError> {
+    let article = load(&state, &member, id, Action::AddCorrection).await?;
+    if article.status != ArticleStatus::Published {
+        return Err(AdminError::BadRequest("Corrections are for published articles.".into()));
+    }
+    let kind = CorrectionKind::parse(&form.text("kind"))
+        .ok_or_else(|| AdminError::BadRequest("Choose correction, clarification or update.".into()))?;
+    let body = form.text("body").trim().to_owned();
+    if body.is_empty() || body.chars().count() > 2000 {
+        return Err(AdminError::BadRequest("Write the note (up to 2,000 characters).".into()));
+    }
+    let correction = state.store.add_correction(id, kind, &body, Some(member.user.id), Utc::now()).await?;
+    audit(
+        &state,
+        Some(&member),
+        "correction_added",
+        "article",
+        Some(id),
+        format!("{}: {}", kind.as_str(), correction.body),
+    )
+    .await;
+    article_changed(&state, id);
+    Ok(see_other(&format!("/admin/articles/{id}"), "correction"))
+}
