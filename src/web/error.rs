@@ -37,7 +37,9 @@ struct ErrorMarker;
 impl IntoResponse for SiteError {
     fn into_response(self) -> Response {
         if let Self::Moved(path) = &self {
-            return axum::response::Redirect::permanent(path).into_response();
+            // 301 rather than axum's 308: it is what search engines and link checkers expect for a
+            // page that moved, and it is only ever sent for GET requests of pages.
+            return (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, path.clone())]).into_response();
         }
         let status = match &self {
             Self::NotFound => StatusCode::NOT_FOUND,

@@ -5,6 +5,7 @@ mod comments;
 mod helpers;
 mod http;
 mod modules;
+mod newsroom;
 mod pages;
 mod store_newsroom;
 mod views;

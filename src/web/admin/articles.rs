@@ -313,13 +313,23 @@ pub async fn create(
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
     super::require(&member, Action::CreateArticle, Ownership::Newsroom)?;
-    let (fields, mut errors) = parse_fields(&state, &member, &form).await?;
-    if errors.is_empty() {
-        let html = crate::markdown::render(&fields.body_markdown);
+    let (mut fields, mut errors) = parse_fields(&state, &member, &form).await?;
+    // A slug made from the headline gets -2, -3, ... when taken; a slug typed by hand is kept as
+    // typed and a clash is reported.
+    let derived = form.text("slug").trim().is_empty();
+    let base_slug = fields.slug.clone();
+    let html = crate::markdown::render(&fields.body_markdown);
+    for attempt in 1..=20 {
+        if !errors.is_empty() {
+            break;
+        }
         match state.store.create_article(&fields, &html, Some(member.user.id), Utc::now()).await {
             Ok(id) => {
                 audit(&state, Some(&member), "article_created", "article", Some(id), fields.headline.clone()).await;
                 return Ok(see_other(&format!("/admin/articles/{id}"), "created"));
+            }
+            Err(crate::store::StoreError::Conflict(_)) if derived && attempt < 20 => {
+                fields.slug = format!("{base_slug}-{}", attempt + 1);
             }
             Err(crate::store::StoreError::Conflict(_)) => {
                 errors

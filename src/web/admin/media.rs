@@ -93,11 +93,14 @@ pub async fn upload(
         max_pixels: state.settings.newsroom.max_image_megapixels.saturating_mul(1_000_000),
         ..Limits::default()
     };
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| AdminError::BadRequest("The upload could not be read. It may be larger than we accept.".into()))?
-    {
+    let too_large = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AdminError::TooLarge(format!("Uploads can be at most {} MiB.", state.settings.newsroom.max_upload_mib))
+        } else {
+            AdminError::BadRequest("The upload could not be read; please try again.".into())
+        }
+    };
+    while let Some(field) = multipart.next_field().await.map_err(too_large)? {
         match field.name() {
             Some("_csrf") => csrf = field.text().await.unwrap_or_default(),
             Some("file") => {

@@ -83,6 +83,8 @@ pub enum AdminError {
     NotFound,
     #[error("{0}")]
     BadRequest(String),
+    #[error("{0}")]
+    TooLarge(String),
     #[error("too many attempts")]
     TooManyAttempts { retry_after_secs: i64 },
     #[error("storage failed: {0}")]
@@ -127,6 +129,7 @@ impl IntoResponse for AdminError {
                 (StatusCode::NOT_FOUND, "Not found", "There is nothing at this address in the newsroom.".to_owned())
             }
             Self::BadRequest(message) => (StatusCode::BAD_REQUEST, "That could not be done", message),
+            Self::TooLarge(message) => (StatusCode::PAYLOAD_TOO_LARGE, "That file is too large", message),
             Self::TooManyAttempts { retry_after_secs } => {
                 let mut response = (
                     StatusCode::TOO_MANY_REQUESTS,

@@ -142,7 +142,7 @@ pub async fn save_sections(
         let key = |field: &str| format!("{field}_{}", section.id);
         let Some(name) = form.get(&key("name")) else { continue };
         let name = name.trim().to_owned();
-        let slug = match Slug::parse(form.text(&key("slug")).trim()) {
+        let slug = match Slug::parse_top_level(form.text(&key("slug")).trim()) {
             Ok(slug) => slug.as_str().to_owned(),
             Err(e) => return refuse(format!("Section “{name}”: the address is not usable: {e}.")).await,
         };
@@ -165,7 +165,7 @@ pub async fn save_sections(
     }
     let new_name = form.text("new_name").trim().to_owned();
     if !new_name.is_empty() {
-        let slug = match Slug::from_title(&new_name) {
+        let slug = match Slug::from_title(&new_name).and_then(|s| Slug::parse_top_level(s.as_str())) {
             Ok(slug) => slug.as_str().to_owned(),
             Err(e) => return refuse(format!("“{new_name}” cannot become an address: {e}.")).await,
         };

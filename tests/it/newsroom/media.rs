@@ -1,0 +1,181 @@
+//! Uploads through the media library: checked by decoding, never by name; limits on bytes and
+//! pixels; variants made off the request path and used with srcset on the article page.
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode, header};
+use broadsheet::domain::{ArticleStatus, Role};
+use broadsheet::store::newsroom::ImageChoice;
+
+use super::{Browser, as_refs, editor_form, fields_of};
+use crate::helpers::{TestApp, TestResponse, attrs, texts};
+
+const BOUNDARY: &str = "----broadsheet-test-boundary";
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Png).expect("encode png");
+    out.into_inner()
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for byte in data {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// A well-formed PNG whose header claims 60,000 × 60,000 pixels (3.6 billion, over 10 GB decoded)
+/// while the file itself is tiny: a decompression bomb if decoded blindly.
+fn pixel_flood() -> Vec<u8> {
+    let mut bytes = png(8, 8);
+    // IHDR's data is bytes 16..29 (width, height, depth, colour type, ...); its CRC covers the chunk
+    // type and data (bytes 12..29) and sits at 29..33.
+    bytes[16..20].copy_from_slice(&60_000u32.to_be_bytes());
+    bytes[20..24].copy_from_slice(&60_000u32.to_be_bytes());
+    let crc = crc32(&bytes[12..29]);
+    bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+    bytes
+}
+
+async fn upload(app: &TestApp, browser: &Browser, file_name: &str, content_type: &str, data: &[u8]) -> TestResponse {
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{}\r\n", browser.csrf)
+            .as_bytes(),
+    );
+    body.extend_from_slice(
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(data);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    let request = TestApp::request(Method::POST, "/admin/media", [10, 0, 0, 1].into())
+        .header(header::COOKIE, &browser.cookie)
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"))
+        .body(Body::from(body))
+        .expect("request");
+    app.send(request).await
+}
+
+async fn media_count(app: &TestApp) -> usize {
+    app.state.store.media_list(1000, 0).await.expect("media").len()
+}
+
+#[tokio::test]
+async fn a_valid_image_is_stored_by_its_hash_and_used_with_responsive_variants() {
+    let app = TestApp::spawn().await;
+    let editor = app.add_user("e@news.test", "Edna Editor", Role::Editor).await;
+    let e = app.sign_in(&editor).await;
+    let response = upload(&app, &e, "harbour.png", "image/png", &png(1600, 900)).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.text());
+    let item = app.state.store.media_list(10, 0).await.expect("media").remove(0);
+    assert_eq!((item.width, item.height), (1600, 900));
+    assert!(item.variants.is_none(), "variants are made later, off the request path");
+    let dir = app.state.settings.server.data_dir.join("media");
+    assert!(dir.join(format!("{}.png", item.hash)).exists());
+
+    let made = broadsheet::web::admin::media::make_pending_variants(&app.state).await.expect("worker");
+    assert_eq!(made, 1);
+    let item = app.state.store.media_by_id(item.id).await.expect("store").expect("media");
+    let variants = item.variants.clone().expect("variants");
+    assert!(variants.iter().any(|v| v.width == 640 && v.file_name.ends_with(".webp")));
+    for v in &variants {
+        assert!(dir.join(&v.file_name).exists(), "{}", v.file_name);
+    }
+    let served = app.get(&format!("/media/{}", variants[0].file_name)).await;
+    assert_eq!(served.status, StatusCode::OK);
+
+    // Used as a featured image, the article page offers the variants with srcset and sizes.
+    let id = app.draft_by(&editor, "with-a-picture").await;
+    let mut fields = fields_of(&app, id).await;
+    fields.image = Some(ImageChoice {
+        media_id: item.id,
+        alt: "Cranes at dusk".into(),
+        caption: "The port".into(),
+        credit: "Staff".into(),
+    });
+    let mut form = editor_form(&fields);
+    form.push(("intent".into(), "save".into()));
+    assert_eq!(
+        app.admin_post(&e, &format!("/admin/articles/{id}"), &as_refs(&form)).await.status,
+        StatusCode::SEE_OTHER
+    );
+    app.set_status(id, ArticleStatus::Published).await;
+    let article = app.state.store.article_by_id(id).await.expect("store").expect("article");
+    let page = app.get(&article.path()).await;
+    let doc = page.html();
+    let webp = attrs(&doc, ".featured-image source[type='image/webp']", "srcset").pop().expect("webp sources");
+    assert!(webp.contains("640w") && webp.contains("1600w"), "{webp}");
+    assert_eq!(attrs(&doc, ".featured-image img", "width"), vec!["1600"]);
+    assert_eq!(attrs(&doc, ".featured-image img", "height"), vec!["900"]);
+    assert!(!attrs(&doc, ".featured-image img", "sizes").is_empty());
+    assert_eq!(attrs(&doc, ".featured-image img", "alt"), vec!["Cranes at dusk"]);
+}
+
+#[tokio::test]
+async fn an_image_without_alt_text_cannot_be_featured() {
+    let app = TestApp::spawn().await;
+    let editor = app.add_user("e@news.test", "Edna Editor", Role::Editor).await;
+    let e = app.sign_in(&editor).await;
+    upload(&app, &e, "a.png", "image/png", &png(400, 300)).await;
+    let media = app.state.store.media_list(1, 0).await.expect("media").remove(0);
+    let id = app.draft_by(&editor, "no-alt").await;
+    let mut fields = fields_of(&app, id).await;
+    fields.image =
+        Some(ImageChoice { media_id: media.id, alt: " ".into(), caption: String::new(), credit: String::new() });
+    let mut form = editor_form(&fields);
+    form.push(("intent".into(), "save".into()));
+    let refused = app.admin_post(&e, &format!("/admin/articles/{id}"), &as_refs(&form)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(texts(&refused.html(), "#form-errors li").concat().contains("alt text"));
+    assert!(fields_of(&app, id).await.image.is_none());
+}
+
+#[tokio::test]
+async fn bad_uploads_are_refused_with_a_reason_and_nothing_is_stored() {
+    let app = TestApp::spawn_with(|s| s.newsroom.max_upload_mib = 1, true).await;
+    let writer = app.add_user("w@news.test", "Wendy Writer", Role::Contributor).await;
+    let w = app.sign_in(&writer).await;
+
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>"#;
+    let refused = upload(&app, &w, "logo.svg", "image/svg+xml", svg).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(texts(&refused.html(), ".error").concat().contains("SVG"), "{}", refused.text());
+
+    let liar = upload(&app, &w, "photo.jpg", "image/jpeg", b"#!/bin/sh\necho this is not a picture\n").await;
+    assert_eq!(liar.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(texts(&liar.html(), ".error").concat().contains("Only JPEG, PNG, WebP and GIF"));
+
+    let flood = upload(&app, &w, "bomb.png", "image/png", &pixel_flood()).await;
+    assert_eq!(flood.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(texts(&flood.html(), ".error").concat().contains("60000 x 60000"), "{}", flood.text());
+
+    let big = vec![0u8; 3 << 20];
+    let oversized = upload(&app, &w, "huge.png", "image/png", &big).await;
+    assert_eq!(oversized.status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    let truncated = png(300, 200);
+    let broken = upload(&app, &w, "cut.png", "image/png", &truncated[..truncated.len() / 2]).await;
+    assert_eq!(broken.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(media_count(&app).await, 0);
+
+    // A real PNG with a misleading name is judged by its content and stored as what it is.
+    let renamed = upload(&app, &w, "holiday.jpg", "image/jpeg", &png(320, 240)).await;
+    assert_eq!(renamed.status, StatusCode::SEE_OTHER);
+    let stored = app.state.store.media_list(1, 0).await.expect("media").remove(0);
+    assert_eq!(stored.format, broadsheet::media::ImageFormat::Png);
+}
+
+#[tokio::test]
+async fn uploads_need_the_form_token() {
+    let app = TestApp::spawn().await;
+    let writer = app.add_user("w@news.test", "Wendy Writer", Role::Contributor).await;
+    let mut w = app.sign_in(&writer).await;
+    w.csrf = "forged".into();
+    assert_eq!(upload(&app, &w, "a.png", "image/png", &png(64, 64)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(media_count(&app).await, 0);
+}
