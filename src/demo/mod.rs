@@ -242,6 +242,7 @@ async fn load(store: &dyn Store, data_dir: &Path, now: DateTime<Utc>) -> Result<
                     height: art::HEIGHT,
                     srcset: String::new(),
                     srcset_webp: String::new(),
+                    card_url: String::new(),
                 }),
                 status: ArticleStatus::Published,
                 published_at: Some(published_at),

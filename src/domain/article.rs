@@ -53,6 +53,9 @@ pub struct FeaturedImage {
     /// in WebP. Empty for images that came from elsewhere (demo art, imports) or are still being made.
     pub srcset: String,
     pub srcset_webp: String,
+    /// A 1200 × 630 crop around the editor's focal point, for link previews on social networks;
+    /// empty when there is none.
+    pub card_url: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -144,6 +144,7 @@ impl Generator {
                     height: 900,
                     srcset: String::new(),
                     srcset_webp: String::new(),
+                    card_url: String::new(),
                 }),
                 status: ArticleStatus::Published,
                 published_at: Some(published_at),

@@ -341,6 +341,8 @@ pub trait Newsroom: Send + Sync + 'static {
     async fn record_login_failure(&self, scope: FailureScope, key: &str, at: DateTime<Utc>) -> StoreResult<()>;
     async fn login_failures_since(&self, scope: FailureScope, key: &str, since: DateTime<Utc>) -> StoreResult<i64>;
     async fn clear_login_failures(&self, scope: FailureScope, key: &str) -> StoreResult<()>;
+    /// Forgets failures older than `before` (they no longer count towards any limit).
+    async fn prune_login_failures(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 
     // Articles in the newsroom.
     /// Creates a draft from `fields`, with its first revision, in one transaction.

@@ -111,10 +111,12 @@ pub(super) fn parse_variants(json: &str) -> StoreResult<Vec<Variant>> {
 }
 
 /// `srcset` (the media's own format) and `srcset_webp` for an image from the media library whose
-/// variants have been made; both empty otherwise. Card crops are not width alternatives, so they
-/// are left out.
-fn srcsets(format: Option<&str>, variants: Option<&str>) -> StoreResult<(String, String)> {
-    let (Some(format), Some(variants)) = (format, variants) else { return Ok((String::new(), String::new())) };
+/// variants have been made, and the social card's address; all empty otherwise. Card crops are not
+/// width alternatives, so they are left out of the srcsets.
+fn srcsets(format: Option<&str>, variants: Option<&str>) -> StoreResult<(String, String, String)> {
+    let (Some(format), Some(variants)) = (format, variants) else {
+        return Ok((String::new(), String::new(), String::new()));
+    };
     let own = parse_image_format(format)?;
     let variants = parse_variants(variants)?;
     let list = |wanted: ImageFormat| {
@@ -125,14 +127,19 @@ fn srcsets(format: Option<&str>, variants: Option<&str>) -> StoreResult<(String,
             .collect::<Vec<_>>()
             .join(", ")
     };
-    Ok((list(own), list(ImageFormat::Webp)))
+    let card = variants
+        .iter()
+        .find(|v| v.file_name.ends_with("-card.jpg"))
+        .map(|v| format!("/media/{}", v.file_name))
+        .unwrap_or_default();
+    Ok((list(own), list(ImageFormat::Webp), card))
 }
 
 /// The six image columns from `first`, and the media format and variants at `media`.
 fn image_from_row(row: &SqliteRow, first: usize, media: usize) -> StoreResult<Option<FeaturedImage>> {
     let url: Option<String> = row.try_get(first)?;
     let Some(url) = url else { return Ok(None) };
-    let (srcset, srcset_webp) =
+    let (srcset, srcset_webp, card_url) =
         srcsets(row.try_get::<Option<&str>, _>(media)?, row.try_get::<Option<&str>, _>(media + 1)?)?;
     Ok(Some(FeaturedImage {
         url,
@@ -143,6 +150,7 @@ fn image_from_row(row: &SqliteRow, first: usize, media: usize) -> StoreResult<Op
         height: row.try_get::<Option<i64>, _>(first + 5)?.unwrap_or(0).try_into().unwrap_or(0),
         srcset,
         srcset_webp,
+        card_url,
     }))
 }
 

@@ -421,6 +421,12 @@ impl Newsroom for SqliteStore {
             .await?)
     }
 
+    async fn prune_login_failures(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let done =
+            sqlx::query("DELETE FROM login_failures WHERE at < ?").bind(to_unix(before)).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+
     async fn clear_login_failures(&self, scope: FailureScope, key: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM login_failures WHERE scope = ? AND key = ?")
             .bind(scope.as_str())

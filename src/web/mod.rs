@@ -177,8 +177,25 @@ pub fn spawn_view_flusher(state: AppState) -> tokio::task::JoinHandle<()> {
                 tracing::error!(error = %e, pending = state.views.pending_total(), "view flush failed; will retry");
             }
             state.comment_limiter.retain_recent();
+            prune_newsroom_records(&state).await;
         }
     })
+}
+
+/// Deletes expired sessions and sign-in failures that no longer count, so neither table grows
+/// without bound. Cheap (two indexed deletes), so it simply runs with every view flush.
+async fn prune_newsroom_records(state: &AppState) {
+    let now = chrono::Utc::now();
+    let limits = &state.settings.newsroom;
+    let idle_before = now - chrono::Duration::minutes(limits.session_idle_minutes);
+    let created_before = now - chrono::Duration::hours(limits.session_absolute_hours);
+    if let Err(e) = state.store.delete_expired_sessions(idle_before, created_before).await {
+        tracing::warn!(error = %e, "cannot prune expired sessions");
+    }
+    let window_start = now - chrono::Duration::minutes(limits.login_window_minutes);
+    if let Err(e) = state.store.prune_login_failures(window_start).await {
+        tracing::warn!(error = %e, "cannot prune old sign-in failures");
+    }
 }
 
 /// Runs the scheduler: fires due publications and unpublications, at start (catching up on any

@@ -581,3 +581,33 @@ async fn the_audit_log_reads_newest_first() {
     assert_eq!(entries[0].user_name.as_deref(), Some("Ana Silva"));
     assert_eq!(db.store.audit_entries(1, 1).await.expect("page")[0].action, "publish");
 }
+
+#[tokio::test]
+async fn expired_sessions_and_stale_sign_in_failures_are_pruned() {
+    use broadsheet::store::newsroom::FailureScope;
+    let db = db().await;
+    let user = db.user("p@news.test", "Pat Prune").await;
+    let mut idle = session("idle", user.id);
+    idle.last_seen_at = t0() - Duration::minutes(45);
+    let mut old = session("old", user.id);
+    old.created_at = t0() - Duration::hours(13);
+    let fresh = session("fresh", user.id);
+    for s in [&idle, &old, &fresh] {
+        db.store.insert_session(s).await.expect("session");
+    }
+    let removed = db
+        .store
+        .delete_expired_sessions(t0() - Duration::minutes(30), t0() - Duration::hours(12))
+        .await
+        .expect("prune");
+    assert_eq!(removed, 2);
+    let left: Vec<String> =
+        db.store.sessions_of(user.id).await.expect("sessions").into_iter().map(|s| s.token_hash).collect();
+    assert_eq!(left, vec!["fresh".to_owned()]);
+
+    db.store.record_login_failure(FailureScope::Ip, "192.0.2.9", t0() - Duration::hours(1)).await.expect("failure");
+    db.store.record_login_failure(FailureScope::Ip, "192.0.2.9", t0()).await.expect("failure");
+    assert_eq!(db.store.prune_login_failures(t0() - Duration::minutes(15)).await.expect("prune"), 1);
+    let since_long_ago = t0() - Duration::days(1);
+    assert_eq!(db.store.login_failures_since(FailureScope::Ip, "192.0.2.9", since_long_ago).await.expect("count"), 1);
+}

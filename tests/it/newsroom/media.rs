@@ -114,6 +114,10 @@ async fn a_valid_image_is_stored_by_its_hash_and_used_with_responsive_variants()
     assert_eq!(attrs(&doc, ".featured-image img", "height"), vec!["900"]);
     assert!(!attrs(&doc, ".featured-image img", "sizes").is_empty());
     assert_eq!(attrs(&doc, ".featured-image img", "alt"), vec!["Cranes at dusk"]);
+    // The link-preview image is the focal-point crop.
+    let og = attrs(&doc, "meta[property='og:image']", "content").pop().expect("og:image");
+    assert!(og.ends_with(&format!("{}-card.jpg", item.hash)), "{og}");
+    assert_eq!(app.get(og.trim_start_matches("http://news.test")).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
