@@ -66,10 +66,15 @@ pub fn check(fields: &ArticleFields, section_exists: bool, image: Option<ImageFa
         },
     );
     if let Some(choice) = image_choice {
+        let has_alt = !choice.alt.trim().is_empty();
         add(
             "image_alt",
-            !choice.alt.trim().is_empty(),
-            "The featured image needs alt text describing it for readers who cannot see it.".to_owned(),
+            has_alt,
+            if has_alt {
+                "The featured image has alt text.".to_owned()
+            } else {
+                "The featured image needs alt text describing it for readers who cannot see it.".to_owned()
+            },
         );
         let width = image.map_or(0, |i| i.width);
         add(
@@ -80,15 +85,21 @@ pub fn check(fields: &ArticleFields, section_exists: bool, image: Option<ImageFa
     }
     let seo_title_len = fields.seo_title.trim().chars().count();
     let effective_title = if seo_title_len == 0 { headline_len } else { seo_title_len };
+    let title_fits = effective_title <= SEO_TITLE_MAX;
     add(
         "seo_title",
-        effective_title <= SEO_TITLE_MAX,
-        format!(
-            "The title search engines show is {effective_title} characters; above {SEO_TITLE_MAX} it is cut off. \
-             Set a shorter SEO title."
-        ),
+        title_fits,
+        if title_fits {
+            format!("The title search engines show is {effective_title} characters, within {SEO_TITLE_MAX}.")
+        } else {
+            format!(
+                "The title search engines show is {effective_title} characters; above {SEO_TITLE_MAX} it is cut \
+                 off. Set a shorter SEO title."
+            )
+        },
     );
-    add("body", !fields.body_markdown.trim().is_empty(), "The body is empty.".to_owned());
+    let has_body = !fields.body_markdown.trim().is_empty();
+    add("body", has_body, if has_body { "The body has text." } else { "The body is empty." }.to_owned());
     items
 }
 
