@@ -18,6 +18,7 @@ pub struct Settings {
     pub views: ViewSettings,
     pub comments: CommentSettings,
     pub newsroom: NewsroomSettings,
+    pub database: DatabaseSettings,
     /// A folder whose templates override the built-in ones file by file.
     pub theme_dir: Option<PathBuf>,
 }
@@ -114,6 +115,26 @@ impl Default for CommentSettings {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://user:password@host/database` to use PostgreSQL (several nodes can share it).
+    /// Unset: the embedded SQLite database in `server.data_dir`.
+    pub url: Option<String>,
+    /// PostgreSQL connections per node.
+    pub max_connections: u32,
+    /// How long a request waits for a free connection before failing with 503, in milliseconds.
+    pub acquire_timeout_ms: u64,
+    /// Any one SQL statement is cancelled after this many milliseconds.
+    pub statement_timeout_ms: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self { url: None, max_connections: 16, acquire_timeout_ms: 3000, statement_timeout_ms: 5000 }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct NewsroomSettings {
@@ -197,6 +218,7 @@ mod tests {
         assert_eq!(example.comments.per_ip_per_minute, defaults.comments.per_ip_per_minute);
         assert_eq!(example.comments.blocked_words, defaults.comments.blocked_words);
         assert_eq!(example.newsroom, defaults.newsroom);
+        assert_eq!(example.database, defaults.database);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! rest of the code never sees SQL. Handlers hold an `Arc<dyn Store>`.
 
 pub mod newsroom;
+pub mod postgres;
 pub mod sqlite;
 mod sqlite_articles;
 mod sqlite_curation;
