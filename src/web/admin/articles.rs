@@ -115,6 +115,8 @@ struct EditorPage {
     history: Vec<WorkflowEvent>,
     corrections: Vec<crate::store::newsroom::Correction>,
     preview_link: Option<String>,
+    /// The publication time as the member typed it, kept when the form comes back to them.
+    publish_at_input: Option<String>,
     time_zone: String,
     notice: Option<&'static str>,
 }
@@ -126,6 +128,7 @@ struct EditorState {
     errors: Vec<String>,
     confirm_publish: bool,
     preview_link: Option<String>,
+    publish_at_input: Option<String>,
     notice: Option<&'static str>,
 }
 
@@ -184,6 +187,7 @@ async fn editor_page(state: &AppState, member: &Member, editor: EditorState) -> 
         history,
         corrections,
         preview_link: editor.preview_link,
+        publish_at_input: editor.publish_at_input,
         time_zone: profile.time_zone.clone(),
         notice: editor.notice,
     })
@@ -211,6 +215,7 @@ pub async fn new_form(State(state): State<AppState>, member: Member) -> Result<R
         errors: Vec::new(),
         confirm_publish: false,
         preview_link: None,
+        publish_at_input: None,
         notice: None,
     };
     let context = editor_page(&state, &member, editor).await?;
@@ -345,6 +350,7 @@ pub async fn create(
         errors,
         confirm_publish: false,
         preview_link: None,
+        publish_at_input: None,
         notice: None,
     };
     let context = editor_page(&state, &member, editor).await?;
@@ -370,6 +376,7 @@ pub async fn edit(
         errors: Vec::new(),
         confirm_publish: false,
         preview_link: None,
+        publish_at_input: None,
         notice: notice_text(query.notice.as_deref()),
     };
     let context = editor_page(&state, &member, editor).await?;
@@ -451,6 +458,7 @@ pub async fn save(
             errors,
             confirm_publish,
             preview_link: None,
+            publish_at_input: Some(form.text("publish_at")).filter(|t| !t.trim().is_empty()),
             notice: None,
         };
         let context = editor_page(&state, &member, editor).await?;
@@ -738,6 +746,7 @@ pub async fn preview_link(
         errors: Vec::new(),
         confirm_publish: false,
         preview_link: Some(link),
+        publish_at_input: None,
         notice: None,
     };
     let context = editor_page(&state, &member, editor).await?;

@@ -225,6 +225,13 @@ async fn publishing_with_checklist_warnings_asks_once_then_goes_ahead() {
     assert!(warnings.contains(&"featured_image".to_owned()), "{warnings:?}");
     assert_eq!(texts(&asked.html(), "button[value=publish]"), vec!["Publish anyway"]);
     assert_eq!(app.status_of(id).await, ArticleStatus::Draft);
+    // Scheduling asks the same, and keeps the time that was typed for the confirmation.
+    let mut schedule = editor_form(&fields_of(&app, id).await);
+    schedule.push(("intent".into(), "schedule".into()));
+    schedule.push(("publish_at".into(), "2099-05-01T08:30".into()));
+    let asked = app.admin_post(&e, &format!("/admin/articles/{id}"), &as_refs(&schedule)).await;
+    assert_eq!(asked.status, StatusCode::OK);
+    assert_eq!(attrs(&asked.html(), "#publish_at", "value"), vec!["2099-05-01T08:30"]);
     form.push(("confirm".into(), "1".into()));
     let published = app.admin_post(&e, &format!("/admin/articles/{id}"), &as_refs(&form)).await;
     assert_eq!(published.status, StatusCode::SEE_OTHER);
