@@ -18,6 +18,10 @@ use bytes::Bytes;
 pub struct CachedPage {
     pub status: StatusCode,
     pub etag: String,
+    /// Surrogate keys of what the page shows, for CDN purges (`site lists article-12`).
+    pub surrogate_keys: String,
+    /// When it was rendered, as an HTTP date.
+    pub last_modified: String,
     pub identity: Bytes,
     gzip: OnceLock<Bytes>,
     brotli: OnceLock<Bytes>,
@@ -28,7 +32,21 @@ impl CachedPage {
     pub fn new(status: StatusCode, html: String) -> Self {
         let identity = Bytes::from(html);
         let etag = format!("\"{}\"", &blake3::hash(&identity).to_hex()[..20]);
-        Self { status, etag, identity, gzip: OnceLock::new(), brotli: OnceLock::new(), created: Instant::now() }
+        Self {
+            status,
+            etag,
+            identity,
+            surrogate_keys: String::new(),
+            last_modified: chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+            gzip: OnceLock::new(),
+            brotli: OnceLock::new(),
+            created: Instant::now(),
+        }
+    }
+
+    pub fn with_surrogate_keys(mut self, keys: String) -> Self {
+        self.surrogate_keys = keys;
+        self
     }
 
     /// Memory the entry may come to hold, counting compressed forms it may grow.

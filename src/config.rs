@@ -19,6 +19,7 @@ pub struct Settings {
     pub comments: CommentSettings,
     pub newsroom: NewsroomSettings,
     pub database: DatabaseSettings,
+    pub cdn: CdnSettings,
     /// A folder whose templates override the built-in ones file by file.
     pub theme_dir: Option<PathBuf>,
 }
@@ -112,6 +113,43 @@ pub struct CommentSettings {
 impl Default for CommentSettings {
     fn default() -> Self {
         Self { hold_all: false, blocked_words: vec!["casino".into(), "viagra".into()], per_ip_per_minute: 5 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CdnSettings {
+    /// Seconds a shared cache (CDN, reverse proxy) may keep a public page (`s-maxage`). Browsers
+    /// always revalidate (`max-age=0` with an ETag), so readers see changes at once once purged.
+    pub s_maxage_secs: u64,
+    /// Seconds a shared cache may serve an expired page while it fetches a fresh one.
+    pub stale_while_revalidate_secs: u64,
+    /// Seconds a shared cache may serve an expired page when the origin is failing.
+    pub stale_if_error_secs: u64,
+    /// The response header naming a page's surrogate keys (Fastly and Varnish: Surrogate-Key;
+    /// Cloudflare: Cache-Tag).
+    pub surrogate_key_header: String,
+    /// Where to send purge requests; unset: no purging (pages expire by `s_maxage_secs`).
+    pub purge_url: Option<String>,
+    pub purge_method: String,
+    /// The request header that names the keys to purge (space-separated).
+    pub purge_key_header: String,
+    /// Extra request headers for the purge request, as "Name: value" (for example an API token).
+    pub purge_headers: Vec<String>,
+}
+
+impl Default for CdnSettings {
+    fn default() -> Self {
+        Self {
+            s_maxage_secs: 60,
+            stale_while_revalidate_secs: 30,
+            stale_if_error_secs: 86_400,
+            surrogate_key_header: "Surrogate-Key".into(),
+            purge_url: None,
+            purge_method: "POST".into(),
+            purge_key_header: "Surrogate-Key".into(),
+            purge_headers: Vec::new(),
+        }
     }
 }
 
@@ -219,6 +257,7 @@ mod tests {
         assert_eq!(example.comments.blocked_words, defaults.comments.blocked_words);
         assert_eq!(example.newsroom, defaults.newsroom);
         assert_eq!(example.database, defaults.database);
+        assert_eq!(example.cdn, defaults.cdn);
     }
 
     #[test]

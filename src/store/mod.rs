@@ -157,4 +157,10 @@ pub trait Store: newsroom::Newsroom + Send + Sync + 'static {
     async fn record_views(&self, batch: &[ViewIncrement]) -> StoreResult<Vec<(ArticleId, i64)>>;
     /// Views recorded for an article in the hourly buckets, for checks and reports.
     async fn bucketed_views(&self, id: ArticleId) -> StoreResult<i64>;
+
+    /// Tells the other nodes on this database that cached pages changed (`change` is
+    /// [`crate::web::changes::Change::encode`]d). SQLite serves one node, so there is no one to tell.
+    async fn announce(&self, _change: &str) -> StoreResult<()> {
+        Ok(())
+    }
 }

@@ -50,7 +50,3 @@ impl PgStore {
         Ok(applied >= MIGRATOR.iter().count() as i64)
     }
 }
-
-pub(super) fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
-}

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod assets;
+pub mod changes;
 pub mod client;
 pub mod error;
 pub mod preview;
@@ -59,6 +60,18 @@ pub struct AppState {
     breaking_banner: Arc<RwLock<Option<Breaking>>>,
     /// Wakes the media worker when an upload arrives.
     pub media_work: Arc<tokio::sync::Notify>,
+    /// Sends CDN purges, when a purge URL is configured.
+    pub purger: Option<changes::Purger>,
+    /// `Cache-Control` of public pages, from the CDN settings.
+    pub public_cache_control: HeaderValue,
+}
+
+fn public_cache_control(cdn: &crate::config::CdnSettings) -> HeaderValue {
+    let value = format!(
+        "public, max-age=0, s-maxage={}, stale-while-revalidate={}, stale-if-error={}",
+        cdn.s_maxage_secs, cdn.stale_while_revalidate_secs, cdn.stale_if_error_secs
+    );
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("public, max-age=0"))
 }
 
 fn key_from(bytes: Vec<u8>) -> [u8; 32] {
@@ -91,6 +104,8 @@ impl AppState {
             newsroom_profile: Arc::new(RwLock::new(Arc::new(SiteProfile::from_settings(&settings)))),
             breaking_banner: Arc::new(RwLock::new(None)),
             media_work: Arc::new(tokio::sync::Notify::new()),
+            purger: changes::Purger::spawn(settings.cdn.clone()),
+            public_cache_control: public_cache_control(&settings.cdn),
             settings: Arc::new(settings),
             store,
         }
@@ -149,19 +164,14 @@ impl AppState {
         }
         Ok(())
     }
-
-    /// Section navigation changed: drop the cached list.
-    pub fn invalidate_sections(&self) {
-        self.cache.invalidate(&crate::cache::Dependency::Lists);
-    }
 }
 
 impl AppState {
     /// Called after a write that changes what lists show (publishing, unpublishing, editing,
-    /// curation): drops every cached page and list that may show the old state.
+    /// curation): drops every cached page and list that may show the old state, here, on the other
+    /// nodes and at the CDN.
     pub fn lists_changed(&self) {
-        self.cache.invalidate(&crate::cache::Dependency::Lists);
-        self.popular.forget();
+        self.changed(changes::Change::Lists);
     }
 }
 
@@ -208,7 +218,7 @@ pub fn spawn_scheduler(state: AppState) -> tokio::task::JoinHandle<()> {
             match crate::newsroom::scheduler::run_due(state.store.as_ref(), now).await {
                 Ok(fired) => {
                     for id in fired.published.iter().chain(&fired.unpublished) {
-                        state.cache.invalidate(&crate::cache::Dependency::Article(*id));
+                        state.changed(changes::Change::Article(*id));
                     }
                     if !fired.is_empty() {
                         tracing::info!(published = ?fired.published, unpublished = ?fired.unpublished, "scheduled changes fired");
@@ -234,7 +244,7 @@ pub fn refresh_related_soon(state: &AppState, id: crate::domain::ArticleId) {
         if let Err(e) = crate::ranking::related::refresh_around(state.store.as_ref(), id, chrono::Utc::now()).await {
             tracing::error!(error = %e, article = id, "cannot refresh related articles");
         }
-        state.cache.invalidate(&crate::cache::Dependency::Article(id));
+        state.changed(changes::Change::Article(id));
     });
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests: requests go through the real router to a real SQLite file in a temporary
 //! directory. One binary, one module per area.
 
+mod cdn;
 mod comments;
 mod helpers;
 mod http;

@@ -385,7 +385,7 @@ pub async fn edit(
 
 /// Tells every cached page and list that this article changed.
 pub fn article_changed(state: &AppState, id: ArticleId) {
-    state.cache.invalidate(&crate::cache::Dependency::Article(id));
+    state.changed(crate::web::changes::Change::Article(id));
     state.lists_changed();
 }
 

@@ -152,6 +152,6 @@ pub async fn save_breaking(
     )
     .await;
     state.reload_profile().await?;
-    state.cache.clear();
+    state.changed(crate::web::changes::Change::Everything);
     Ok(see_other("/admin/curation", "saved"))
 }

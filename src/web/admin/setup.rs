@@ -95,7 +95,7 @@ pub async fn save_settings(
     state.store.set_setting(PROFILE_KEY, &json, Utc::now()).await?;
     audit(&state, Some(&member), "settings_changed", "site", None, profile.name.clone()).await;
     state.reload_profile().await?;
-    state.cache.clear();
+    state.changed(crate::web::changes::Change::Everything);
     Ok(see_other("/admin/settings", "saved"))
 }
 
@@ -179,8 +179,7 @@ pub async fn save_sections(
         }
     }
     audit(&state, Some(&member), "sections_changed", "section", None, new_name).await;
-    state.invalidate_sections();
-    state.cache.clear();
+    state.changed(crate::web::changes::Change::Everything);
     Ok(see_other("/admin/sections", "saved"))
 }
 
@@ -217,7 +216,7 @@ pub async fn rename_tag(
     }
     state.store.rename_tag(id, &name).await?;
     audit(&state, Some(&member), "tag_renamed", "tag", Some(id), name).await;
-    state.cache.clear();
+    state.changed(crate::web::changes::Change::Everything);
     Ok(see_other("/admin/tags", "saved"))
 }
 

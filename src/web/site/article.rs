@@ -227,7 +227,7 @@ pub async fn show(
     };
     if notice.is_none() {
         if let Some(page) = state.cache.get(&path) {
-            return Ok(send_page(&headers, &page));
+            return Ok(send_page(&state, &headers, &page));
         }
     }
     let article = published(&state, &slug).await?;
@@ -310,7 +310,7 @@ pub async fn comment(
         .await?;
     let outcome = match reason {
         None => {
-            state.cache.invalidate(&Dependency::Article(article.id));
+            state.changed(crate::web::changes::Change::Article(article.id));
             "published"
         }
         Some(HoldReason::Policy | HoldReason::Link | HoldReason::BlockedWord) => "held",

@@ -109,14 +109,16 @@ where
     Fut: Future<Output = Result<String, SiteError>> + Send + 'static,
 {
     match state.cache.lookup(&key) {
-        Lookup::Fresh(page) => return Ok(send_page(headers, &page)),
+        Lookup::Fresh(page) => return Ok(send_page(state, headers, &page)),
         Lookup::Stale(page) => {
             if let Ok(guard) = state.cache.gate(&key).try_lock_owned() {
                 let cache = Arc::clone(&state.cache);
                 tokio::spawn(async move {
                     match render().await {
                         Ok(html) => {
-                            cache.insert(key.clone(), Arc::new(CachedPage::new(StatusCode::OK, html)), depends_on)
+                            let page = CachedPage::new(StatusCode::OK, html)
+                                .with_surrogate_keys(crate::web::changes::keys_for(&depends_on));
+                            cache.insert(key.clone(), Arc::new(page), depends_on)
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, page = %key, "background re-render failed; the old page expires")
@@ -126,27 +128,41 @@ where
                     cache.release_gate(&key);
                 });
             }
-            return Ok(send_page(headers, &page));
+            return Ok(send_page(state, headers, &page));
         }
         Lookup::Missing => {}
     }
     let gate = state.cache.gate(&key);
     let _turn = gate.lock().await;
     if let Lookup::Fresh(page) = state.cache.lookup(&key) {
-        return Ok(send_page(headers, &page));
+        return Ok(send_page(state, headers, &page));
     }
     let rendered = render().await;
     let result = rendered.map(|html| {
-        let page = Arc::new(CachedPage::new(StatusCode::OK, html));
+        let keys = crate::web::changes::keys_for(&depends_on);
+        let page = Arc::new(CachedPage::new(StatusCode::OK, html).with_surrogate_keys(keys));
         state.cache.insert(key.clone(), Arc::clone(&page), depends_on);
-        send_page(headers, &page)
+        send_page(state, headers, &page)
     });
     state.cache.release_gate(&key);
     result
 }
 
-pub fn send_page(headers: &HeaderMap, page: &CachedPage) -> Response {
-    encoded(headers, page.status, "text/html; charset=utf-8", "no-cache", &page.etag, page)
+/// Sends a cached public page: CDN-cacheable, revalidated by browsers, with its surrogate keys.
+pub fn send_page(state: &AppState, headers: &HeaderMap, page: &CachedPage) -> Response {
+    let mut response = encoded(headers, page.status, "text/html; charset=utf-8", "public", &page.etag, page);
+    let out = response.headers_mut();
+    out.insert(axum::http::header::CACHE_CONTROL, state.public_cache_control.clone());
+    if let Ok(value) = axum::http::HeaderValue::from_str(&page.last_modified) {
+        out.insert(axum::http::header::LAST_MODIFIED, value);
+    }
+    if let (Ok(name), Ok(value)) = (
+        axum::http::HeaderName::from_bytes(state.settings.cdn.surrogate_key_header.as_bytes()),
+        axum::http::HeaderValue::from_str(&page.surrogate_keys),
+    ) {
+        out.insert(name, value);
+    }
+    response
 }
 
 /// The site's sections, in navigation order.
