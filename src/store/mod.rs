@@ -33,6 +33,22 @@ pub enum StoreError {
     WriteFailed(String),
 }
 
+impl StoreError {
+    /// The database could not be reached (or did not answer in time): worth retrying shortly,
+    /// unlike a query that failed.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Database(e) => {
+                matches!(
+                    e,
+                    sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
+                ) || matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("57014"))
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Which articles a list shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListFilter {
@@ -157,6 +173,12 @@ pub trait Store: newsroom::Newsroom + Send + Sync + 'static {
     async fn record_views(&self, batch: &[ViewIncrement]) -> StoreResult<Vec<(ArticleId, i64)>>;
     /// Views recorded for an article in the hourly buckets, for checks and reports.
     async fn bucketed_views(&self, id: ArticleId) -> StoreResult<i64>;
+
+    /// Whether the database answers and every migration this binary knows has been applied.
+    async fn ready(&self) -> StoreResult<bool>;
+
+    /// Connections in the pool: (open, idle), for the metrics page.
+    fn pool_stats(&self) -> (u32, u32);
 
     /// Tells the other nodes on this database that cached pages changed (`change` is
     /// [`crate::web::changes::Change::encode`]d). SQLite serves one node, so there is no one to tell.

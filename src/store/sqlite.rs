@@ -752,4 +752,14 @@ impl Store for SqliteStore {
             .await?;
         Ok(total)
     }
+
+    async fn ready(&self) -> StoreResult<bool> {
+        let applied: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await?;
+        Ok(applied >= MIGRATOR.iter().count() as i64)
+    }
+
+    fn pool_stats(&self) -> (u32, u32) {
+        (self.pool.size(), self.pool.num_idle() as u32)
+    }
 }

@@ -46,6 +46,13 @@ impl IntoResponse for SiteError {
             Self::Gone => StatusCode::GONE,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Moved(_) => StatusCode::MOVED_PERMANENTLY,
+            Self::Store(e) if e.is_unavailable() => {
+                tracing::error!(error = %e, "database unavailable while serving a page");
+                let mut response = StatusCode::SERVICE_UNAVAILABLE.into_response();
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                response.extensions_mut().insert(ErrorMarker);
+                return response;
+            }
             Self::Store(e) => {
                 tracing::error!(error = %e, "storage error while serving a page");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -93,6 +100,9 @@ fn wording(status: StatusCode) -> (&'static str, &'static str) {
             ("That took too long", "We could not finish your request in time. Please try again.")
         }
         StatusCode::METHOD_NOT_ALLOWED => ("That action isn’t available here", "This address cannot be used that way."),
+        StatusCode::SERVICE_UNAVAILABLE => {
+            ("We’ll be right back", "The site cannot reach its database just now. Please try again in a few seconds.")
+        }
         s if s.is_client_error() => {
             ("We couldn’t understand that request", "Please check the address or the form and try again.")
         }
@@ -118,9 +128,16 @@ pub async fn render_error_pages(State(state): State<AppState>, request: Request,
     }
     let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
     let (heading, message) = wording(status);
-    // The page is still useful without its lists, so failures here only shrink it.
-    let latest = super::site::latest(&state, ListFilter::All, 5).await.map(|l| l.as_ref().clone()).unwrap_or_default();
-    let chrome = Chrome::build(&state, heading, None).await;
+    // The page is still useful without its lists, so failures here only shrink it. When the
+    // database is what failed, do not wait for it a second time.
+    let database_down = status == StatusCode::SERVICE_UNAVAILABLE;
+    let latest = if database_down {
+        Vec::new()
+    } else {
+        super::site::latest(&state, ListFilter::All, 5).await.map(|l| l.as_ref().clone()).unwrap_or_default()
+    };
+    let chrome =
+        if database_down { Chrome::without_store(&state, heading) } else { Chrome::build(&state, heading, None).await };
     let page = ErrorPage { chrome, status: status.as_u16(), heading, message, latest };
     let mut rendered = match state.templates.render("site/error.html", &page) {
         Ok(html) => (status, Html(html)).into_response(),

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod changes;
 pub mod client;
 pub mod error;
+pub mod ops;
 pub mod preview;
 pub mod render;
 pub mod respond;
@@ -82,6 +83,7 @@ fn key_from(bytes: Vec<u8>) -> [u8; 32] {
 
 impl AppState {
     pub async fn new(settings: Settings, store: Arc<dyn Store>) -> StoreResult<Self> {
+        ops::install_metrics();
         let per_minute = NonZeroU32::new(settings.comments.per_ip_per_minute).unwrap_or(NonZeroU32::MIN);
         Self {
             views: Arc::new(ViewCounter::new(settings.views.dedupe_window_secs)),
@@ -278,6 +280,10 @@ pub fn router(state: AppState) -> Router {
         .merge(reader)
         .route("/preview/{id}/{expires}/{signature}", axum::routing::get(preview::show))
         .route("/corrections", axum::routing::get(site::corrections))
+        .route("/healthz", axum::routing::get(ops::healthz))
+        .route("/readyz", axum::routing::get(ops::readyz))
+        .route("/metrics", axum::routing::get(ops::metrics_page))
+        .route_layer(axum::middleware::from_fn(ops::track))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_error_pages))
         .layer(CompressionLayer::new())

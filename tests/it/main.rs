@@ -7,6 +7,7 @@ mod helpers;
 mod http;
 mod modules;
 mod newsroom;
+mod ops;
 mod pages;
 mod store_newsroom;
 mod views;

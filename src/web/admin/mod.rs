@@ -151,6 +151,17 @@ impl IntoResponse for AdminError {
             Self::Store(StoreError::Missing(_)) => {
                 (StatusCode::NOT_FOUND, "Not found", "What you were working on no longer exists.".to_owned())
             }
+            Self::Store(e) if e.is_unavailable() => {
+                tracing::error!(error = %e, "database unavailable in the newsroom");
+                let mut response =
+                    (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, HeaderValue::from_static("5"))])
+                        .into_response();
+                response.extensions_mut().insert(AdminErrorPage {
+                    heading: "The database cannot be reached",
+                    message: "Nothing was changed. Please try again in a few seconds.".to_owned(),
+                });
+                return response;
+            }
             Self::Store(e) => {
                 tracing::error!(error = %e, "storage error in the newsroom");
                 (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "The error has been logged.".to_owned())

@@ -59,6 +59,28 @@ pub struct Chrome {
 }
 
 impl Chrome {
+    /// The chrome without anything from the store (navigation left out), for pages shown while
+    /// the database is unreachable.
+    pub fn without_store(state: &AppState, title: &str) -> Self {
+        let profile = state.profile();
+        Self {
+            site_name: profile.name.clone(),
+            site_description: profile.description.clone(),
+            language: profile.language.clone(),
+            logo_url: profile.logo_url.clone(),
+            extra_links: profile.navigation.clone(),
+            breaking: None,
+            base_url: state.settings.base_url(),
+            sections: Vec::new(),
+            assets: state.assets.urls.clone(),
+            page_title: format!("{title} | {}", profile.name),
+            meta_description: profile.description.clone(),
+            canonical_url: None,
+            current_section: None,
+            year: Utc::now().year(),
+        }
+    }
+
     /// Builds the chrome for a page. Navigation that cannot be loaded is left out rather than
     /// failing the page.
     pub async fn build(state: &AppState, title: &str, canonical_path: Option<&str>) -> Self {
@@ -108,7 +130,14 @@ where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: Future<Output = Result<String, SiteError>> + Send + 'static,
 {
-    match state.cache.lookup(&key) {
+    let lookup = state.cache.lookup(&key);
+    let outcome = match &lookup {
+        Lookup::Fresh(_) => "hit",
+        Lookup::Stale(_) => "stale",
+        Lookup::Missing => "miss",
+    };
+    metrics::counter!("broadsheet_page_cache_lookups_total", "outcome" => outcome).increment(1);
+    match lookup {
         Lookup::Fresh(page) => return Ok(send_page(state, headers, &page)),
         Lookup::Stale(page) => {
             if let Ok(guard) = state.cache.gate(&key).try_lock_owned() {
