@@ -33,6 +33,9 @@ pub struct ServerSettings {
     pub trust_forwarded_for: bool,
     pub request_timeout_secs: u64,
     pub max_body_bytes: usize,
+    /// Where uploaded images and their variants live. Several nodes must share it (a network
+    /// file system or a volume every node mounts). Unset: `media` inside `data_dir`.
+    pub media_dir: Option<PathBuf>,
 }
 
 impl Default for ServerSettings {
@@ -43,6 +46,7 @@ impl Default for ServerSettings {
             trust_forwarded_for: false,
             request_timeout_secs: 15,
             max_body_bytes: 64 * 1024,
+            media_dir: None,
         }
     }
 }
@@ -218,6 +222,11 @@ impl Default for NewsroomSettings {
 }
 
 impl Settings {
+    /// The folder of uploaded images and their variants.
+    pub fn media_dir(&self) -> PathBuf {
+        self.server.media_dir.clone().unwrap_or_else(|| self.server.data_dir.join("media"))
+    }
+
     /// Whether cookies get the `Secure` flag.
     pub fn secure_cookies(&self) -> bool {
         self.newsroom.secure_cookies.unwrap_or_else(|| self.base_url().starts_with("https://"))

@@ -61,6 +61,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let state = AppState::new(settings, store).await.context("starting the site")?;
     let flusher = web::spawn_view_flusher(state.clone());
     let scheduler = web::spawn_scheduler(state.clone());
+    let listener_task = web::changes::spawn_listener(&state);
     let media_worker = web::admin::media::spawn_worker(state.clone());
     if state.store.users().await.map(|u| u.is_empty()).unwrap_or(false) {
         println!(
@@ -75,6 +76,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     flusher.abort();
     scheduler.abort();
+    if let Some(task) = listener_task {
+        task.abort();
+    }
     media_worker.abort();
     match state.views.flush(state.store.as_ref(), chrono::Utc::now()).await {
         Ok(n) => tracing::info!(views = n, "flushed buffered views at shutdown"),

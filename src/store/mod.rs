@@ -3,6 +3,7 @@
 
 pub mod newsroom;
 pub mod postgres;
+pub mod postgres_changes;
 pub mod sqlite;
 mod sqlite_articles;
 mod sqlite_curation;
@@ -184,5 +185,14 @@ pub trait Store: newsroom::Newsroom + Send + Sync + 'static {
     /// [`crate::web::changes::Change::encode`]d). SQLite serves one node, so there is no one to tell.
     async fn announce(&self, _change: &str) -> StoreResult<()> {
         Ok(())
+    }
+
+    /// Starts listening for changes announced by other nodes, calling `on_heard` for each; `None`
+    /// for a backend that serves one node only.
+    fn watch_changes(
+        &self,
+        _on_heard: std::sync::Arc<dyn Fn(postgres_changes::Heard) + Send + Sync>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        None
     }
 }

@@ -97,9 +97,30 @@ impl AppState {
             Change::Everything => {
                 self.cache.clear();
                 self.popular.forget();
+                // Settings or the banner may have changed on another node: read them again, then
+                // drop pages rendered meanwhile with the old ones.
+                let state = self.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = state.reload_profile().await {
+                        tracing::warn!(error = %e, "cannot reload site settings");
+                    }
+                    state.cache.clear();
+                });
             }
         }
     }
+}
+
+/// Applies what other nodes announce. Returns `None` on a single-node backend.
+pub fn spawn_listener(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
+    let target = state.clone();
+    state.store.watch_changes(std::sync::Arc::new(move |heard| match heard {
+        crate::store::postgres_changes::Heard::Change(text) => match Change::decode(&text) {
+            Some(change) => target.apply_change(change),
+            None => tracing::warn!(%text, "ignoring an unknown change announcement"),
+        },
+        crate::store::postgres_changes::Heard::Gap => target.apply_change(Change::Everything),
+    }))
 }
 
 /// Sends purge requests to the CDN from a background task, batching the keys of changes that come

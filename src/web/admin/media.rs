@@ -19,7 +19,7 @@ use crate::store::newsroom::{MediaMeta, MediaRecord, NewMedia};
 use crate::web::AppState;
 
 pub fn media_dir(state: &AppState) -> PathBuf {
-    state.settings.server.data_dir.join("media")
+    state.settings.media_dir()
 }
 
 #[derive(Serialize)]

@@ -40,7 +40,7 @@ pub async fn media(State(state): State<AppState>, Path(path): Path<String>) -> R
                 && part.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         });
     let content_type = content_type(&path).filter(|_| safe).ok_or(SiteError::NotFound)?;
-    let full = state.settings.server.data_dir.join("media").join(&path);
+    let full = state.settings.media_dir().join(&path);
     let bytes = match tokio::fs::read(&full).await {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(SiteError::NotFound),
