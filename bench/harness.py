@@ -4,6 +4,10 @@
 For each dataset size it starts the release binary on a generated newsroom, measures start-up,
 then runs every scenario with wrk on loopback, interleaved round by round with nginx serving the
 same article page as a static file, so each figure has a ratio to nginx measured in the same round.
+
+With --postgres it runs the page scenarios on PostgreSQL instead (the local server, a database per
+dataset size), first with one node and then with two nodes sharing the database (one wrk per node,
+at the same time, their throughput summed).
 Standard library only.
 """
 import argparse
@@ -61,6 +65,37 @@ def ensure_dataset(size):
     subprocess.run([str(BINARY), "generate", "--articles", str(size), "--data-dir", str(path)], check=True)
     marker.write_text(f"{time.time() - started:.1f} seconds\n")
     return path
+
+
+PG_SERVER = os.environ.get("BROADSHEET_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
+
+
+def pg_url(size):
+    base, _, _ = PG_SERVER.rpartition("/")
+    return f"{base}/bs_bench_{size}"
+
+
+def psql(url, sql):
+    return subprocess.run(["psql", url, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def ensure_pg_dataset(size):
+    """Generates (once) a newsroom of `size` articles in its own PostgreSQL database."""
+    url = pg_url(size)
+    exists = psql(PG_SERVER, f"SELECT 1 FROM pg_database WHERE datname = 'bs_bench_{size}'")
+    if exists:
+        done = psql(url, "SELECT to_regclass('bench_complete') IS NOT NULL")
+        if done == "t":
+            return url
+        psql(PG_SERVER, f"DROP DATABASE bs_bench_{size} WITH (FORCE)")
+    psql(PG_SERVER, f"CREATE DATABASE bs_bench_{size}")
+    log(f"generating a newsroom of {size:,} articles in PostgreSQL database bs_bench_{size} ...")
+    scratch = tempfile.mkdtemp(prefix="broadsheet-bench-pg-")
+    subprocess.run([str(BINARY), "generate", "--articles", str(size), "--data-dir", scratch,
+                    "--database-url", url], check=True)
+    psql(url, "CREATE TABLE bench_complete (done BOOLEAN)")
+    return url
 
 
 def cpu_ticks(pids):
@@ -162,14 +197,14 @@ http {{
 
 
 class Server:
-    def __init__(self, data_dir, log_path):
+    def __init__(self, data_dir, log_path, database_url=None):
         self.port = free_port()
         env = dict(os.environ, BROADSHEET__SERVER__TRUST_FORWARDED_FOR="true", RUST_LOG="warn")
+        command = [str(BINARY), "serve", "--data-dir", str(data_dir), "--addr", f"127.0.0.1:{self.port}"]
+        if database_url:
+            command += ["--database-url", database_url]
         started = time.perf_counter()
-        self.process = subprocess.Popen(
-            [str(BINARY), "serve", "--data-dir", str(data_dir), "--addr", f"127.0.0.1:{self.port}"],
-            stdout=subprocess.DEVNULL, stderr=open(log_path, "w"), env=env,
-        )
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=open(log_path, "w"), env=env)
         self.base = f"http://127.0.0.1:{self.port}"
         deadline = time.time() + 60
         while True:
@@ -354,6 +389,79 @@ def bench_size(size, mode, work):
     }
 
 
+def pg_paths(url, limit):
+    rows = psql(url, "SELECT s.slug || '/' || a.slug FROM articles a JOIN sections s ON s.id = a.section_id "
+                     "WHERE a.status = 'published' ORDER BY a.published_at DESC LIMIT 1")
+    article = "/" + rows
+    sample = psql(url, "SELECT s.slug || '/' || a.slug FROM articles a JOIN sections s ON s.id = a.section_id "
+                       f"WHERE a.status = 'published' ORDER BY md5(a.id::text) LIMIT {limit}").splitlines()
+    section = psql(url, "SELECT slug FROM sections ORDER BY position LIMIT 1")
+    author = psql(url, "SELECT au.slug FROM authors au JOIN article_authors aa ON aa.author_id = au.id "
+                       "GROUP BY au.id ORDER BY COUNT(*) DESC LIMIT 1")
+    return article, ["/" + p for p in sample], f"/{section}", f"/authors/{author}"
+
+
+def bench_postgres(size, mode, work):
+    """The page scenarios on PostgreSQL: one node, then two nodes on the same database."""
+    url = ensure_pg_dataset(size)
+    article, long_tail, section, author = pg_paths(url, 20_000)
+    data_a, data_b = work / f"pg-{size}-a", work / f"pg-{size}-b"
+    data_a.mkdir()
+    data_b.mkdir()
+    node_a = Server(data_a, work / f"pg-{size}-a.log", url)
+    startup_ms = node_a.startup_ms
+    page = node_a.get(article)
+    nginx = Nginx(work / f"nginx-pg-{size}", page)
+    script = lua_paths(work, f"pg-longtail-{size}", long_tail)
+    scenarios = [("article_warm", article, None), ("long_tail", "/", script), ("home", "/", None),
+                 ("section", section, None), ("author", author, None)]
+    d, c = mode["duration"], mode["connections"]
+    results = {"nginx": []}
+    for nodes in (1, 2):
+        servers = [node_a] if nodes == 1 else [node_a, Server(data_b, work / f"pg-{size}-b.log", url)]
+        for round_number in range(1, mode["rounds"] + 1):
+            log(f"  PostgreSQL, {size:,} articles, {nodes} node(s): round {round_number}/{mode['rounds']}")
+            reference = wrk(nginx.url, d, c, pids=nginx.pids())
+            results["nginx"].append(reference)
+            for name, path, lua in scenarios:
+                key = f"{name}_{nodes}node"
+                pids = [s.process.pid for s in servers]
+                if nodes == 1:
+                    run = wrk(node_a.base + path, d, c, lua, pids=pids)
+                else:
+                    # One wrk per node at the same time, each with half the connections.
+                    procs = [subprocess.Popen(
+                        ["wrk", "-t1", f"-c{c // 2}", f"-d{d}s", "--latency", "--timeout", "5s"]
+                        + (["-s", str(lua)] if lua else []) + [s.base + path],
+                        stdout=subprocess.PIPE, text=True) for s in servers]
+                    outs = [parse_wrk(p.communicate()[0]) for p in procs]
+                    run = dict(rps=sum(o["rps"] for o in outs), p50=max(o["p50"] for o in outs),
+                               p99=max(o["p99"] for o in outs), errors=sum(o["errors"] for o in outs),
+                               requests=sum(o["requests"] for o in outs), cpu_us_per_req=float("nan"))
+                run["ratio"] = run["rps"] / reference["rps"]
+                run["rss_mib"] = max(rss_mib(s.process.pid) for s in servers)
+                results.setdefault(key, []).append(run)
+        if nodes == 2:
+            servers[1].stop()
+    node_a.stop()
+    nginx.stop()
+    summary = {}
+    for name, runs in results.items():
+        summary[name] = {
+            "req_per_sec": statistics.median(r["rps"] for r in runs),
+            "p50_ms": statistics.median(r["p50"] for r in runs),
+            "p99_ms": statistics.median(r["p99"] for r in runs),
+            "errors": sum(r["errors"] for r in runs),
+            "cpu_us_per_req": statistics.median(r.get("cpu_us_per_req", float("nan")) for r in runs),
+            "rss_mib": max((r.get("rss_mib", float("nan")) for r in runs), default=float("nan")),
+            "ratio_to_nginx": statistics.median(r.get("ratio", 1.0) for r in runs),
+            "rounds_req_per_sec": [r["rps"] for r in runs],
+        }
+    return {"articles": size, "backend": "postgres", "startup_ms": startup_ms, "rss_idle_mib": float("nan"),
+            "rss_peak_mib": float("nan"), "paths": {"article": article, "section": section, "author": author},
+            "scenarios": summary, "checks": None}
+
+
 def print_table(report):
     for result in report["sizes"]:
         print(f"\n{result['articles']:,} articles: start-up {result['startup_ms']:.0f} ms, "
@@ -364,6 +472,8 @@ def print_table(report):
             print(f"{name:<14}{s['req_per_sec']:>10.0f}{s['p50_ms']:>9.2f}{s['p99_ms']:>9.2f}{s['errors']:>8}"
                   f"{s['cpu_us_per_req']:>12.1f}{rss:>9}{s['ratio_to_nginx']:>9.2f}x")
         checks = result["checks"]
+        if checks is None:
+            continue
         print(f"views: {checks['views_accepted']} acknowledged as counted, {checks['views_added_to_totals']} in totals "
               f"({'none lost' if checks['views_exact'] else 'MISMATCH'}); comments: {checks['comments_acknowledged']} "
               f"acknowledged, {checks['comments_stored']} stored ({'none lost' if checks['comments_durable'] else 'MISMATCH'}); "
@@ -376,6 +486,8 @@ def main():
     parser.add_argument("--sizes", help="comma-separated dataset sizes, overriding the mode's")
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--duration", type=int)
+    parser.add_argument("--postgres", action="store_true",
+                        help="run the page scenarios on PostgreSQL, with one and with two nodes")
     args = parser.parse_args()
     mode = dict(MODES[args.mode])
     if args.sizes:
@@ -394,14 +506,16 @@ def main():
     }
     with tempfile.TemporaryDirectory(prefix="broadsheet-bench-") as tmp:
         for size in mode["sizes"]:
-            report["sizes"].append(bench_size(size, mode, Path(tmp)))
+            run = bench_postgres if args.postgres else bench_size
+            report["sizes"].append(run(size, mode, Path(tmp)))
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{args.mode}.json"
+    suffix = f"{args.mode}-postgres" if args.postgres else args.mode
+    out = RESULTS / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{suffix}.json"
     out.write_text(json.dumps(report, indent=2))
     print_table(report)
     print(f"\nwritten to {out.relative_to(ROOT)}")
     failed = [r["articles"] for r in report["sizes"]
-              if not (r["checks"]["views_exact"] and r["checks"]["comments_durable"])]
+              if r["checks"] is not None and not (r["checks"]["views_exact"] and r["checks"]["comments_durable"])]
     if failed:
         print(f"correctness checks failed at {failed}", file=sys.stderr)
         return 1
