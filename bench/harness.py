@@ -303,6 +303,23 @@ def pick_paths(data_dir, limit):
     return f"/{newest[0]}/{newest[1]}", [f"/{s}/{a}" for s, a in rows], f"/{section}", f"/authors/{author}"
 
 
+def summarize(rounds):
+    """Median figures over the rounds of each scenario."""
+    return {
+        name: {
+            "req_per_sec": statistics.median(r["rps"] for r in runs),
+            "p50_ms": statistics.median(r["p50"] for r in runs),
+            "p99_ms": statistics.median(r["p99"] for r in runs),
+            "errors": sum(r["errors"] for r in runs),
+            "cpu_us_per_req": statistics.median(r.get("cpu_us_per_req", float("nan")) for r in runs),
+            "rss_mib": max((r.get("rss_mib", float("nan")) for r in runs), default=float("nan")),
+            "ratio_to_nginx": statistics.median(r.get("ratio", 1.0) for r in runs),
+            "rounds_req_per_sec": [r["rps"] for r in runs],
+        }
+        for name, runs in rounds.items()
+    }
+
+
 def bench_size(size, mode, work):
     data_dir = ensure_dataset(size)
     article, long_tail, section, author = pick_paths(data_dir, 20_000)
@@ -338,7 +355,6 @@ def bench_size(size, mode, work):
     for round_number in range(1, mode["rounds"] + 1):
         log(f"  {size:,} articles: round {round_number}/{mode['rounds']}")
         reference = wrk(nginx.url, d, c, pids=nginx.pids())
-        reference["rss_mib"] = float("nan")
         rounds["nginx"].append(reference)
         for name, url, script in scenarios:
             # Comments are durable writes: fewer connections, as a newsroom's readers would send.
@@ -355,18 +371,7 @@ def bench_size(size, mode, work):
     acknowledged = sum(r.get("matched", 0) for r in rounds["comments"])
     views_after = db_scalar(data_dir, "SELECT COALESCE(SUM(view_count), 0) FROM articles")
     comments_after = db_scalar(data_dir, "SELECT COUNT(*) FROM comments")
-    summary = {}
-    for name, runs in rounds.items():
-        summary[name] = {
-            "req_per_sec": statistics.median(r["rps"] for r in runs),
-            "p50_ms": statistics.median(r["p50"] for r in runs),
-            "p99_ms": statistics.median(r["p99"] for r in runs),
-            "errors": sum(r["errors"] for r in runs),
-            "cpu_us_per_req": statistics.median(r["cpu_us_per_req"] for r in runs),
-            "rss_mib": max((r["rss_mib"] for r in runs), default=float("nan")),
-            "ratio_to_nginx": statistics.median(r.get("ratio", 1.0) for r in runs),
-            "rounds_req_per_sec": [r["rps"] for r in runs],
-        }
+    summary = summarize(rounds)
     return {
         "articles": size,
         "startup_ms": startup_ms,
@@ -445,18 +450,7 @@ def bench_postgres(size, mode, work):
             servers[1].stop()
     node_a.stop()
     nginx.stop()
-    summary = {}
-    for name, runs in results.items():
-        summary[name] = {
-            "req_per_sec": statistics.median(r["rps"] for r in runs),
-            "p50_ms": statistics.median(r["p50"] for r in runs),
-            "p99_ms": statistics.median(r["p99"] for r in runs),
-            "errors": sum(r["errors"] for r in runs),
-            "cpu_us_per_req": statistics.median(r.get("cpu_us_per_req", float("nan")) for r in runs),
-            "rss_mib": max((r.get("rss_mib", float("nan")) for r in runs), default=float("nan")),
-            "ratio_to_nginx": statistics.median(r.get("ratio", 1.0) for r in runs),
-            "rounds_req_per_sec": [r["rps"] for r in runs],
-        }
+    summary = summarize(results)
     return {"articles": size, "backend": "postgres", "startup_ms": startup_ms, "rss_idle_mib": float("nan"),
             "rss_peak_mib": float("nan"), "paths": {"article": article, "section": section, "author": author},
             "scenarios": summary, "checks": None}

@@ -4,18 +4,16 @@
 // The tests run in order and build on each other: each one names what it needs from the one before.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { deflateSync } from "node:zlib";
-import { chromium } from "playwright-core";
+import { startServer, launchBrowser, binary } from "./server.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, "..", "..");
 const artifacts = join(here, "artifacts");
-const binary = process.env.BROADSHEET_BIN || join(root, "target", "debug", "broadsheet");
 const axeSource = readFileSync(join(here, "node_modules", "axe-core", "axe.min.js"), "utf8");
 const WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
 
@@ -193,27 +191,8 @@ before(async () => {
   // The accounts are made with the real CLI, on the data folder the server then opens.
   addUser(dataDir, WRITER);
   addUser(dataDir, EDITOR);
-  server = spawn(binary, ["serve", "--demo", "--data-dir", dataDir, "--addr", "127.0.0.1:0"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  base = await new Promise((resolve, reject) => {
-    let seen = "";
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${seen}`)), 60_000);
-    server.stdout.on("data", (chunk) => {
-      seen += chunk;
-      const match = seen.match(/running at (http:\/\/[^/\s]+)\//);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    server.on("exit", (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  ({ server, base } = await startServer(dataDir));
+  browser = await launchBrowser();
 });
 
 after(async () => {

@@ -2,17 +2,15 @@
 // validators: the Nu Html Checker for conformance and axe-core for WCAG 2.2 AA.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { startServer, launchBrowser } from "./server.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, "..", "..");
 const artifacts = join(here, "artifacts");
-const binary = process.env.BROADSHEET_BIN || join(root, "target", "debug", "broadsheet");
 const REFERENCE = "/asia/kishidas-aim-for-us-visit-a-summit-with-north-koreas-kim-jong-un";
 const PAGES = ["/", REFERENCE, "/asia", "/authors/daniel-kim", "/tags/japan", "/no-such-page"];
 
@@ -23,28 +21,8 @@ let browser;
 before(async () => {
   mkdirSync(artifacts, { recursive: true });
   const dataDir = mkdtempSync(join(tmpdir(), "broadsheet-browser-"));
-  server = spawn(binary, ["serve", "--demo", "--data-dir", dataDir, "--addr", "127.0.0.1:0"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  // Wait for the line that prints the URL: the server is ready once it has printed it.
-  base = await new Promise((resolve, reject) => {
-    let seen = "";
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${seen}`)), 60_000);
-    server.stdout.on("data", (chunk) => {
-      seen += chunk;
-      const match = seen.match(/running at (http:\/\/[^/\s]+)\//);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    server.on("exit", (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  ({ server, base } = await startServer(dataDir));
+  browser = await launchBrowser();
 });
 
 after(async () => {

@@ -132,6 +132,22 @@ struct EditorState {
     notice: Option<&'static str>,
 }
 
+impl EditorState {
+    /// The editor for `fields`, of a stored article or (with `None`) a new one.
+    fn new(fields: ArticleFields, article: Option<EditableArticle>) -> Self {
+        Self {
+            id: article.as_ref().map(|a| a.id),
+            fields,
+            article,
+            errors: Vec::new(),
+            confirm_publish: false,
+            preview_link: None,
+            publish_at_input: None,
+            notice: None,
+        }
+    }
+}
+
 async fn editor_page(state: &AppState, member: &Member, editor: EditorState) -> Result<EditorPage, AdminError> {
     let store = &state.store;
     let sections: Vec<Section> =
@@ -208,16 +224,7 @@ pub async fn new_form(State(state): State<AppState>, member: Member) -> Result<R
         seo_title: String::new(),
         seo_description: String::new(),
     };
-    let editor = EditorState {
-        id: None,
-        fields,
-        article: None,
-        errors: Vec::new(),
-        confirm_publish: false,
-        preview_link: None,
-        publish_at_input: None,
-        notice: None,
-    };
+    let editor = EditorState::new(fields, None);
     let context = editor_page(&state, &member, editor).await?;
     page(&state, "admin/editor.html", &context)
 }
@@ -343,16 +350,7 @@ pub async fn create(
             Err(e) => return Err(e.into()),
         }
     }
-    let editor = EditorState {
-        id: None,
-        fields,
-        article: None,
-        errors,
-        confirm_publish: false,
-        preview_link: None,
-        publish_at_input: None,
-        notice: None,
-    };
+    let editor = EditorState { errors, ..EditorState::new(fields, None) };
     let context = editor_page(&state, &member, editor).await?;
     page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, "admin/editor.html", &context)
 }
@@ -370,14 +368,8 @@ pub async fn edit(
 ) -> Result<Response, AdminError> {
     let article = load(&state, &member, id, Action::ViewArticle).await?;
     let editor = EditorState {
-        id: Some(id),
-        fields: article.fields.clone(),
-        article: Some(article),
-        errors: Vec::new(),
-        confirm_publish: false,
-        preview_link: None,
-        publish_at_input: None,
         notice: notice_text(query.notice.as_deref()),
+        ..EditorState::new(article.fields.clone(), Some(article))
     };
     let context = editor_page(&state, &member, editor).await?;
     page(&state, "admin/editor.html", &context)
@@ -452,14 +444,10 @@ pub async fn save(
         let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
         let article = state.store.editable_article(id).await?.ok_or(AdminError::NotFound)?;
         let editor = EditorState {
-            id: Some(id),
-            fields,
-            article: Some(article),
             errors,
             confirm_publish,
-            preview_link: None,
             publish_at_input: Some(form.text("publish_at")).filter(|t| !t.trim().is_empty()),
-            notice: None,
+            ..EditorState::new(fields, Some(article))
         };
         let context = editor_page(&state, &member, editor).await?;
         return page_with_status(&state, status, "admin/editor.html", &context);
@@ -739,16 +727,7 @@ pub async fn preview_link(
         format!("expires {}", expires.to_rfc3339()),
     )
     .await;
-    let editor = EditorState {
-        id: Some(id),
-        fields: article.fields.clone(),
-        article: Some(article),
-        errors: Vec::new(),
-        confirm_publish: false,
-        preview_link: Some(link),
-        publish_at_input: None,
-        notice: None,
-    };
+    let editor = EditorState { preview_link: Some(link), ..EditorState::new(article.fields.clone(), Some(article)) };
     let context = editor_page(&state, &member, editor).await?;
     page(&state, "admin/editor.html", &context)
 }

@@ -69,11 +69,11 @@ impl Chrome {
             language: profile.language.clone(),
             logo_url: profile.logo_url.clone(),
             extra_links: profile.navigation.clone(),
-            breaking: None,
+            breaking: state.breaking(),
             base_url: state.settings.base_url(),
             sections: Vec::new(),
             assets: state.assets.urls.clone(),
-            page_title: format!("{title} | {}", profile.name),
+            page_title: if title.is_empty() { profile.name.clone() } else { format!("{title} | {}", profile.name) },
             meta_description: profile.description.clone(),
             canonical_url: None,
             current_section: None,
@@ -84,8 +84,6 @@ impl Chrome {
     /// Builds the chrome for a page. Navigation that cannot be loaded is left out rather than
     /// failing the page.
     pub async fn build(state: &AppState, title: &str, canonical_path: Option<&str>) -> Self {
-        let settings = &state.settings;
-        let profile = state.profile();
         let sections = match sections(state).await {
             Ok(sections) => sections.as_ref().clone(),
             Err(e) => {
@@ -93,22 +91,10 @@ impl Chrome {
                 Vec::new()
             }
         };
-        let page_title = if title.is_empty() { profile.name.clone() } else { format!("{title} | {}", profile.name) };
         Self {
-            site_name: profile.name.clone(),
-            site_description: profile.description.clone(),
-            language: profile.language.clone(),
-            logo_url: profile.logo_url.clone(),
-            extra_links: profile.navigation.clone(),
-            breaking: state.breaking(),
-            base_url: settings.base_url(),
             sections,
-            assets: state.assets.urls.clone(),
-            page_title,
-            meta_description: profile.description.clone(),
-            canonical_url: canonical_path.map(|p| format!("{}{p}", settings.base_url())),
-            current_section: None,
-            year: Utc::now().year(),
+            canonical_url: canonical_path.map(|p| format!("{}{p}", state.settings.base_url())),
+            ..Self::without_store(state, title)
         }
     }
 }
