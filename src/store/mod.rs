@@ -3,6 +3,10 @@
 
 pub mod newsroom;
 pub mod postgres;
+mod postgres_articles;
+mod postgres_curation;
+mod postgres_newsroom;
+mod shared;
 pub mod sqlite;
 mod sqlite_articles;
 mod sqlite_curation;
@@ -157,4 +161,18 @@ pub trait Store: newsroom::Newsroom + Send + Sync + 'static {
     async fn record_views(&self, batch: &[ViewIncrement]) -> StoreResult<Vec<(ArticleId, i64)>>;
     /// Views recorded for an article in the hourly buckets, for checks and reports.
     async fn bucketed_views(&self, id: ArticleId) -> StoreResult<i64>;
+}
+
+/// Opens the store the settings ask for: PostgreSQL when `database.url` is set, otherwise the
+/// embedded SQLite database in the data directory.
+pub async fn open(settings: &crate::config::Settings) -> StoreResult<std::sync::Arc<dyn Store>> {
+    match &settings.database.url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(std::sync::Arc::new(postgres::PgStore::connect(url, &settings.database).await?))
+        }
+        Some(url) => Err(StoreError::Database(sqlx::Error::Configuration(
+            format!("database.url must start with postgres:// (got {url:?}); leave it unset for SQLite").into(),
+        ))),
+        None => Ok(std::sync::Arc::new(sqlite::SqliteStore::open(&settings.server.data_dir).await?)),
+    }
 }

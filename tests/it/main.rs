@@ -1,5 +1,6 @@
-//! Integration tests: requests go through the real router to a real SQLite file in a temporary
-//! directory. One binary, one module per area.
+//! Integration tests: requests go through the real router to a real database, a SQLite file in a
+//! temporary directory or, with `BROADSHEET_TEST_POSTGRES=postgres://…` set, a fresh PostgreSQL
+//! database per test. One binary, one module per area.
 
 mod comments;
 mod helpers;
@@ -7,5 +8,6 @@ mod http;
 mod modules;
 mod newsroom;
 mod pages;
+mod schema;
 mod store_newsroom;
 mod views;
