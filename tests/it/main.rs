@@ -10,4 +10,5 @@ mod newsroom;
 mod pages;
 mod schema;
 mod store_newsroom;
+mod store_nodes;
 mod views;
