@@ -176,3 +176,19 @@ pub async fn open(settings: &crate::config::Settings) -> StoreResult<std::sync::
         None => Ok(std::sync::Arc::new(sqlite::SqliteStore::open(&settings.server.data_dir).await?)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_database_url_that_is_not_postgresql_is_refused() {
+        let mut settings = crate::config::Settings::default();
+        settings.database.url = Some("mysql://root@localhost/news".into());
+        let refused = open(&settings).await.err().expect("refused");
+        assert!(
+            matches!(&refused, StoreError::Database(sqlx::Error::Configuration(e)) if e.to_string().contains("postgres://")),
+            "{refused}"
+        );
+    }
+}
