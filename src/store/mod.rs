@@ -3,7 +3,11 @@
 
 pub mod newsroom;
 pub mod postgres;
+mod postgres_articles;
 pub mod postgres_changes;
+mod postgres_curation;
+mod postgres_newsroom;
+mod shared;
 pub mod sqlite;
 mod sqlite_articles;
 mod sqlite_curation;
@@ -194,5 +198,35 @@ pub trait Store: newsroom::Newsroom + Send + Sync + 'static {
         _on_heard: std::sync::Arc<dyn Fn(postgres_changes::Heard) + Send + Sync>,
     ) -> Option<tokio::task::JoinHandle<()>> {
         None
+    }
+}
+
+/// Opens the store the settings ask for: PostgreSQL when `database.url` is set, otherwise the
+/// embedded SQLite database in the data directory.
+pub async fn open(settings: &crate::config::Settings) -> StoreResult<std::sync::Arc<dyn Store>> {
+    match &settings.database.url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(std::sync::Arc::new(postgres::PgStore::connect(url, &settings.database).await?))
+        }
+        Some(url) => Err(StoreError::Database(sqlx::Error::Configuration(
+            format!("database.url must start with postgres:// (got {url:?}); leave it unset for SQLite").into(),
+        ))),
+        None => Ok(std::sync::Arc::new(sqlite::SqliteStore::open(&settings.server.data_dir).await?)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_database_url_that_is_not_postgresql_is_refused() {
+        let mut settings = crate::config::Settings::default();
+        settings.database.url = Some("mysql://root@localhost/news".into());
+        let refused = open(&settings).await.err().expect("refused");
+        assert!(
+            matches!(&refused, StoreError::Database(sqlx::Error::Configuration(e)) if e.to_string().contains("postgres://")),
+            "{refused}"
+        );
     }
 }

@@ -6,19 +6,20 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
+use super::shared::{
+    ARTICLE_COLUMNS, Cols, article_from_row, author_from_row, author_ref_from_row, card_columns, cards,
+    comment_from_row, common_cols, fresh_secret, is_unique_violation, media_join, related_doc_from_row,
+    section_from_row, tag_from_row, tag_ref_from_row, to_unix,
+};
 use super::{
     ListFilter, NewArticle, NewAuthor, NewComment, NewSection, RelatedDoc, Store, StoreError, StoreResult,
     ViewIncrement,
 };
-use crate::domain::{
-    Article, ArticleCard, ArticleId, ArticleStatus, Author, AuthorRef, Comment, CommentStatus, FeaturedImage, Section,
-    Tag, TagRef, article::article_path,
-};
-use crate::media::{ImageFormat, Variant};
+use crate::domain::{Article, ArticleCard, ArticleId, ArticleStatus, Author, Comment, CommentStatus, Section, Tag};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -52,164 +53,25 @@ impl SqliteStore {
     }
 }
 
-pub(super) fn to_unix(t: DateTime<Utc>) -> i64 {
-    t.timestamp()
-}
+impl Cols for SqliteRow {
+    common_cols!();
 
-pub(super) fn from_unix(secs: i64) -> StoreResult<DateTime<Utc>> {
-    Utc.timestamp_opt(secs, 0).single().ok_or_else(|| StoreError::Corrupt(format!("timestamp {secs} is out of range")))
-}
+    fn flag(&self, i: usize) -> StoreResult<bool> {
+        Ok(self.try_get(i)?)
+    }
 
-pub(super) fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
-}
-
-/// Columns of an [`ArticleCard`], in the order [`card_from_row`] reads them. `a` is articles, `s`
-/// is sections and `im` is the featured image's media row, joined with `media_join!`. Where a short
-/// list (picks, related, popular) drives a query, it is joined with `CROSS JOIN`, which SQLite takes
-/// as an instruction to walk that list first.
-macro_rules! card_columns {
-    () => {
-        "a.id, a.slug, s.slug, s.name, a.headline, a.dek, a.published_at, \
-         a.image_url, a.image_alt, a.image_caption, a.image_credit, a.image_width, a.image_height, \
-         (SELECT au.name FROM article_authors aa JOIN authors au ON au.id = aa.author_id \
-           WHERE aa.article_id = a.id ORDER BY aa.position LIMIT 1), \
-         a.comment_count, im.format, im.variants"
-    };
-}
-pub(super) use card_columns;
-
-/// The featured image's media row (for its responsive variants): one lookup by primary key.
-macro_rules! media_join {
-    () => {
-        " LEFT JOIN media im ON im.id = a.image_media_id "
-    };
-}
-pub(super) use media_join;
-
-pub(super) fn image_format_str(format: ImageFormat) -> &'static str {
-    match format {
-        ImageFormat::Jpeg => "jpeg",
-        ImageFormat::Png => "png",
-        ImageFormat::Webp => "webp",
-        ImageFormat::Gif => "gif",
+    fn real(&self, i: usize) -> StoreResult<f32> {
+        Ok(self.try_get::<f64, _>(i)? as f32)
     }
 }
 
-pub(super) fn parse_image_format(value: &str) -> StoreResult<ImageFormat> {
-    Ok(match value {
-        "jpeg" => ImageFormat::Jpeg,
-        "png" => ImageFormat::Png,
-        "webp" => ImageFormat::Webp,
-        "gif" => ImageFormat::Gif,
-        _ => return Err(StoreError::Corrupt(format!("unknown image format {value}"))),
-    })
-}
-
-pub(super) fn parse_variants(json: &str) -> StoreResult<Vec<Variant>> {
-    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("media variants: {e}")))
-}
-
-/// `srcset` (the media's own format) and `srcset_webp` for an image from the media library whose
-/// variants have been made, and the social card's address; all empty otherwise. Card crops are not
-/// width alternatives, so they are left out of the srcsets.
-fn srcsets(format: Option<&str>, variants: Option<&str>) -> StoreResult<(String, String, String)> {
-    let (Some(format), Some(variants)) = (format, variants) else {
-        return Ok((String::new(), String::new(), String::new()));
-    };
-    let own = parse_image_format(format)?;
-    let variants = parse_variants(variants)?;
-    let list = |wanted: ImageFormat| {
-        variants
-            .iter()
-            .filter(|v| v.format == wanted && !v.file_name.ends_with("-card.jpg"))
-            .map(|v| format!("/media/{} {}w", v.file_name, v.width))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let card = variants
-        .iter()
-        .find(|v| v.file_name.ends_with("-card.jpg"))
-        .map(|v| format!("/media/{}", v.file_name))
-        .unwrap_or_default();
-    Ok((list(own), list(ImageFormat::Webp), card))
-}
-
-/// The six image columns from `first`, and the media format and variants at `media`.
-fn image_from_row(row: &SqliteRow, first: usize, media: usize) -> StoreResult<Option<FeaturedImage>> {
-    let url: Option<String> = row.try_get(first)?;
-    let Some(url) = url else { return Ok(None) };
-    let (srcset, srcset_webp, card_url) =
-        srcsets(row.try_get::<Option<&str>, _>(media)?, row.try_get::<Option<&str>, _>(media + 1)?)?;
-    Ok(Some(FeaturedImage {
-        url,
-        alt: row.try_get::<Option<String>, _>(first + 1)?.unwrap_or_default(),
-        caption: row.try_get(first + 2)?,
-        credit: row.try_get(first + 3)?,
-        width: row.try_get::<Option<i64>, _>(first + 4)?.unwrap_or(0).try_into().unwrap_or(0),
-        height: row.try_get::<Option<i64>, _>(first + 5)?.unwrap_or(0).try_into().unwrap_or(0),
-        srcset,
-        srcset_webp,
-        card_url,
-    }))
-}
-
-fn card_from_row(row: &SqliteRow) -> StoreResult<ArticleCard> {
-    let slug: String = row.try_get(1)?;
-    let section_slug: String = row.try_get(2)?;
-    let published_at: Option<i64> = row.try_get(6)?;
-    Ok(ArticleCard {
-        id: row.try_get(0)?,
-        path: article_path(&section_slug, &slug),
-        slug,
-        section_slug,
-        section_name: row.try_get(3)?,
-        headline: row.try_get(4)?,
-        dek: row.try_get(5)?,
-        published_at: from_unix(published_at.unwrap_or(0))?,
-        image: image_from_row(row, 7, 15)?,
-        lead_author: row.try_get(13)?,
-        comment_count: row.try_get(14)?,
-    })
-}
-
-pub(super) fn cards(rows: &[SqliteRow]) -> StoreResult<Vec<ArticleCard>> {
-    rows.iter().map(card_from_row).collect()
-}
-
-fn section_from_row(row: &SqliteRow) -> StoreResult<Section> {
-    Ok(Section { id: row.try_get(0)?, slug: row.try_get(1)?, name: row.try_get(2)?, position: row.try_get(3)? })
-}
-
-fn author_from_row(row: &SqliteRow) -> StoreResult<Author> {
-    Ok(Author {
-        id: row.try_get(0)?,
-        slug: row.try_get(1)?,
-        name: row.try_get(2)?,
-        email: row.try_get(3)?,
-        bio: row.try_get(4)?,
-        photo_url: row.try_get(5)?,
-    })
-}
-
-fn comment_from_row(row: &SqliteRow) -> StoreResult<Comment> {
-    let status: String = row.try_get(4)?;
-    Ok(Comment {
-        id: row.try_get(0)?,
-        article_id: row.try_get(1)?,
-        author_name: row.try_get(2)?,
-        body: row.try_get(3)?,
-        status: CommentStatus::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown comment status {status}")))?,
-        created_at: from_unix(row.try_get(5)?)?,
-    })
-}
+// Where a short list (picks, related, popular) drives a query below, it is joined with
+// `CROSS JOIN`, which SQLite takes as an instruction to walk that list first.
 
 impl SqliteStore {
     async fn load_article(&self, row: Option<SqliteRow>) -> StoreResult<Option<Article>> {
         let Some(row) = row else { return Ok(None) };
         let id: ArticleId = row.try_get(0)?;
-        let status: String = row.try_get(7)?;
         let authors = sqlx::query(
             "SELECT au.slug, au.name, au.email FROM article_authors aa JOIN authors au ON au.id = aa.author_id \
              WHERE aa.article_id = ? ORDER BY aa.position",
@@ -218,7 +80,7 @@ impl SqliteStore {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|r| Ok(AuthorRef { slug: r.try_get(0)?, name: r.try_get(1)?, email: r.try_get(2)? }))
+        .map(author_ref_from_row)
         .collect::<StoreResult<Vec<_>>>()?;
         let tags = sqlx::query(
             "SELECT t.slug, t.name FROM article_tags at JOIN tags t ON t.id = at.tag_id \
@@ -228,35 +90,11 @@ impl SqliteStore {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|r| Ok(TagRef { slug: r.try_get(0)?, name: r.try_get(1)? }))
+        .map(tag_ref_from_row)
         .collect::<StoreResult<Vec<_>>>()?;
-        let published_at: Option<i64> = row.try_get(8)?;
-        Ok(Some(Article {
-            id,
-            slug: row.try_get(1)?,
-            section_slug: row.try_get(2)?,
-            section_name: row.try_get(3)?,
-            headline: row.try_get(4)?,
-            dek: row.try_get(5)?,
-            body_html: row.try_get(6)?,
-            image: image_from_row(&row, 12, 18)?,
-            status: ArticleStatus::parse(&status)
-                .ok_or_else(|| StoreError::Corrupt(format!("unknown article status {status}")))?,
-            published_at: published_at.map(from_unix).transpose()?,
-            updated_at: from_unix(row.try_get(9)?)?,
-            authors,
-            tags,
-            view_count: row.try_get(10)?,
-            comment_count: row.try_get(11)?,
-        }))
+        Ok(Some(article_from_row(&row, authors, tags)?))
     }
 }
-
-const ARTICLE_COLUMNS: &str = "SELECT a.id, a.slug, s.slug, s.name, a.headline, a.dek, a.body_html, a.status, \
-     a.published_at, a.updated_at, a.view_count, a.comment_count, \
-     a.image_url, a.image_alt, a.image_caption, a.image_credit, a.image_width, a.image_height, \
-     im.format, im.variants \
-     FROM articles a JOIN sections s ON s.id = a.section_id LEFT JOIN media im ON im.id = a.image_media_id";
 
 async fn insert_article_in(tx: &mut SqliteConnection, article: &NewArticle) -> StoreResult<ArticleId> {
     let image = article.image.as_ref();
@@ -343,9 +181,7 @@ async fn insert_comment_in(tx: &mut SqliteConnection, comment: &NewComment) -> S
 #[async_trait]
 impl Store for SqliteStore {
     async fn secret(&self, name: &str) -> StoreResult<Vec<u8>> {
-        let mut fresh = [0u8; 32];
-        getrandom::fill(&mut fresh)
-            .map_err(|e| StoreError::Corrupt(format!("the operating system gave no random bytes: {e}")))?;
+        let fresh = fresh_secret()?;
         // Insert-if-absent then read, so concurrent first callers agree on one value.
         sqlx::query("INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
             .bind(name)
@@ -421,7 +257,7 @@ impl Store for SqliteStore {
     async fn tag_by_slug(&self, slug: &str) -> StoreResult<Option<Tag>> {
         let row =
             sqlx::query("SELECT id, slug, name FROM tags WHERE slug = ?").bind(slug).fetch_optional(&self.pool).await?;
-        row.map(|r| Ok(Tag { id: r.try_get(0)?, slug: r.try_get(1)?, name: r.try_get(2)? })).transpose()
+        row.as_ref().map(tag_from_row).transpose()
     }
 
     async fn insert_article(&self, article: NewArticle) -> StoreResult<ArticleId> {
@@ -652,13 +488,10 @@ impl Store for SqliteStore {
         rows.iter()
             .map(|r| {
                 let tags: Option<String> = r.try_get(4)?;
-                Ok(RelatedDoc {
-                    id: r.try_get(0)?,
-                    published_at: from_unix(r.try_get::<Option<i64>, _>(1)?.unwrap_or(0))?,
-                    headline: r.try_get(2)?,
-                    body_markdown: r.try_get(3)?,
-                    tags: tags.map(|t| t.split('\u{1f}').map(str::to_owned).collect()).unwrap_or_default(),
-                })
+                related_doc_from_row(
+                    r,
+                    tags.map(|t| t.split('\u{1f}').map(str::to_owned).collect()).unwrap_or_default(),
+                )
             })
             .collect()
     }

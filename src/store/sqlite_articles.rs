@@ -5,21 +5,21 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use sqlx::query::Query;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::sqlite::SqliteArguments;
 use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::newsroom::{
     ArticleFields, Correction, CorrectionKind, EditableArticle, ImageChoice, NewsroomListItem, NewsroomQuery, Revision,
     RevisionSummary, Transition, WorkflowEvent,
 };
-use super::sqlite::{from_unix, image_format_str, is_unique_violation, parse_image_format, to_unix};
-use super::sqlite_newsroom::{is_foreign_key_violation, opt_time, write_tx};
+use super::shared::{
+    CORRECTION_COLUMNS, correction_from_row, editable_from_row, is_foreign_key_violation, is_unique_violation,
+    media_url, newsroom_item_from_row, nonempty, parse_status, revision_from_row, revision_summary_from_row,
+    snapshot_json, to_unix, workflow_event_from_row,
+};
+use super::sqlite_newsroom::write_tx;
 use super::{StoreError, StoreResult};
 use crate::domain::{ArticleId, ArticleStatus, Slug, UserId};
-
-fn parse_status(value: &str) -> StoreResult<ArticleStatus> {
-    ArticleStatus::parse(value).ok_or_else(|| StoreError::Corrupt(format!("unknown article status {value}")))
-}
 
 /// The featured image as the articles table keeps it: the choice, plus the file's address and size
 /// copied from the media library so the reader's queries need no join for them.
@@ -42,16 +42,7 @@ async fn image_columns<'a>(
         .ok_or_else(|| StoreError::Missing(format!("media {}", choice.media_id)))?;
     let hash: String = row.try_get(0)?;
     let format: String = row.try_get(1)?;
-    let extension = match parse_image_format(&format)? {
-        crate::media::ImageFormat::Jpeg => "jpg",
-        other => image_format_str(other),
-    };
-    Ok(Some(ImageColumns {
-        choice,
-        url: format!("/media/{hash}.{extension}"),
-        width: row.try_get(2)?,
-        height: row.try_get(3)?,
-    }))
+    Ok(Some(ImageColumns { choice, url: media_url(&hash, &format)?, width: row.try_get(2)?, height: row.try_get(3)? }))
 }
 
 /// Binds the fifteen edited columns in the order both the insert and the update list them:
@@ -63,8 +54,6 @@ fn bind_fields<'q>(
     body_html: &str,
     image: Option<&ImageColumns<'_>>,
 ) -> Query<'q, Sqlite, SqliteArguments> {
-    // An empty caption or credit is stored as none, which is how the reader's pages test for one.
-    let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
     query
         .bind(fields.section_id)
         .bind(fields.slug.clone())
@@ -153,8 +142,7 @@ async fn insert_revision(
     autosave: bool,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let snapshot =
-        serde_json::to_string(fields).map_err(|e| StoreError::WriteFailed(format!("revision snapshot: {e}")))?;
+    let snapshot = snapshot_json(fields)?;
     sqlx::query("INSERT INTO revisions (article_id, user_id, autosave, snapshot, created_at) VALUES (?, ?, ?, ?, ?)")
         .bind(id)
         .bind(user_id)
@@ -270,39 +258,7 @@ pub(super) async fn editable_article(pool: &SqlitePool, id: ArticleId) -> StoreR
     .bind(id)
     .fetch_all(pool)
     .await?;
-    let media_id: Option<i64> = row.try_get(7)?;
-    let image = match media_id {
-        Some(media_id) => Some(ImageChoice {
-            media_id,
-            alt: row.try_get::<Option<String>, _>(8)?.unwrap_or_default(),
-            caption: row.try_get::<Option<String>, _>(9)?.unwrap_or_default(),
-            credit: row.try_get::<Option<String>, _>(10)?.unwrap_or_default(),
-        }),
-        None => None,
-    };
-    Ok(Some(EditableArticle {
-        id,
-        fields: ArticleFields {
-            section_id: row.try_get(0)?,
-            slug: row.try_get(1)?,
-            headline: row.try_get(2)?,
-            dek: row.try_get(3)?,
-            body_markdown: row.try_get(4)?,
-            author_ids,
-            tags,
-            image,
-            seo_title: row.try_get(5)?,
-            seo_description: row.try_get(6)?,
-        },
-        section_slug: row.try_get(11)?,
-        status: parse_status(row.try_get(12)?)?,
-        publish_at: opt_time(row.try_get(13)?)?,
-        unpublish_at: opt_time(row.try_get(14)?)?,
-        published_at: opt_time(row.try_get(15)?)?,
-        updated_at: from_unix(row.try_get(16)?)?,
-        created_at: from_unix(row.try_get(17)?)?,
-        created_by: row.try_get(18)?,
-    }))
+    Ok(Some(editable_from_row(id, &row, author_ids, tags)?))
 }
 
 pub(super) async fn newsroom_articles(pool: &SqlitePool, query: NewsroomQuery) -> StoreResult<Vec<NewsroomListItem>> {
@@ -324,22 +280,7 @@ pub(super) async fn newsroom_articles(pool: &SqlitePool, query: NewsroomQuery) -
     .bind(query.offset)
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(NewsroomListItem {
-                id: r.try_get(0)?,
-                headline: r.try_get(1)?,
-                slug: r.try_get(2)?,
-                section_slug: r.try_get(3)?,
-                section_name: r.try_get(4)?,
-                status: parse_status(r.try_get(5)?)?,
-                bylines: r.try_get::<Option<String>, _>(6)?.unwrap_or_default(),
-                updated_at: from_unix(r.try_get(7)?)?,
-                publish_at: opt_time(r.try_get(8)?)?,
-                published_at: opt_time(r.try_get(9)?)?,
-            })
-        })
-        .collect()
+    rows.iter().map(newsroom_item_from_row).collect()
 }
 
 /// Author and tag links carry the publication time exactly while the article is published.
@@ -425,16 +366,7 @@ pub(super) async fn workflow_events(pool: &SqlitePool, id: ArticleId) -> StoreRe
     .bind(id)
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(WorkflowEvent {
-                from: parse_status(r.try_get(0)?)?,
-                to: parse_status(r.try_get(1)?)?,
-                user_name: r.try_get(2)?,
-                at: from_unix(r.try_get(3)?)?,
-            })
-        })
-        .collect()
+    rows.iter().map(workflow_event_from_row).collect()
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -496,16 +428,7 @@ pub(super) async fn revisions(pool: &SqlitePool, id: ArticleId) -> StoreResult<V
     .bind(id)
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(RevisionSummary {
-                id: r.try_get(0)?,
-                user_name: r.try_get(1)?,
-                autosave: r.try_get(2)?,
-                created_at: from_unix(r.try_get(3)?)?,
-            })
-        })
-        .collect()
+    rows.iter().map(revision_summary_from_row).collect()
 }
 
 pub(super) async fn revision(pool: &SqlitePool, revision_id: i64) -> StoreResult<Option<Revision>> {
@@ -513,33 +436,7 @@ pub(super) async fn revision(pool: &SqlitePool, revision_id: i64) -> StoreResult
         .bind(revision_id)
         .fetch_optional(pool)
         .await?;
-    let Some(row) = row else { return Ok(None) };
-    let snapshot: &str = row.try_get(2)?;
-    Ok(Some(Revision {
-        id: row.try_get(0)?,
-        article_id: row.try_get(1)?,
-        fields: serde_json::from_str(snapshot)
-            .map_err(|e| StoreError::Corrupt(format!("revision {revision_id} snapshot: {e}")))?,
-        created_at: from_unix(row.try_get(3)?)?,
-    }))
-}
-
-const CORRECTION_COLUMNS: &str = "SELECT c.id, c.article_id, c.kind, c.body, c.created_at, a.headline, s.slug, a.slug \
-     FROM corrections c JOIN articles a ON a.id = c.article_id JOIN sections s ON s.id = a.section_id";
-
-fn correction_from_row(row: &SqliteRow) -> StoreResult<Correction> {
-    let kind: String = row.try_get(2)?;
-    Ok(Correction {
-        id: row.try_get(0)?,
-        article_id: row.try_get(1)?,
-        kind: CorrectionKind::parse(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown correction kind {kind}")))?,
-        body: row.try_get(3)?,
-        created_at: from_unix(row.try_get(4)?)?,
-        headline: row.try_get(5)?,
-        section_slug: row.try_get(6)?,
-        slug: row.try_get(7)?,
-    })
+    row.as_ref().map(revision_from_row).transpose()
 }
 
 pub(super) async fn add_correction(

@@ -1,45 +1,18 @@
 //! Media, curation, sections and tags, and moderation for [`super::newsroom::Newsroom`] on SQLite.
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
 use super::newsroom::{CuratedEntry, MediaMeta, MediaRecord, ModerationItem, NewMedia, SectionUpdate};
-use super::sqlite::{
-    card_columns, cards, from_unix, image_format_str, is_unique_violation, media_join, parse_image_format,
-    parse_variants, to_unix,
+use super::shared::{
+    MEDIA_COLUMNS, card_columns, cards, curated_entry_from_row, image_format_str, is_foreign_key_violation,
+    is_unique_violation, media_from_row, media_join, moderation_item_from_row, section_with_archived, tag_from_row,
+    to_unix, touched, variants_json,
 };
-use super::sqlite_newsroom::{is_foreign_key_violation, opt_time, touched, write_tx};
+use super::sqlite_newsroom::write_tx;
 use super::{StoreError, StoreResult};
-use crate::domain::{ArticleCard, ArticleId, ArticleStatus, CommentStatus, Section, Tag};
-use crate::media::{FocalPoint, Variant};
-
-const MEDIA_COLUMNS: &str = "SELECT id, hash, format, width, height, bytes, original_name, alt, caption, credit, \
-     focal_x, focal_y, variants, uploaded_by, created_at FROM media";
-
-fn unsigned<T: TryFrom<i64>>(value: i64, what: &str) -> StoreResult<T> {
-    T::try_from(value).map_err(|_| StoreError::Corrupt(format!("media {what} {value} is out of range")))
-}
-
-fn media_from_row(row: &SqliteRow) -> StoreResult<MediaRecord> {
-    let variants: Option<&str> = row.try_get(12)?;
-    Ok(MediaRecord {
-        id: row.try_get(0)?,
-        hash: row.try_get(1)?,
-        format: parse_image_format(row.try_get(2)?)?,
-        width: unsigned(row.try_get(3)?, "width")?,
-        height: unsigned(row.try_get(4)?, "height")?,
-        bytes: unsigned(row.try_get(5)?, "size")?,
-        original_name: row.try_get(6)?,
-        alt: row.try_get(7)?,
-        caption: row.try_get(8)?,
-        credit: row.try_get(9)?,
-        focal: FocalPoint { x: row.try_get::<f64, _>(10)? as f32, y: row.try_get::<f64, _>(11)? as f32 },
-        variants: variants.map(parse_variants).transpose()?,
-        uploaded_by: row.try_get(13)?,
-        created_at: from_unix(row.try_get(14)?)?,
-    })
-}
+use crate::domain::{ArticleCard, ArticleId, CommentStatus, Section, Tag};
+use crate::media::Variant;
 
 pub(super) async fn insert_media(pool: &SqlitePool, media: NewMedia) -> StoreResult<MediaRecord> {
     // The hash names the content: a second upload of the same file is the same record.
@@ -103,10 +76,7 @@ pub(super) async fn update_media_meta(pool: &SqlitePool, id: i64, meta: &MediaMe
 
 /// Stores the variants, or with `None` clears them so the worker makes them again.
 pub(super) async fn set_media_variants(pool: &SqlitePool, id: i64, variants: Option<&[Variant]>) -> StoreResult<()> {
-    let json = variants
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(|e| StoreError::WriteFailed(format!("media variants: {e}")))?;
+    let json = variants_json(variants)?;
     let done = sqlx::query("UPDATE media SET variants = ? WHERE id = ?").bind(json).bind(id).execute(pool).await?;
     touched(done.rows_affected(), || format!("media {id}"))
 }
@@ -130,19 +100,7 @@ pub(super) async fn curated_entries(pool: &SqlitePool, list: List) -> StoreResul
         }
     };
     let rows = sqlx::query(sql).fetch_all(pool).await?;
-    rows.iter()
-        .map(|r| {
-            let status: &str = r.try_get(3)?;
-            Ok(CuratedEntry {
-                article_id: r.try_get(0)?,
-                headline: r.try_get(1)?,
-                section_name: r.try_get(2)?,
-                status: ArticleStatus::parse(status)
-                    .ok_or_else(|| StoreError::Corrupt(format!("unknown article status {status}")))?,
-                expires_at: opt_time(r.try_get(4)?)?,
-            })
-        })
-        .collect()
+    rows.iter().map(curated_entry_from_row).collect()
 }
 
 /// Replaces a list, in order, in one transaction.
@@ -192,14 +150,7 @@ pub(super) async fn all_sections(pool: &SqlitePool) -> StoreResult<Vec<(Section,
     let rows = sqlx::query("SELECT id, slug, name, position, archived FROM sections ORDER BY position, id")
         .fetch_all(pool)
         .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                Section { id: r.try_get(0)?, slug: r.try_get(1)?, name: r.try_get(2)?, position: r.try_get(3)? },
-                r.try_get(4)?,
-            ))
-        })
-        .collect()
+    rows.iter().map(section_with_archived).collect()
 }
 
 pub(super) async fn update_section(pool: &SqlitePool, id: i64, update: &SectionUpdate) -> StoreResult<()> {
@@ -224,9 +175,7 @@ pub(super) async fn tags_with_counts(pool: &SqlitePool) -> StoreResult<Vec<(Tag,
     )
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|r| Ok((Tag { id: r.try_get(0)?, slug: r.try_get(1)?, name: r.try_get(2)? }, r.try_get(3)?)))
-        .collect()
+    rows.iter().map(|r| Ok((tag_from_row(r)?, r.try_get(3)?))).collect()
 }
 
 pub(super) async fn comments_by_status(
@@ -247,25 +196,7 @@ pub(super) async fn comments_by_status(
     .bind(offset)
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|r| {
-            let status: &str = r.try_get(7)?;
-            Ok(ModerationItem {
-                id: r.try_get(0)?,
-                article_id: r.try_get(1)?,
-                headline: r.try_get(2)?,
-                section_slug: r.try_get(3)?,
-                slug: r.try_get(4)?,
-                author_name: r.try_get(5)?,
-                body: r.try_get(6)?,
-                status: CommentStatus::parse(status)
-                    .ok_or_else(|| StoreError::Corrupt(format!("unknown comment status {status}")))?,
-                fingerprint: r.try_get(8)?,
-                fingerprint_blocked: r.try_get(9)?,
-                created_at: from_unix(r.try_get(10)?)?,
-            })
-        })
-        .collect()
+    rows.iter().map(moderation_item_from_row).collect()
 }
 
 /// Moves a comment to `status`, or deletes it (`None`), keeping the article's count of published

@@ -12,9 +12,13 @@ use super::newsroom::{
     MediaMeta, MediaRecord, ModerationItem, NewAuditEntry, NewMedia, NewUser, Newsroom, NewsroomListItem,
     NewsroomQuery, Revision, RevisionSummary, SectionUpdate, SessionRecord, Transition, WorkflowEvent,
 };
-use super::sqlite::{SqliteStore, from_unix, is_unique_violation, to_unix};
+use super::shared::{
+    SESSION_COLUMNS, USER_COLUMNS, audit_entry_from_row, byline_slug_base, credentials_from_row,
+    is_foreign_key_violation, is_unique_violation, opt_time, session_from_row, to_unix, touched, user_from_row,
+};
+use super::sqlite::SqliteStore;
 use super::{StoreError, StoreResult, sqlite_articles as articles, sqlite_curation as curation};
-use crate::domain::{ArticleCard, ArticleId, CommentStatus, Role, Section, Slug, Tag, User, UserId};
+use crate::domain::{ArticleCard, ArticleId, CommentStatus, Role, Section, Tag, User, UserId};
 use crate::media::Variant;
 
 /// A write transaction that takes the write lock up front. A transaction that reads and then writes
@@ -22,74 +26,6 @@ use crate::media::Variant;
 /// upgrade to a writer and fails at once instead of waiting for the lock.
 pub(super) async fn write_tx(pool: &SqlitePool) -> StoreResult<Transaction<'static, Sqlite>> {
     Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
-}
-
-/// `Missing(what)` when an update touched no row.
-pub(super) fn touched(rows: u64, what: impl FnOnce() -> String) -> StoreResult<()> {
-    if rows == 0 { Err(StoreError::Missing(what())) } else { Ok(()) }
-}
-
-pub(super) fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.is_foreign_key_violation())
-}
-
-pub(super) fn opt_time(secs: Option<i64>) -> StoreResult<Option<DateTime<Utc>>> {
-    secs.map(from_unix).transpose()
-}
-
-const USER_COLUMNS: &str = "SELECT u.id, u.email, u.name, u.role, u.author_id, au.slug, \
-     u.password_hash IS NOT NULL, u.totp_secret IS NOT NULL, u.disabled_at IS NOT NULL, u.created_at, \
-     u.password_hash, u.totp_secret, u.totp_last_step \
-     FROM users u JOIN authors au ON au.id = u.author_id";
-
-fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
-    let role: String = row.try_get(3)?;
-    Ok(User {
-        id: row.try_get(0)?,
-        email: row.try_get(1)?,
-        name: row.try_get(2)?,
-        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
-        author_id: row.try_get(4)?,
-        author_slug: row.try_get(5)?,
-        has_password: row.try_get(6)?,
-        totp_enabled: row.try_get(7)?,
-        disabled: row.try_get(8)?,
-        created_at: from_unix(row.try_get(9)?)?,
-    })
-}
-
-fn credentials_from_row(row: &SqliteRow) -> StoreResult<Credentials> {
-    Ok(Credentials {
-        user: user_from_row(row)?,
-        password_hash: row.try_get(10)?,
-        totp_secret: row.try_get(11)?,
-        totp_last_step: row.try_get(12)?,
-    })
-}
-
-const SESSION_COLUMNS: &str = "SELECT token_hash, user_id, csrf_token, pending_totp, created_at, last_seen_at, \
-     reauth_at, ip, user_agent FROM sessions";
-
-fn session_from_row(row: &SqliteRow) -> StoreResult<SessionRecord> {
-    Ok(SessionRecord {
-        token_hash: row.try_get(0)?,
-        user_id: row.try_get(1)?,
-        csrf_token: row.try_get(2)?,
-        pending_totp: row.try_get(3)?,
-        created_at: from_unix(row.try_get(4)?)?,
-        last_seen_at: from_unix(row.try_get(5)?)?,
-        reauth_at: from_unix(row.try_get(6)?)?,
-        ip: row.try_get(7)?,
-        user_agent: row.try_get(8)?,
-    })
-}
-
-/// The byline's slug base: the name as a slug, shortened so a `-N` suffix still fits the limit.
-fn byline_slug_base(name: &str) -> String {
-    let base = Slug::from_title(name).map(Slug::into_inner).unwrap_or_else(|_| "author".to_owned());
-    let mut base = base;
-    base.truncate(Slug::MAX_LEN - 8);
-    base.trim_end_matches('-').to_owned()
 }
 
 enum UserKey<'a> {
@@ -701,18 +637,6 @@ impl Newsroom for SqliteStore {
         .bind(offset)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    id: r.try_get(0)?,
-                    at: from_unix(r.try_get(1)?)?,
-                    user_name: r.try_get(2)?,
-                    action: r.try_get(3)?,
-                    target_kind: r.try_get(4)?,
-                    target_id: r.try_get(5)?,
-                    detail: r.try_get(6)?,
-                })
-            })
-            .collect()
+        rows.iter().map(audit_entry_from_row).collect()
     }
 }

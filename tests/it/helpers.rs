@@ -1,6 +1,12 @@
-//! `TestApp::spawn()` gives each test its own data directory, database and router.
+//! `TestApp::spawn()` gives each test its own data directory, database and router; `TestDb` gives a
+//! test a fresh database to open stores on directly.
+//!
+//! The database is SQLite in the test's temporary directory, or, when `BROADSHEET_TEST_POSTGRES`
+//! names a PostgreSQL server (`postgres://postgres@127.0.0.1:5432/postgres`), a new database on that
+//! server made for the test and dropped after it.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
 use std::sync::Arc;
 
 use axum::Router;
@@ -9,7 +15,6 @@ use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use broadsheet::config::Settings;
 use broadsheet::store::Store;
-use broadsheet::store::sqlite::SqliteStore;
 use broadsheet::web::{self, AppState, percent_encode};
 use http_body_util::BodyExt;
 use scraper::{Html, Selector};
@@ -19,10 +24,132 @@ pub const BROWSER: &str =
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36";
 pub const REFERENCE_PATH: &str = "/asia/kishidas-aim-for-us-visit-a-summit-with-north-koreas-kim-jong-un";
 
+/// The environment variable naming the PostgreSQL server to run the tests against.
+pub const POSTGRES_ENV: &str = "BROADSHEET_TEST_POSTGRES";
+
+/// The PostgreSQL server the tests should use, if any.
+pub fn postgres_server() -> Option<String> {
+    std::env::var(POSTGRES_ENV).ok().filter(|url| !url.trim().is_empty())
+}
+
+/// One test's database: a temporary directory (the data directory, with SQLite's file in it
+/// unless PostgreSQL is used) and, under PostgreSQL, a database of its own on the server. Any
+/// number of stores can be opened on it, as a restarted process or a second node would.
+pub struct TestDb {
+    dir: tempfile::TempDir,
+    postgres: Option<PgDatabase>,
+}
+
+struct PgDatabase {
+    server: String,
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let postgres = match postgres_server() {
+            Some(server) => Some(PgDatabase::create(server).await),
+            None => None,
+        };
+        Self { dir, postgres }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The database's URL when it is a PostgreSQL one.
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.postgres.as_ref().map(|pg| pg.url.as_str())
+    }
+
+    /// Points `settings` at this database (and its data directory).
+    pub fn configure(&self, settings: &mut Settings) {
+        settings.server.data_dir = self.dir.path().to_owned();
+        settings.database.url = self.postgres.as_ref().map(|pg| pg.url.clone());
+    }
+
+    /// Opens a store on this database (running the migrations the first time), as the site does.
+    pub async fn open(&self) -> Arc<dyn Store> {
+        let mut settings = Settings::default();
+        self.configure(&mut settings);
+        broadsheet::store::open(&settings).await.expect("open store")
+    }
+}
+
+impl PgDatabase {
+    /// A new empty database named `bs_test_<16 random hex digits>`. The random name keeps tests
+    /// running in parallel (and in several processes) apart; template0 is never connected to, so
+    /// concurrent creations never find their template busy.
+    async fn create(server: String) -> Self {
+        use sqlx::{Connection, Executor};
+        let mut random = [0u8; 8];
+        getrandom::fill(&mut random).expect("random bytes");
+        let name = format!("bs_test_{}", data_encoding::HEXLOWER.encode(&random));
+        let mut conn = sqlx::PgConnection::connect(&server).await.expect("connect to the PostgreSQL test server");
+        conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'")))
+            .await
+            .expect("create the test database");
+        conn.close().await.ok();
+        let url = with_database(&server, &name);
+        Self { server, name, url }
+    }
+
+    /// Drops the database, ending any connection still open to it. On a thread of its own with
+    /// its own runtime, because `Drop` cannot wait on the test's runtime.
+    fn drop_now(&self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async move {
+                use sqlx::{Connection, Executor};
+                let mut conn = sqlx::PgConnection::connect(&server).await?;
+                conn.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).await?;
+                conn.close().await?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            })
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("could not drop test database {}: {e}", self.name),
+            Err(_) => eprintln!("dropping test database {} panicked", self.name),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(pg) = &self.postgres {
+            pg.drop_now();
+        }
+    }
+}
+
+/// `server` (a PostgreSQL URL) with its database name replaced by `name`, query string kept.
+fn with_database(server: &str, name: &str) -> String {
+    let (base, query) = match server.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (server, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let root = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{root}/{name}?{query}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
 pub struct TestApp {
     pub state: AppState,
     pub router: Router,
-    _dir: tempfile::TempDir,
+    /// Last, so the database outlives everything that uses it.
+    _db: TestDb,
 }
 
 pub struct TestResponse {
@@ -71,19 +198,23 @@ impl TestApp {
     }
 
     pub async fn spawn_with(configure: impl FnOnce(&mut Settings), demo: bool) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let db = TestDb::new().await;
         let mut settings = Settings::default();
-        settings.server.data_dir = dir.path().to_owned();
+        db.configure(&mut settings);
         settings.site.base_url = Some("http://news.test".into());
         configure(&mut settings);
-        let store = SqliteStore::open(dir.path()).await.expect("open store");
-        let store: Arc<dyn Store> = Arc::new(store);
+        let store = broadsheet::store::open(&settings).await.expect("open store");
         if demo {
-            broadsheet::demo::load_if_empty(store.as_ref(), dir.path()).await.expect("demo loads");
+            broadsheet::demo::load_if_empty(store.as_ref(), db.data_dir()).await.expect("demo loads");
         }
         let state = AppState::new(settings, store).await.expect("state");
         let router = web::router(state.clone());
-        Self { state, router, _dir: dir }
+        Self { state, router, _db: db }
+    }
+
+    /// A second store on this site's database, as another process or node would open it.
+    pub async fn second_store(&self) -> Arc<dyn Store> {
+        broadsheet::store::open(&self.state.settings).await.expect("open a second store")
     }
 
     pub async fn send(&self, request: Request<Body>) -> TestResponse {

@@ -1,5 +1,6 @@
-//! Integration tests: requests go through the real router to a real SQLite file in a temporary
-//! directory. One binary, one module per area.
+//! Integration tests: requests go through the real router to a real database, a SQLite file in a
+//! temporary directory or, with `BROADSHEET_TEST_POSTGRES=postgres://…` set, a fresh PostgreSQL
+//! database per test. One binary, one module per area.
 
 mod cdn;
 mod comments;
@@ -9,5 +10,7 @@ mod modules;
 mod newsroom;
 mod ops;
 mod pages;
+mod schema;
 mod store_newsroom;
+mod store_nodes;
 mod views;

@@ -1,22 +1,25 @@
-//! The newsroom's storage on SQLite, against a real database file: accounts and sessions, the
-//! editor's saves and revisions, the workflow and its scheduler, corrections, media, curation,
-//! moderation and the audit log.
+//! The newsroom's storage against a real database (SQLite, or PostgreSQL when the tests are run
+//! against it): accounts and sessions, the editor's saves and revisions, the workflow and its
+//! scheduler, corrections, media, curation, moderation and the audit log.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use broadsheet::domain::{ArticleId, ArticleStatus, CommentStatus, Role, User};
 use broadsheet::media::{FocalPoint, ImageFormat, Variant};
 use broadsheet::store::newsroom::{
-    ArticleFields, CorrectionKind, ImageChoice, NewAuditEntry, NewMedia, NewUser, Newsroom, NewsroomQuery,
-    SectionUpdate, SessionRecord, Transition,
+    ArticleFields, CorrectionKind, ImageChoice, NewAuditEntry, NewMedia, NewUser, NewsroomQuery, SectionUpdate,
+    SessionRecord, Transition,
 };
-use broadsheet::store::sqlite::SqliteStore;
 use broadsheet::store::{ListFilter, NewComment, NewSection, Store, StoreError};
 
+use crate::helpers::TestDb;
+
 struct Db {
-    store: SqliteStore,
+    store: Arc<dyn Store>,
     section_id: i64,
-    _dir: tempfile::TempDir,
+    _db: TestDb,
 }
 
 fn t0() -> DateTime<Utc> {
@@ -24,13 +27,13 @@ fn t0() -> DateTime<Utc> {
 }
 
 async fn db() -> Db {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open(dir.path()).await.expect("open store");
+    let db = TestDb::new().await;
+    let store = db.open().await;
     let section = store
         .insert_section(NewSection { slug: "asia".into(), name: "Asia".into(), position: 1 })
         .await
         .expect("section");
-    Db { store, section_id: section.id, _dir: dir }
+    Db { store, section_id: section.id, _db: db }
 }
 
 impl Db {

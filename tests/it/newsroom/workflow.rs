@@ -9,7 +9,6 @@ use broadsheet::domain::{ArticleStatus, Role};
 use broadsheet::newsroom::scheduler::run_due;
 use broadsheet::store::Store;
 use broadsheet::store::newsroom::Transition;
-use broadsheet::store::sqlite::SqliteStore;
 use broadsheet::web::AppState;
 use chrono::{Duration, Utc};
 
@@ -87,11 +86,11 @@ async fn a_story_goes_from_contributor_to_editor_to_a_scheduled_publication_that
     // A second process on the same database (a restart, or another node) and this one both run
     // the scheduler once the time has come: the article is published exactly once.
     let due = at + Duration::seconds(1);
-    let other = SqliteStore::open(&app.state.settings.server.data_dir).await.expect("second store");
-    let (a, b) = tokio::join!(run_due(&other, due), run_due(app.state.store.as_ref(), due));
+    let other = app.second_store().await;
+    let (a, b) = tokio::join!(run_due(other.as_ref(), due), run_due(app.state.store.as_ref(), due));
     let fired: Vec<i64> = a.expect("pass").published.into_iter().chain(b.expect("pass").published).collect();
     assert_eq!(fired, vec![id]);
-    assert!(run_due(&other, due).await.expect("pass").is_empty());
+    assert!(run_due(other.as_ref(), due).await.expect("pass").is_empty());
     let events = app.state.store.workflow_events(id).await.expect("events");
     let publications: Vec<_> = events.iter().filter(|ev| ev.to == ArticleStatus::Published).collect();
     assert_eq!(publications.len(), 1);

@@ -1,0 +1,506 @@
+//! The editorial side of [`super::newsroom::Newsroom`] for PostgreSQL: the editor's saves and their
+//! revisions, the workflow's compare-and-set transitions, the scheduler, and corrections. A save or
+//! a transition reads the article's row and then writes it; the read locks the row (`FOR UPDATE`),
+//! which SQLite's single writer gives its transactions for free.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
+use sqlx::{PgConnection, PgPool, Postgres, Row};
+
+use super::newsroom::{
+    ArticleFields, Correction, CorrectionKind, EditableArticle, ImageChoice, NewsroomListItem, NewsroomQuery, Revision,
+    RevisionSummary, Transition, WorkflowEvent,
+};
+use super::postgres::sync_links;
+use super::shared::{
+    CORRECTION_COLUMNS, correction_from_row, editable_from_row, is_foreign_key_violation, is_unique_violation,
+    media_url, newsroom_item_from_row, nonempty, parse_status, revision_from_row, revision_summary_from_row,
+    snapshot_json, to_unix, workflow_event_from_row,
+};
+use super::{StoreError, StoreResult};
+use crate::domain::{ArticleId, ArticleStatus, Slug, UserId};
+
+/// The featured image as the articles table keeps it: the choice, plus the file's address and size
+/// copied from the media library so the reader's queries need no join for them.
+struct ImageColumns<'a> {
+    choice: &'a ImageChoice,
+    url: String,
+    width: i64,
+    height: i64,
+}
+
+async fn image_columns<'a>(
+    tx: &mut PgConnection,
+    image: Option<&'a ImageChoice>,
+) -> StoreResult<Option<ImageColumns<'a>>> {
+    let Some(choice) = image else { return Ok(None) };
+    let row = sqlx::query("SELECT hash, format, width, height FROM media WHERE id = $1")
+        .bind(choice.media_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::Missing(format!("media {}", choice.media_id)))?;
+    let hash: String = row.try_get(0)?;
+    let format: String = row.try_get(1)?;
+    Ok(Some(ImageColumns { choice, url: media_url(&hash, &format)?, width: row.try_get(2)?, height: row.try_get(3)? }))
+}
+
+/// Binds the fifteen edited columns in the order both the insert and the update list them:
+/// section_id, slug, headline, dek, body_markdown, body_html, seo_title, seo_description,
+/// image_media_id, image_alt, image_caption, image_credit, image_url, image_width, image_height.
+fn bind_fields<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    fields: &ArticleFields,
+    body_html: &str,
+    image: Option<&ImageColumns<'_>>,
+) -> Query<'q, Postgres, PgArguments> {
+    query
+        .bind(fields.section_id)
+        .bind(fields.slug.clone())
+        .bind(fields.headline.clone())
+        .bind(fields.dek.clone())
+        .bind(fields.body_markdown.clone())
+        .bind(body_html.to_owned())
+        .bind(fields.seo_title.clone())
+        .bind(fields.seo_description.clone())
+        .bind(image.map(|i| i.choice.media_id))
+        .bind(image.map(|i| i.choice.alt.clone()))
+        .bind(image.and_then(|i| nonempty(&i.choice.caption)))
+        .bind(image.and_then(|i| nonempty(&i.choice.credit)))
+        .bind(image.map(|i| i.url.clone()))
+        .bind(image.map(|i| i.width))
+        .bind(image.map(|i| i.height))
+}
+
+fn article_write_error(err: sqlx::Error, fields: &ArticleFields) -> StoreError {
+    if is_unique_violation(&err) {
+        StoreError::Conflict("slug".into())
+    } else if is_foreign_key_violation(&err) {
+        StoreError::Missing(format!("section {}", fields.section_id))
+    } else {
+        err.into()
+    }
+}
+
+/// Replaces the byline and tags. `listed_at` is the publication time while the article is
+/// published (the author and tag pages list by it), otherwise none.
+async fn replace_links(
+    tx: &mut PgConnection,
+    id: ArticleId,
+    fields: &ArticleFields,
+    listed_at: Option<i64>,
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM article_authors WHERE article_id = $1").bind(id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM article_tags WHERE article_id = $1").bind(id).execute(&mut *tx).await?;
+    let mut authors = HashSet::new();
+    for &author_id in &fields.author_ids {
+        if !authors.insert(author_id) {
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO article_authors (article_id, author_id, position, published_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(author_id)
+        .bind(authors.len() as i64 - 1)
+        .bind(listed_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_foreign_key_violation(&e) { StoreError::Missing(format!("author {author_id}")) } else { e.into() }
+        })?;
+    }
+    // Names whose slug would be empty (punctuation only) are not tags.
+    let mut tags = HashSet::new();
+    for name in &fields.tags {
+        let Ok(slug) = Slug::from_title(name).map(Slug::into_inner) else { continue };
+        if !tags.insert(slug.clone()) {
+            continue;
+        }
+        sqlx::query("INSERT INTO tags (slug, name) VALUES ($1, $2) ON CONFLICT (slug) DO NOTHING")
+            .bind(&slug)
+            .bind(name.trim())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO article_tags (article_id, tag_id, position, published_at) \
+             SELECT $1, id, $2, $3 FROM tags WHERE slug = $4",
+        )
+        .bind(id)
+        .bind(tags.len() as i64 - 1)
+        .bind(listed_at)
+        .bind(&slug)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn insert_revision(
+    tx: &mut PgConnection,
+    id: ArticleId,
+    fields: &ArticleFields,
+    user_id: Option<UserId>,
+    autosave: bool,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let snapshot = snapshot_json(fields)?;
+    sqlx::query(
+        "INSERT INTO revisions (article_id, user_id, autosave, snapshot, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(i64::from(autosave))
+    .bind(snapshot)
+    .bind(to_unix(at))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn create_article(
+    pool: &PgPool,
+    fields: &ArticleFields,
+    body_html: &str,
+    user_id: Option<UserId>,
+    at: DateTime<Utc>,
+) -> StoreResult<ArticleId> {
+    let mut tx = pool.begin().await?;
+    let image = image_columns(&mut tx, fields.image.as_ref()).await?;
+    let insert = sqlx::query(
+        "INSERT INTO articles (section_id, slug, headline, dek, body_markdown, body_html, seo_title, \
+         seo_description, image_media_id, image_alt, image_caption, image_credit, image_url, image_width, \
+         image_height, status, updated_at, created_at, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'draft', $16, $17, $18) RETURNING id",
+    );
+    let id: ArticleId = bind_fields(insert, fields, body_html, image.as_ref())
+        .bind(to_unix(at))
+        .bind(to_unix(at))
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| article_write_error(e, fields))?
+        .try_get(0)?;
+    replace_links(&mut tx, id, fields, None).await?;
+    insert_revision(&mut tx, id, fields, user_id, false, at).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub(super) async fn save_article(
+    pool: &PgPool,
+    id: ArticleId,
+    fields: &ArticleFields,
+    body_html: &str,
+    user_id: Option<UserId>,
+    autosave: bool,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let mut tx = pool.begin().await?;
+    let current = sqlx::query("SELECT slug, status, published_at FROM articles WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::Missing(format!("article {id}")))?;
+    let old_slug: String = current.try_get(0)?;
+    let published = parse_status(current.try_get(1)?)? == ArticleStatus::Published;
+    let listed_at: Option<i64> = if published { current.try_get(2)? } else { None };
+    let image = image_columns(&mut tx, fields.image.as_ref()).await?;
+    let update = sqlx::query(
+        "UPDATE articles SET section_id = $1, slug = $2, headline = $3, dek = $4, body_markdown = $5, body_html = $6, \
+         seo_title = $7, seo_description = $8, image_media_id = $9, image_alt = $10, image_caption = $11, \
+         image_credit = $12, image_url = $13, image_width = $14, image_height = $15, \
+         updated_at = CASE WHEN $16 THEN updated_at ELSE $17 END WHERE id = $18",
+    );
+    // An autosave of a live article is not an edit readers are told about.
+    bind_fields(update, fields, body_html, image.as_ref())
+        .bind(autosave && published)
+        .bind(to_unix(at))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| article_write_error(e, fields))?;
+    if old_slug != fields.slug {
+        // The new slug is this article's now; a redirect from it (to anything) would shadow it.
+        sqlx::query("DELETE FROM slug_redirects WHERE old_slug = $1").bind(&fields.slug).execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO slug_redirects (old_slug, article_id) VALUES ($1, $2) \
+             ON CONFLICT (old_slug) DO UPDATE SET article_id = excluded.article_id",
+        )
+        .bind(&old_slug)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    replace_links(&mut tx, id, fields, listed_at).await?;
+    insert_revision(&mut tx, id, fields, user_id, autosave, at).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn editable_article(pool: &PgPool, id: ArticleId) -> StoreResult<Option<EditableArticle>> {
+    let Some(row) = sqlx::query(
+        "SELECT a.section_id, a.slug, a.headline, a.dek, a.body_markdown, a.seo_title, a.seo_description, \
+         a.image_media_id, a.image_alt, a.image_caption, a.image_credit, s.slug, a.status, a.publish_at, \
+         a.unpublish_at, a.published_at, a.updated_at, a.created_at, a.created_by \
+         FROM articles a JOIN sections s ON s.id = a.section_id WHERE a.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let author_ids: Vec<i64> =
+        sqlx::query_scalar("SELECT author_id FROM article_authors WHERE article_id = $1 ORDER BY position")
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+    let tags: Vec<String> = sqlx::query_scalar(
+        "SELECT t.name FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = $1 ORDER BY at.position",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    Ok(Some(editable_from_row(id, &row, author_ids, tags)?))
+}
+
+pub(super) async fn newsroom_articles(pool: &PgPool, query: NewsroomQuery) -> StoreResult<Vec<NewsroomListItem>> {
+    let rows = sqlx::query(
+        "SELECT a.id, a.headline, a.slug, s.slug, s.name, a.status, \
+         (SELECT string_agg(au.name, ', ' ORDER BY aa.position) FROM article_authors aa \
+           JOIN authors au ON au.id = aa.author_id WHERE aa.article_id = a.id), \
+         a.updated_at, a.publish_at, a.published_at \
+         FROM articles a JOIN sections s ON s.id = a.section_id \
+         WHERE ($1 IS NULL OR a.status = $1) \
+           AND ($2 IS NULL OR a.created_by = $3 \
+                OR EXISTS (SELECT 1 FROM article_authors o WHERE o.article_id = a.id AND o.author_id = $2)) \
+         ORDER BY a.updated_at DESC, a.id DESC LIMIT $4 OFFSET $5",
+    )
+    .bind(query.status.map(ArticleStatus::as_str))
+    .bind(query.owner.map(|(author_id, _)| author_id))
+    .bind(query.owner.map(|(_, user_id)| user_id))
+    .bind(query.limit)
+    .bind(query.offset)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(newsroom_item_from_row).collect()
+}
+
+async fn insert_event(
+    tx: &mut PgConnection,
+    id: ArticleId,
+    from: ArticleStatus,
+    to: ArticleStatus,
+    user_id: Option<UserId>,
+    at: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO workflow_events (article_id, from_status, to_status, user_id, at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(from.as_str())
+    .bind(to.as_str())
+    .bind(user_id)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn transition(pool: &PgPool, id: ArticleId, t: &Transition<'_>) -> StoreResult<bool> {
+    let publish_at = match (t.to, t.publish_at) {
+        (ArticleStatus::Scheduled, None) => {
+            return Err(StoreError::WriteFailed("scheduling needs a publication time".into()));
+        }
+        (ArticleStatus::Scheduled, Some(when)) => Some(to_unix(when)),
+        _ => None,
+    };
+    if t.from.is_empty() {
+        return Ok(false);
+    }
+    let mut tx = pool.begin().await?;
+    let old: String = sqlx::query_scalar("SELECT status FROM articles WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::Missing(format!("article {id}")))?;
+    let old = parse_status(&old)?;
+    // The IN list is made from the enum's own names, never from request text.
+    let from = t.from.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
+    let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE articles SET status = $1, publish_at = $2, \
+         published_at = CASE WHEN $1 = 'published' THEN COALESCE(published_at, $3) ELSE published_at END, \
+         unpublish_at = CASE WHEN $1 = 'published' THEN unpublish_at END, updated_at = $3 \
+         WHERE id = $4 AND status IN ({from})"
+    )))
+    .bind(t.to.as_str())
+    .bind(publish_at)
+    .bind(to_unix(t.at))
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    if t.to == ArticleStatus::Published || old == ArticleStatus::Published {
+        sync_links(&mut tx, id).await?;
+    }
+    insert_event(&mut tx, id, old, t.to, t.user_id, to_unix(t.at)).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(super) async fn workflow_events(pool: &PgPool, id: ArticleId) -> StoreResult<Vec<WorkflowEvent>> {
+    let rows = sqlx::query(
+        "SELECT w.from_status, w.to_status, u.name, w.at FROM workflow_events w \
+         LEFT JOIN users u ON u.id = w.user_id WHERE w.article_id = $1 ORDER BY w.id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(workflow_event_from_row).collect()
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Due {
+    Publish,
+    Unpublish,
+}
+
+/// Fires every due publication or take-down. Each article gets its own transaction whose first
+/// statement is the conditional update: of several schedulers (threads or processes) only the one
+/// whose update matched records the event, so each change happens exactly once. The event's time is
+/// the scheduled time, not the moment the scheduler got to it. (A second scheduler's update waits
+/// on the first one's row lock and then re-checks its condition against the committed row, which
+/// is no longer due; read committed is enough for that.)
+pub(super) async fn fire_due(pool: &PgPool, due: Due, now: DateTime<Utc>) -> StoreResult<Vec<ArticleId>> {
+    const BATCH: i64 = 100;
+    let (select, update, from, to) = match due {
+        Due::Publish => (
+            "SELECT id FROM articles WHERE status = 'scheduled' AND publish_at <= $1 ORDER BY publish_at, id \
+             LIMIT $2",
+            "UPDATE articles SET status = 'published', published_at = COALESCE(published_at, publish_at), \
+             updated_at = publish_at, publish_at = NULL \
+             WHERE id = $1 AND status = 'scheduled' AND publish_at <= $2 RETURNING updated_at",
+            ArticleStatus::Scheduled,
+            ArticleStatus::Published,
+        ),
+        Due::Unpublish => (
+            "SELECT id FROM articles WHERE status = 'published' AND unpublish_at <= $1 ORDER BY unpublish_at, id \
+             LIMIT $2",
+            "UPDATE articles SET status = 'unpublished', updated_at = unpublish_at, unpublish_at = NULL \
+             WHERE id = $1 AND status = 'published' AND unpublish_at <= $2 RETURNING updated_at",
+            ArticleStatus::Published,
+            ArticleStatus::Unpublished,
+        ),
+    };
+    let mut fired = Vec::new();
+    loop {
+        let ids: Vec<ArticleId> = sqlx::query_scalar(select).bind(to_unix(now)).bind(BATCH).fetch_all(pool).await?;
+        for &id in &ids {
+            let mut tx = pool.begin().await?;
+            let at: Option<i64> =
+                sqlx::query_scalar(update).bind(id).bind(to_unix(now)).fetch_optional(&mut *tx).await?;
+            // Another scheduler got there first (or an editor changed the article meanwhile).
+            let Some(at) = at else { continue };
+            insert_event(&mut tx, id, from, to, None, at).await?;
+            sync_links(&mut tx, id).await?;
+            tx.commit().await?;
+            fired.push(id);
+        }
+        // Whatever was fired or lost no longer matches, so a full batch means there may be more.
+        if (ids.len() as i64) < BATCH {
+            return Ok(fired);
+        }
+    }
+}
+
+pub(super) async fn revisions(pool: &PgPool, id: ArticleId) -> StoreResult<Vec<RevisionSummary>> {
+    let rows = sqlx::query(
+        "SELECT r.id, u.name, r.autosave, r.created_at FROM revisions r LEFT JOIN users u ON u.id = r.user_id \
+         WHERE r.article_id = $1 ORDER BY r.id DESC",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(revision_summary_from_row).collect()
+}
+
+pub(super) async fn revision(pool: &PgPool, revision_id: i64) -> StoreResult<Option<Revision>> {
+    let row = sqlx::query("SELECT id, article_id, snapshot, created_at FROM revisions WHERE id = $1")
+        .bind(revision_id)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(revision_from_row).transpose()
+}
+
+pub(super) async fn add_correction(
+    pool: &PgPool,
+    article_id: ArticleId,
+    kind: CorrectionKind,
+    body: &str,
+    user_id: Option<UserId>,
+    at: DateTime<Utc>,
+) -> StoreResult<Correction> {
+    let mut tx = pool.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO corrections (article_id, kind, body, user_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(article_id)
+    .bind(kind.as_str())
+    .bind(body)
+    .bind(user_id)
+    .bind(to_unix(at))
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| {
+        if is_foreign_key_violation(&e) { StoreError::Missing(format!("article {article_id}")) } else { e.into() }
+    })?;
+    sqlx::query("UPDATE articles SET updated_at = $1 WHERE id = $2")
+        .bind(to_unix(at))
+        .bind(article_id)
+        .execute(&mut *tx)
+        .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{CORRECTION_COLUMNS} WHERE c.id = $1")))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let correction = correction_from_row(&row)?;
+    tx.commit().await?;
+    Ok(correction)
+}
+
+/// One article's notes oldest first, or (for `None`) the published articles' notes newest first.
+pub(super) async fn corrections(
+    pool: &PgPool,
+    article_id: Option<ArticleId>,
+    limit: i64,
+    offset: i64,
+) -> StoreResult<Vec<Correction>> {
+    let rows = match article_id {
+        Some(id) => {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{CORRECTION_COLUMNS} WHERE c.article_id = $1 ORDER BY c.created_at, c.id LIMIT $2 OFFSET $3"
+            )))
+            .bind(id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await?
+        }
+        None => {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{CORRECTION_COLUMNS} WHERE a.status = 'published' \
+                 ORDER BY c.created_at DESC, c.id DESC LIMIT $1 OFFSET $2"
+            )))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    rows.iter().map(correction_from_row).collect()
+}
