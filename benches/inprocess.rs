@@ -56,7 +56,7 @@ async fn run() {
     let temp = tempfile::tempdir().expect("temp dir");
     let data_dir = std::env::var_os("BROADSHEET_BENCH_DATA").map(PathBuf::from).unwrap_or_else(|| temp.path().into());
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&data_dir).await.expect("open store"));
-    broadsheet::demo::load_if_empty(store.as_ref(), &data_dir).await.expect("demo");
+    broadsheet::demo::load_if_empty(store.as_ref(), &data_dir.join("media")).await.expect("demo");
     let mut settings = Settings::default();
     settings.server.data_dir = data_dir.clone();
     let state = AppState::new(settings, Arc::clone(&store)).await.expect("state");

@@ -1,14 +1,12 @@
 //! `broadsheet generate`: fill an empty data directory with a synthetic newsroom for benchmarks.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::generate::{self, Options};
-use crate::store::sqlite::SqliteStore;
 
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
@@ -21,12 +19,18 @@ pub struct GenerateArgs {
     /// Seed for the generator; the same seed gives the same newsroom.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Write into this PostgreSQL database (`postgres://…`) instead of SQLite in the data folder.
+    #[arg(long, env = "BROADSHEET__DATABASE__URL")]
+    pub database_url: Option<String>,
 }
 
 pub async fn run(args: GenerateArgs) -> anyhow::Result<()> {
-    let store = SqliteStore::open(&args.data_dir)
+    let mut settings = crate::config::Settings::default();
+    settings.server.data_dir = args.data_dir.clone();
+    settings.database.url = args.database_url.clone();
+    let store = crate::store::open(&settings)
         .await
-        .with_context(|| format!("opening the database in {}", args.data_dir.display()))?;
+        .with_context(|| format!("opening the database for {}", args.data_dir.display()))?;
     let bar = ProgressBar::new(args.articles as u64);
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} articles ({per_sec}, {eta} left)")
@@ -35,7 +39,7 @@ pub async fn run(args: GenerateArgs) -> anyhow::Result<()> {
     );
     let options = Options { articles: args.articles, seed: args.seed, batch: 2000 };
     let started = std::time::Instant::now();
-    let summary = generate::generate(Arc::new(store), &options, |done| bar.set_position(done as u64)).await?;
+    let summary = generate::generate(store, &options, |done| bar.set_position(done as u64)).await?;
     bar.finish();
     println!(
         "generated {} articles, {} authors, {} tags, {} comments, {} views in {:.1} s",

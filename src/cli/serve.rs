@@ -3,13 +3,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
 
 use crate::config::Settings;
-use crate::store::sqlite::SqliteStore;
 use crate::web::{self, AppState};
 
 #[derive(Debug, Args)]
@@ -26,6 +24,10 @@ pub struct ServeArgs {
     /// Load the demo newsroom if the database has no articles yet.
     #[arg(long)]
     pub demo: bool,
+    /// Use PostgreSQL (`postgres://…`) instead of the embedded SQLite database; several nodes can
+    /// share it.
+    #[arg(long, env = "BROADSHEET__DATABASE__URL")]
+    pub database_url: Option<String>,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -36,13 +38,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(dir) = args.data_dir {
         settings.server.data_dir = dir;
     }
-    let store = SqliteStore::open(&settings.server.data_dir)
-        .await
-        .with_context(|| format!("opening the database in {}", settings.server.data_dir.display()))?;
-    let store: Arc<dyn crate::store::Store> = Arc::new(store);
+    if let Some(url) = args.database_url {
+        settings.database.url = Some(url);
+    }
+    let store = crate::store::open(&settings).await.context("opening the database")?;
 
     if args.demo {
-        let loaded = crate::demo::load_if_empty(store.as_ref(), &settings.server.data_dir)
+        let loaded = crate::demo::load_if_empty(store.as_ref(), &settings.media_dir())
             .await
             .context("loading the demo newsroom")?;
         match loaded {

@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use chrono::{Duration, Utc};
@@ -13,8 +14,7 @@ use crate::auth::token::{new_token, token_hash};
 use crate::config::Settings;
 use crate::domain::{Email, Role, user::parse_person_name};
 use crate::store::Store;
-use crate::store::newsroom::{NewUser, Newsroom};
-use crate::store::sqlite::SqliteStore;
+use crate::store::newsroom::NewUser;
 
 #[derive(Debug, Args)]
 pub struct UserArgs {
@@ -24,6 +24,9 @@ pub struct UserArgs {
     /// A settings file (see broadsheet.example.toml).
     #[arg(long, env = "BROADSHEET_CONFIG", global = true)]
     pub config: Option<PathBuf>,
+    /// The PostgreSQL database the site uses (`postgres://…`), if not the embedded SQLite one.
+    #[arg(long, env = "BROADSHEET__DATABASE__URL", global = true)]
+    pub database_url: Option<String>,
     #[command(subcommand)]
     pub command: UserCommand,
 }
@@ -87,14 +90,15 @@ fn read_password(from_stdin: bool) -> anyhow::Result<NewPassword> {
     NewPassword::parse(&text).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-async fn open(args: &UserArgs) -> anyhow::Result<(Settings, SqliteStore)> {
+async fn open(args: &UserArgs) -> anyhow::Result<(Settings, Arc<dyn Store>)> {
     let mut settings = Settings::load(args.config.as_deref()).context("reading settings")?;
     if let Some(dir) = &args.data_dir {
         settings.server.data_dir = dir.clone();
     }
-    let store = SqliteStore::open(&settings.server.data_dir)
-        .await
-        .with_context(|| format!("opening the database in {}", settings.server.data_dir.display()))?;
+    if let Some(url) = &args.database_url {
+        settings.database.url = Some(url.clone());
+    }
+    let store = crate::store::open(&settings).await.context("opening the database")?;
     Ok((settings, store))
 }
 
@@ -151,13 +155,13 @@ pub async fn run(args: UserArgs) -> anyhow::Result<()> {
             }
         }
         UserCommand::SetRole { email, role } => {
-            let user = find(&store, &email).await?;
+            let user = find(store.as_ref(), &email).await?;
             let role = parse_role(&role)?;
             store.set_user_role(user.id, role).await?;
             println!("{} is now {}.", user.email, role.label());
         }
         UserCommand::Disable { email, enable } => {
-            let user = find(&store, &email).await?;
+            let user = find(store.as_ref(), &email).await?;
             store.set_user_disabled(user.id, !enable, Utc::now()).await?;
             println!("{} is {}.", user.email, if enable { "enabled" } else { "disabled; their sessions have ended" });
         }

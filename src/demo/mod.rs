@@ -100,11 +100,11 @@ pub(crate) fn sample_texts() -> Result<(Vec<String>, Vec<String>), DemoError> {
 
 /// Loads the demo newsroom if the store has no articles. Returns the number of articles loaded, or
 /// `None` when the store already had content.
-pub async fn load_if_empty(store: &dyn Store, data_dir: &Path) -> Result<Option<usize>, DemoError> {
+pub async fn load_if_empty(store: &dyn Store, media_dir: &Path) -> Result<Option<usize>, DemoError> {
     if !store.has_no_articles().await? {
         return Ok(None);
     }
-    load(store, data_dir, Utc::now()).await.map(Some)
+    load(store, media_dir, Utc::now()).await.map(Some)
 }
 
 /// Tiny deterministic generator (SplitMix64) so the demo and generated datasets look the same on
@@ -155,7 +155,7 @@ fn tag_name(slug: &str) -> String {
         .join(" ")
 }
 
-async fn load(store: &dyn Store, data_dir: &Path, now: DateTime<Utc>) -> Result<usize, DemoError> {
+async fn load(store: &dyn Store, media_dir: &Path, now: DateTime<Utc>) -> Result<usize, DemoError> {
     let newsroom: Newsroom = toml::from_str(NEWSROOM)?;
     let mut section_ids = HashMap::new();
     for (position, section) in newsroom.section.iter().enumerate() {
@@ -185,7 +185,7 @@ async fn load(store: &dyn Store, data_dir: &Path, now: DateTime<Utc>) -> Result<
         author_ids.insert(author.slug.clone(), stored.id);
     }
 
-    let art_dir = data_dir.join("media").join("demo");
+    let art_dir = media_dir.join("demo");
     std::fs::create_dir_all(&art_dir)?;
     let mut articles = Vec::new();
     for (file_section, text) in CONTENT {

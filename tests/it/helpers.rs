@@ -205,7 +205,7 @@ impl TestApp {
         configure(&mut settings);
         let store = broadsheet::store::open(&settings).await.expect("open store");
         if demo {
-            broadsheet::demo::load_if_empty(store.as_ref(), db.data_dir()).await.expect("demo loads");
+            broadsheet::demo::load_if_empty(store.as_ref(), &db.data_dir().join("media")).await.expect("demo loads");
         }
         let state = AppState::new(settings, store).await.expect("state");
         let router = web::router(state.clone());

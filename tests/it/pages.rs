@@ -232,7 +232,7 @@ async fn an_empty_site_still_renders_its_fronts() {
 async fn demo_load_twice_changes_nothing() {
     let app = TestApp::spawn().await;
     let before = app.state.store.count_articles(broadsheet::store::ListFilter::All).await.expect("count");
-    let again = broadsheet::demo::load_if_empty(app.state.store.as_ref(), &app.state.settings.server.data_dir).await;
+    let again = broadsheet::demo::load_if_empty(app.state.store.as_ref(), &app.state.settings.media_dir()).await;
     assert!(matches!(again, Ok(None)));
     let after = app.state.store.count_articles(broadsheet::store::ListFilter::All).await.expect("count");
     assert_eq!(before, after);
