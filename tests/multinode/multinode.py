@@ -353,10 +353,20 @@ def run_checks(a, b, database_url, media, nodes):
     log(f"6. database down: uncached page 503 in {took:.2f} s, /readyz {ready}, cached article {cached}")
     if ready != 503:
         fail(f"/readyz answered {ready} with the database down")
+    if cached != 200:
+        fail(f"a page cached before the outage answered {cached}; it should still be served")
     relay.start()
     elapsed = wait_for("recovery after the database returned",
                        lambda: request(f"{c.base}/authors/edna-editor?page=1", timeout=10)[0] == 200, 30)
     log(f"6. database back: node recovered by itself after {elapsed:.1f} s")
+    # Changes made while C was cut off reach it after it reconnects (the catch-up).
+    late = f"Harbour lights switched back on {secrets.token_hex(3)}"
+    editor_b = Member(b, "editor@news.test")
+    late_id = create_article(editor_b, late, section_id)
+    editor_b.post(f"/admin/articles/{late_id}/workflow", [("step", "publish")])
+    elapsed = wait_for("node C to show a story published on B after the outage",
+                       lambda: late in request(f"{c.base}/")[2], 5)
+    log(f"6. story published on B after the outage is on C's front page after {elapsed * 1000:.0f} ms")
 
 
 if __name__ == "__main__":
