@@ -179,6 +179,15 @@ pub trait Store: newsroom::Newsroom + Send + Sync + 'static {
     /// Views recorded for an article in the hourly buckets, for checks and reports.
     async fn bucketed_views(&self, id: ArticleId) -> StoreResult<i64>;
 
+    /// Whether several nodes may share this database. Per-node limits then have to be kept in the
+    /// database instead of in memory.
+    fn shared_by_nodes(&self) -> bool;
+
+    /// Records a comment attempt under `key` and returns how many were recorded since `since`
+    /// (this one included). Attempts older than `since` are deleted on the way, so the table only
+    /// ever holds the last window.
+    async fn note_comment_attempt(&self, key: &str, at: DateTime<Utc>, since: DateTime<Utc>) -> StoreResult<i64>;
+
     /// Whether the database answers and every migration this binary knows has been applied.
     async fn ready(&self) -> StoreResult<bool>;
 

@@ -622,6 +622,28 @@ impl Store for PgStore {
         Ok(total)
     }
 
+    fn shared_by_nodes(&self) -> bool {
+        true
+    }
+
+    async fn note_comment_attempt(&self, key: &str, at: DateTime<Utc>, since: DateTime<Utc>) -> StoreResult<i64> {
+        let mut tx = self.pool.begin().await?;
+        // One attempt at a time per key, so two nodes cannot both see room for one more.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(key).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM comment_attempts WHERE at < $1").bind(to_unix(since)).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO comment_attempts (key, at) VALUES ($1, $2)")
+            .bind(key)
+            .bind(to_unix(at))
+            .execute(&mut *tx)
+            .await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM comment_attempts WHERE key = $1")
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(count)
+    }
+
     async fn ready(&self) -> StoreResult<bool> {
         let applied: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await?;

@@ -1,7 +1,8 @@
 //! Telling every node about changes, through PostgreSQL's LISTEN/NOTIFY: a node that changes
 //! content announces it on one channel; every node listens and drops the cached pages it affects.
-//! After a lost connection a node cannot know what it missed, so it reports a gap and the caller
-//! clears everything (the catch-up).
+//! After a lost connection a node cannot know what it missed, so once it is listening again it
+//! reports a gap and the caller clears everything (the catch-up). Until then it keeps what it has:
+//! while the database is down, cached pages are still served.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,11 +43,11 @@ pub fn watch(pool: PgPool, on_heard: Arc<dyn Fn(Heard) + Send + Sync>) -> tokio:
                     loop {
                         match listener.try_recv().await {
                             Ok(Some(notification)) => on_heard(Heard::Change(notification.payload().to_owned())),
-                            // The connection was lost; the listener reconnects on the next call, and
-                            // what was sent meanwhile is gone.
+                            // The connection was lost: listen again on a fresh connection, and report
+                            // the gap once that works.
                             Ok(None) => {
-                                tracing::warn!("lost the change feed from other nodes; catching up");
-                                on_heard(Heard::Gap);
+                                tracing::warn!("lost the change feed from other nodes; reconnecting");
+                                break;
                             }
                             Err(e) => {
                                 tracing::warn!(error = %e, "change feed failed; reconnecting");

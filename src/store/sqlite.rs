@@ -586,6 +586,26 @@ impl Store for SqliteStore {
         Ok(total)
     }
 
+    fn shared_by_nodes(&self) -> bool {
+        false
+    }
+
+    async fn note_comment_attempt(&self, key: &str, at: DateTime<Utc>, since: DateTime<Utc>) -> StoreResult<i64> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM comment_attempts WHERE at < ?").bind(to_unix(since)).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO comment_attempts (key, at) VALUES (?, ?)")
+            .bind(key)
+            .bind(to_unix(at))
+            .execute(&mut *tx)
+            .await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM comment_attempts WHERE key = ?")
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(count)
+    }
+
     async fn ready(&self) -> StoreResult<bool> {
         let applied: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(&self.pool).await?;

@@ -233,3 +233,39 @@ async fn a_story_with_many_comments_shows_the_newest_fifty_and_pages_the_rest() 
     assert_eq!(texts(&second, ".comment-body").len() as i64, total - 100);
     assert_eq!(app.get(&format!("{REFERENCE_PATH}/comments?page=9")).await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_comment_limit_holds_across_nodes_sharing_a_database() {
+    let app = TestApp::spawn().await;
+    if !app.state.store.shared_by_nodes() {
+        eprintln!("skipped: this backend serves one node, whose limit is in memory (tested above)");
+        return;
+    }
+    // A second node: its own state and router, on the same database.
+    let second = broadsheet::web::AppState::new(app.state.settings.as_ref().clone(), app.second_store().await)
+        .await
+        .expect("second node");
+    let second = broadsheet::web::router(second);
+    let reader: std::net::IpAddr = [198, 51, 100, 23].into();
+    let path = format!("{REFERENCE_PATH}/comments");
+    let post = |router: axum::Router, n: usize| {
+        let path = path.clone();
+        async move {
+            let body = format!("name=Reader&body=Comment+number+{n}&website=");
+            let request = TestApp::request(axum::http::Method::POST, &path, reader)
+                .header(axum::http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(axum::body::Body::from(body))
+                .expect("request");
+            tower::ServiceExt::oneshot(router, request).await.expect("answer").status()
+        }
+    };
+    let mut statuses = Vec::new();
+    for n in 0..5 {
+        let router = if n % 2 == 0 { app.router.clone() } else { second.clone() };
+        statuses.push(post(router, n).await);
+    }
+    assert!(statuses.iter().all(|s| *s == axum::http::StatusCode::SEE_OTHER), "{statuses:?}");
+    // The sixth in the minute is refused whichever node it reaches.
+    assert_eq!(post(second.clone(), 5).await, axum::http::StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(post(app.router.clone(), 6).await, axum::http::StatusCode::TOO_MANY_REQUESTS);
+}

@@ -271,7 +271,7 @@ pub async fn comment(
         return Err(SiteError::NotFound);
     }
     let path = article.path();
-    if state.comment_limiter.check_key(&client.ip).is_err() {
+    if !comment_allowed(&state, &client).await? {
         let mut response = SiteError::TooManyRequests.into_response();
         response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
         return Ok(response);
@@ -318,6 +318,22 @@ pub async fn comment(
     };
     tracing::info!(article = article.id, outcome, "comment received");
     Ok(Redirect::to(&format!("{path}?comment={outcome}#comments")).into_response())
+}
+
+/// The per-address comment limit: in memory on a single node, in the database when several
+/// nodes share it (so a reader cannot multiply the limit by the number of nodes).
+async fn comment_allowed(state: &AppState, client: &Client) -> Result<bool, SiteError> {
+    if !state.store.shared_by_nodes() {
+        return Ok(state.comment_limiter.check_key(&client.ip).is_ok());
+    }
+    let key = {
+        let mut hasher = blake3::Hasher::new_keyed(&state.fingerprint_key);
+        hasher.update(b"comment-limit\0").update(client.ip.to_string().as_bytes());
+        hasher.finalize().to_hex()[..32].to_owned()
+    };
+    let now = chrono::Utc::now();
+    let attempts = state.store.note_comment_attempt(&key, now, now - chrono::Duration::minutes(1)).await?;
+    Ok(attempts <= i64::from(state.settings.comments.per_ip_per_minute))
 }
 
 /// Shows the article again with the reader's text kept and the reason it was refused.
