@@ -460,10 +460,10 @@ def print_table(report):
     for result in report["sizes"]:
         print(f"\n{result['articles']:,} articles: start-up {result['startup_ms']:.0f} ms, "
               f"RSS idle {result['rss_idle_mib']:.0f} MiB, peak {result['rss_peak_mib']:.0f} MiB")
-        print(f"{'scenario':<14}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'CPU µs/req':>12}{'RSS MiB':>9}{'vs nginx':>10}")
+        print(f"{'scenario':<20}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'CPU µs/req':>12}{'RSS MiB':>9}{'vs nginx':>10}")
         for name, s in result["scenarios"].items():
             rss = "" if s["rss_mib"] != s["rss_mib"] else f"{s['rss_mib']:.0f}"
-            print(f"{name:<14}{s['req_per_sec']:>10.0f}{s['p50_ms']:>9.2f}{s['p99_ms']:>9.2f}{s['errors']:>8}"
+            print(f"{name:<20}{s['req_per_sec']:>10.0f}{s['p50_ms']:>9.2f}{s['p99_ms']:>9.2f}{s['errors']:>8}"
                   f"{s['cpu_us_per_req']:>12.1f}{rss:>9}{s['ratio_to_nginx']:>9.2f}x")
         checks = result["checks"]
         if checks is None:

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 use bytes::Bytes;
 
 /// A rendered page. Its gzip and brotli forms are made the first time a reader asks for them and
@@ -19,9 +19,9 @@ pub struct CachedPage {
     pub status: StatusCode,
     pub etag: String,
     /// Surrogate keys of what the page shows, for CDN purges (`site lists article-12`).
-    pub surrogate_keys: String,
+    pub surrogate_keys: HeaderValue,
     /// When it was rendered, as an HTTP date.
-    pub last_modified: String,
+    pub last_modified: HeaderValue,
     pub identity: Bytes,
     gzip: OnceLock<Bytes>,
     brotli: OnceLock<Bytes>,
@@ -36,8 +36,9 @@ impl CachedPage {
             status,
             etag,
             identity,
-            surrogate_keys: String::new(),
-            last_modified: chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+            surrogate_keys: HeaderValue::from_static(""),
+            last_modified: HeaderValue::from_str(&chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+                .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
             created: Instant::now(),
@@ -45,7 +46,9 @@ impl CachedPage {
     }
 
     pub fn with_surrogate_keys(mut self, keys: String) -> Self {
-        self.surrogate_keys = keys;
+        if let Ok(value) = HeaderValue::from_str(&keys) {
+            self.surrogate_keys = value;
+        }
         self
     }
 

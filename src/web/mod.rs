@@ -5,6 +5,7 @@ pub mod assets;
 pub mod changes;
 pub mod client;
 pub mod error;
+pub mod metrics;
 pub mod ops;
 pub mod preview;
 pub mod render;
@@ -65,6 +66,9 @@ pub struct AppState {
     pub purger: Option<changes::Purger>,
     /// `Cache-Control` of public pages, from the CDN settings.
     pub public_cache_control: HeaderValue,
+    pub metrics: Arc<metrics::Metrics>,
+    /// The response header that lists a page's surrogate keys, from the CDN settings.
+    pub surrogate_key_header: HeaderName,
 }
 
 fn public_cache_control(cdn: &crate::config::CdnSettings) -> HeaderValue {
@@ -83,7 +87,6 @@ fn key_from(bytes: Vec<u8>) -> [u8; 32] {
 
 impl AppState {
     pub async fn new(settings: Settings, store: Arc<dyn Store>) -> StoreResult<Self> {
-        ops::install_metrics();
         let per_minute = NonZeroU32::new(settings.comments.per_ip_per_minute).unwrap_or(NonZeroU32::MIN);
         Self {
             views: Arc::new(ViewCounter::new(settings.views.dedupe_window_secs)),
@@ -108,6 +111,9 @@ impl AppState {
             media_work: Arc::new(tokio::sync::Notify::new()),
             purger: changes::Purger::spawn(settings.cdn.clone()),
             public_cache_control: public_cache_control(&settings.cdn),
+            metrics: Arc::new(metrics::Metrics::default()),
+            surrogate_key_header: HeaderName::from_bytes(settings.cdn.surrogate_key_header.as_bytes())
+                .unwrap_or_else(|_| HeaderName::from_static("surrogate-key")),
             settings: Arc::new(settings),
             store,
         }
@@ -283,7 +289,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", axum::routing::get(ops::healthz))
         .route("/readyz", axum::routing::get(ops::readyz))
         .route("/metrics", axum::routing::get(ops::metrics_page))
-        .route_layer(axum::middleware::from_fn(ops::track))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), ops::track))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_error_pages))
         .layer(CompressionLayer::new())

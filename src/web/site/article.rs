@@ -227,7 +227,7 @@ pub async fn show(
     };
     if notice.is_none() {
         if let Some(page) = state.cache.get(&path) {
-            metrics::counter!("broadsheet_page_cache_lookups_total", "outcome" => "hit").increment(1);
+            state.metrics.record_cache(crate::web::metrics::CacheOutcome::Hit);
             return Ok(send_page(&state, &headers, &page));
         }
     }

@@ -117,12 +117,11 @@ where
     Fut: Future<Output = Result<String, SiteError>> + Send + 'static,
 {
     let lookup = state.cache.lookup(&key);
-    let outcome = match &lookup {
-        Lookup::Fresh(_) => "hit",
-        Lookup::Stale(_) => "stale",
-        Lookup::Missing => "miss",
-    };
-    metrics::counter!("broadsheet_page_cache_lookups_total", "outcome" => outcome).increment(1);
+    state.metrics.record_cache(match &lookup {
+        Lookup::Fresh(_) => crate::web::metrics::CacheOutcome::Hit,
+        Lookup::Stale(_) => crate::web::metrics::CacheOutcome::Stale,
+        Lookup::Missing => crate::web::metrics::CacheOutcome::Miss,
+    });
     match lookup {
         Lookup::Fresh(page) => return Ok(send_page(state, headers, &page)),
         Lookup::Stale(page) => {
@@ -168,15 +167,8 @@ pub fn send_page(state: &AppState, headers: &HeaderMap, page: &CachedPage) -> Re
     let mut response = encoded(headers, page.status, "text/html; charset=utf-8", "public", &page.etag, page);
     let out = response.headers_mut();
     out.insert(axum::http::header::CACHE_CONTROL, state.public_cache_control.clone());
-    if let Ok(value) = axum::http::HeaderValue::from_str(&page.last_modified) {
-        out.insert(axum::http::header::LAST_MODIFIED, value);
-    }
-    if let (Ok(name), Ok(value)) = (
-        axum::http::HeaderName::from_bytes(state.settings.cdn.surrogate_key_header.as_bytes()),
-        axum::http::HeaderValue::from_str(&page.surrogate_keys),
-    ) {
-        out.insert(name, value);
-    }
+    out.insert(axum::http::header::LAST_MODIFIED, page.last_modified.clone());
+    out.insert(state.surrogate_key_header.clone(), page.surrogate_keys.clone());
     response
 }
 
