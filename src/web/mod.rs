@@ -37,9 +37,21 @@ use crate::views::popular::PopularNow;
 use assets::Assets;
 use render::Templates;
 
-/// Everything a handler may need, cheap to clone.
+/// Everything a handler may need. Cloning it (axum does, for every request and every middleware
+/// that takes state) costs one reference-count increment, whatever it holds.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct Shared {
     pub settings: Arc<Settings>,
     pub store: Arc<dyn Store>,
     pub views: Arc<ViewCounter>,
@@ -88,7 +100,7 @@ fn key_from(bytes: Vec<u8>) -> [u8; 32] {
 impl AppState {
     pub async fn new(settings: Settings, store: Arc<dyn Store>) -> StoreResult<Self> {
         let per_minute = NonZeroU32::new(settings.comments.per_ip_per_minute).unwrap_or(NonZeroU32::MIN);
-        Self {
+        Self(Arc::new(Shared {
             views: Arc::new(ViewCounter::new(settings.views.dedupe_window_secs)),
             popular: Arc::new(PopularNow::new(Duration::from_secs(settings.cache.max_age_secs))),
             cache: Arc::new(PageCache::new(
@@ -116,7 +128,7 @@ impl AppState {
                 .unwrap_or_else(|_| HeaderName::from_static("surrogate-key")),
             settings: Arc::new(settings),
             store,
-        }
+        }))
         .with_loaded_profile()
         .await
     }
