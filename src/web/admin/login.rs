@@ -95,11 +95,11 @@ pub async fn submit(
         state.store.record_login_failure(FailureScope::Ip, &ip, now).await?;
         state.store.record_login_failure(FailureScope::Account, &email, now).await?;
         tracing::info!(%ip, "failed sign-in");
-        let token = cookie(&form_headers_placeholder(), LOGIN_COOKIE).unwrap_or_default();
-        let token = if token.is_empty() { form.text("_csrf") } else { token };
+        // The form is shown again with the token it carried: it matched the cookie, or the request
+        // would not have got here.
         let context = LoginPage {
             chrome: AdminChrome::new(&state, None, "Sign in"),
-            csrf: token,
+            csrf: form.text("_csrf"),
             next,
             email,
             message: Some(REFUSED.to_owned()),
@@ -135,12 +135,6 @@ pub async fn submit(
     response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, &token, max_age));
     response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, LOGIN_COOKIE, "", 0));
     Ok(response)
-}
-
-/// The sign-in page re-shown after a failure reuses the token the form carried (it matched the
-/// cookie, or the request would not have got here).
-fn form_headers_placeholder() -> axum::http::HeaderMap {
-    axum::http::HeaderMap::new()
 }
 
 pub async fn logout(State(state): State<AppState>, submitted: Submitted) -> Result<Response, AdminError> {
