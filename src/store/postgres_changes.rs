@@ -30,6 +30,8 @@ pub async fn announce(pool: &PgPool, change: &str) -> StoreResult<()> {
 /// Listens until the task is aborted, reconnecting with a pause after failures.
 pub fn watch(pool: PgPool, on_heard: Arc<dyn Fn(Heard) + Send + Sync>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        // The first connection misses nothing: the node starts with nothing cached.
+        let mut first = true;
         loop {
             match PgListener::connect_with(&pool).await {
                 Ok(mut listener) => {
@@ -39,7 +41,10 @@ pub fn watch(pool: PgPool, on_heard: Arc<dyn Fn(Heard) + Send + Sync>) -> tokio:
                         continue;
                     }
                     // Whatever happened while not listening is unknown.
-                    on_heard(Heard::Gap);
+                    if !first {
+                        on_heard(Heard::Gap);
+                    }
+                    first = false;
                     loop {
                         match listener.try_recv().await {
                             Ok(Some(notification)) => on_heard(Heard::Change(notification.payload().to_owned())),

@@ -101,10 +101,10 @@ impl AppState {
                 // drop pages rendered meanwhile with the old ones.
                 let state = self.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = state.reload_profile().await {
-                        tracing::warn!(error = %e, "cannot reload site settings");
+                    match state.reload_profile().await {
+                        Ok(()) => state.cache.clear(),
+                        Err(e) => tracing::warn!(error = %e, "cannot reload site settings; keeping the old ones"),
                     }
-                    state.cache.clear();
                 });
             }
         }
