@@ -177,10 +177,11 @@ class Relay:
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self.pipe, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def pipe(source, sink):
+    def pipe(self, source, sink):
+        # A connection accepted just as the relay was cut is not in the list cut() closed: stop
+        # forwarding on it at its first use, so no connection outlives the cut.
         try:
-            while data := source.recv(65536):
+            while (data := source.recv(65536)) and self.up:
                 sink.sendall(data)
         except OSError:
             pass
