@@ -20,6 +20,7 @@ pub struct Settings {
     pub newsroom: NewsroomSettings,
     pub database: DatabaseSettings,
     pub cdn: CdnSettings,
+    pub storage: StorageSettings,
     /// A folder whose templates override the built-in ones file by file.
     pub theme_dir: Option<PathBuf>,
 }
@@ -48,6 +49,22 @@ impl Default for ServerSettings {
             max_body_bytes: 64 * 1024,
             media_dir: None,
         }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageSettings {
+    /// Below this much free space (MiB) on the disk of the data directory or the media folder,
+    /// new writes are refused with 503 "storage full" while reading goes on; 0 turns it off.
+    pub min_free_mib: u64,
+    /// How often free space is measured, in milliseconds.
+    pub check_interval_ms: u64,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self { min_free_mib: 100, check_interval_ms: 1000 }
     }
 }
 

@@ -35,9 +35,10 @@ impl CommentWriter {
                     }
                     Err(e) => {
                         tracing::error!(error = %e, comments = batch.len(), "writing a batch of comments failed");
-                        let message = e.to_string();
+                        // Each waiting request learns what kind of failure it was (storage full,
+                        // database away, or another), so it can answer 503 rather than 500.
                         for (_, reply) in batch.drain(..) {
-                            let _ = reply.send(Err(StoreError::WriteFailed(message.clone())));
+                            let _ = reply.send(Err(e.replicate()));
                         }
                     }
                 }

@@ -10,6 +10,8 @@ pub mod cli;
 pub mod config;
 /// The demo newsroom loaded by `serve --demo`.
 pub mod demo;
+/// Free space for writes, and the watermark below which they are refused.
+pub mod disk;
 /// The newsroom's vocabulary as validated types.
 pub mod domain;
 /// Synthetic newsrooms for benchmarks.

@@ -65,6 +65,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let scheduler = web::spawn_scheduler(state.clone());
     let listener_task = web::changes::spawn_listener(&state);
     let media_worker = web::admin::media::spawn_worker(state.clone());
+    let disk_monitor = crate::disk::DiskGuard::spawn_monitor(
+        std::sync::Arc::clone(&state.disk),
+        std::time::Duration::from_millis(state.settings.storage.check_interval_ms.max(100)),
+    );
     if state.store.users().await.map(|u| u.is_empty()).unwrap_or(false) {
         println!(
             "No newsroom accounts yet. Create the first administrator with:\n  broadsheet user add --email you@example.com --name \"Your Name\" --role admin --data-dir {}",
@@ -82,6 +86,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         task.abort();
     }
     media_worker.abort();
+    disk_monitor.abort();
     match state.views.flush(state.store.as_ref(), chrono::Utc::now()).await {
         Ok(n) => tracing::info!(views = n, "flushed buffered views at shutdown"),
         Err(e) => tracing::error!(error = %e, "could not flush buffered views at shutdown"),

@@ -24,8 +24,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// Built through `From<sqlx::Error>`, which sorts out a full disk first (see [`StoreError::from`]).
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("{0} already exists")]
@@ -36,6 +37,42 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the write was not stored: {0}")]
     WriteFailed(String),
+    /// The disk (or the database server's disk) is full or failing, or free space is below the
+    /// configured watermark: nothing was written, and reads still work. Worth retrying later.
+    #[error("storage full: {0}")]
+    StorageFull(String),
+    /// The database could not be reached; carried by value where the original error cannot be
+    /// (one failed batch answers many waiting requests).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        if is_storage_failure(&error) { Self::StorageFull(error.to_string()) } else { Self::Database(error) }
+    }
+}
+
+/// SQLite's "database or disk is full" and I/O errors, PostgreSQL's `disk_full` (53100) and
+/// out-of-space errors from the file system: the write could not be stored, through no fault of
+/// the request.
+fn is_storage_failure(error: &sqlx::Error) -> bool {
+    const SQLITE_IOERR: i64 = 10;
+    const SQLITE_FULL: i64 = 13;
+    const ENOSPC: i32 = 28;
+    const EDQUOT: i32 = 122;
+    match error {
+        sqlx::Error::Database(db) => {
+            let Some(code) = db.code() else { return false };
+            if code == "53100" {
+                return true;
+            }
+            // SQLite reports extended codes; the primary code is the low byte.
+            code.parse::<i64>().is_ok_and(|extended| matches!(extended & 0xff, SQLITE_FULL | SQLITE_IOERR))
+        }
+        sqlx::Error::Io(io) => matches!(io.raw_os_error(), Some(ENOSPC | EDQUOT)),
+        _ => false,
+    }
 }
 
 impl StoreError {
@@ -49,7 +86,23 @@ impl StoreError {
                     sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
                 ) || matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("57014"))
             }
+            Self::Unavailable(_) => true,
             _ => false,
+        }
+    }
+
+    /// Nothing could be written because storage is full or failing.
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, Self::StorageFull(_))
+    }
+
+    /// The same kind of error again, for answering several requests that one failure concerned.
+    pub fn replicate(&self) -> Self {
+        match self {
+            Self::StorageFull(message) => Self::StorageFull(message.clone()),
+            Self::Unavailable(message) => Self::Unavailable(message.clone()),
+            other if other.is_unavailable() => Self::Unavailable(other.to_string()),
+            other => Self::WriteFailed(other.to_string()),
         }
     }
 }

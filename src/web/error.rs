@@ -34,6 +34,25 @@ pub enum SiteError {
 #[derive(Debug, Clone, Copy)]
 struct ErrorMarker;
 
+/// Carried on a 503 that refused a write because storage is full, so the page says so (rather
+/// than blaming the database connection).
+#[derive(Debug, Clone, Copy)]
+pub struct StorageFullMarker;
+
+/// Seconds a writer is asked to wait when storage is full: long enough for an operator or a
+/// clean-up job to act, short enough that a reader's comment is not abandoned.
+pub const STORAGE_FULL_RETRY_AFTER: &str = "60";
+
+/// The answer to a write refused for lack of space: 503, `Retry-After`, and a page that says
+/// what happened (nothing was stored) and what to do.
+pub fn storage_full_response() -> Response {
+    let mut response = StatusCode::SERVICE_UNAVAILABLE.into_response();
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(STORAGE_FULL_RETRY_AFTER));
+    response.extensions_mut().insert(StorageFullMarker);
+    response.extensions_mut().insert(ErrorMarker);
+    response
+}
+
 impl IntoResponse for SiteError {
     fn into_response(self) -> Response {
         if let Self::Moved(path) = &self {
@@ -46,6 +65,10 @@ impl IntoResponse for SiteError {
             Self::Gone => StatusCode::GONE,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Moved(_) => StatusCode::MOVED_PERMANENTLY,
+            Self::Store(e) if e.is_storage_full() => {
+                tracing::error!(error = %e, "a write was refused: storage is full");
+                return storage_full_response();
+            }
             Self::Store(e) if e.is_unavailable() => {
                 tracing::error!(error = %e, "database unavailable while serving a page");
                 let mut response = StatusCode::SERVICE_UNAVAILABLE.into_response();
@@ -127,10 +150,19 @@ pub async fn render_error_pages(State(state): State<AppState>, request: Request,
         return response;
     }
     let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
-    let (heading, message) = wording(status);
+    let storage_full = response.extensions().get::<StorageFullMarker>().is_some();
+    let (heading, message) = if storage_full {
+        (
+            "We can’t save anything just now",
+            "The site’s storage is full, so what you sent was not saved. Go back: your text is still in the form. \
+             Please try again in a few minutes; reading the site works as usual.",
+        )
+    } else {
+        wording(status)
+    };
     // The page is still useful without its lists, so failures here only shrink it. When the
     // database is what failed, do not wait for it a second time.
-    let database_down = status == StatusCode::SERVICE_UNAVAILABLE;
+    let database_down = status == StatusCode::SERVICE_UNAVAILABLE && !storage_full;
     let latest = if database_down {
         Vec::new()
     } else {

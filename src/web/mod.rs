@@ -11,6 +11,7 @@ pub mod preview;
 pub mod render;
 pub mod respond;
 pub mod site;
+pub mod storage;
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -28,6 +29,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::cache::PageCache;
 use crate::config::Settings;
+use crate::disk::DiskGuard;
 use crate::group_commit::CommentWriter;
 use crate::moderation::CommentPolicy;
 use crate::newsroom::profile::{BREAKING_KEY, Breaking, PROFILE_KEY, SiteProfile};
@@ -81,6 +83,8 @@ pub struct Shared {
     pub metrics: Arc<metrics::Metrics>,
     /// The response header that lists a page's surrogate keys, from the CDN settings.
     pub surrogate_key_header: HeaderName,
+    /// Free space where the site writes; below the watermark, writes are refused.
+    pub disk: Arc<DiskGuard>,
 }
 
 fn public_cache_control(cdn: &crate::config::CdnSettings) -> HeaderValue {
@@ -126,6 +130,10 @@ impl AppState {
             metrics: Arc::new(metrics::Metrics::default()),
             surrogate_key_header: HeaderName::from_bytes(settings.cdn.surrogate_key_header.as_bytes())
                 .unwrap_or_else(|_| HeaderName::from_static("surrogate-key")),
+            disk: Arc::new(DiskGuard::new(
+                vec![settings.server.data_dir.clone(), settings.media_dir()],
+                settings.storage.min_free_mib.saturating_mul(1 << 20),
+            )),
             settings: Arc::new(settings),
             store,
         }))
@@ -250,7 +258,13 @@ pub fn spawn_scheduler(state: AppState) -> tokio::task::JoinHandle<()> {
                 }
                 Err(e) => tracing::error!(error = %e, "scheduler pass failed; will retry"),
             }
-            let next = state.store.next_due().await.unwrap_or(None);
+            let next = match state.store.next_due().await {
+                Ok(next) => next,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the next scheduled change; checking again shortly");
+                    None
+                }
+            };
             tokio::time::sleep(crate::newsroom::scheduler::sleep_for(next, chrono::Utc::now(), CHECK_AT_LEAST_EVERY))
                 .await;
         }
@@ -303,6 +317,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", axum::routing::get(ops::metrics_page))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), ops::track))
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), storage::refuse_writes_when_low))
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_error_pages))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -35,18 +35,43 @@ struct Readiness {
     code: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
+    storage: StorageReport,
+}
+
+/// Free space where the site writes. While it is below the watermark the node still answers 200
+/// ("degraded"): readers are served as usual, and a load balancer that took every node with a
+/// full shared disk out of rotation would leave readers with nothing.
+#[derive(Serialize)]
+struct StorageReport {
+    free_mib: u64,
+    min_free_mib: u64,
+    writes_refused: bool,
 }
 
 pub async fn readyz(State(state): State<AppState>) -> Response {
+    let disk = state.disk.status();
+    let storage = StorageReport {
+        free_mib: disk.free_bytes >> 20,
+        min_free_mib: disk.min_free_bytes >> 20,
+        writes_refused: disk.writes_refused,
+    };
     let (status, body) = match state.store.ready().await {
-        Ok(true) => (StatusCode::OK, Readiness { status: "ready", code: None, detail: None }),
+        Ok(true) if disk.writes_refused => {
+            (StatusCode::OK, Readiness { status: "degraded", code: Some("storage_full"), detail: None, storage })
+        }
+        Ok(true) => (StatusCode::OK, Readiness { status: "ready", code: None, detail: None, storage }),
         Ok(false) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Readiness { status: "unavailable", code: Some("migrations_pending"), detail: None },
+            Readiness { status: "unavailable", code: Some("migrations_pending"), detail: None, storage },
         ),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Readiness { status: "unavailable", code: Some("database_unreachable"), detail: Some(e.to_string()) },
+            Readiness {
+                status: "unavailable",
+                code: Some("database_unreachable"),
+                detail: Some(e.to_string()),
+                storage,
+            },
         ),
     };
     let mut response = (status, Json(body)).into_response();

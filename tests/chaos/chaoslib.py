@@ -143,12 +143,18 @@ class Server:
         if self.own_database:
             psql(PG_SERVER, f"DROP DATABASE IF EXISTS {self.own_database} WITH (FORCE)")
 
-    def query(self, sql):
-        """One value (or a list of rows on SQLite) read straight from the server's database."""
+    def rows(self, sql):
+        """Rows read straight from the server's database, each a tuple of strings (NULL is '')."""
         if self.backend == "postgres":
-            return psql(self.database_url, sql)
-        rows = sqlite(self.sqlite_path, sql)
-        return str(rows[0][0]) if len(rows) == 1 and len(rows[0]) == 1 else rows
+            out = subprocess.run(["psql", self.database_url, "-At", "-F", "\x1f", "-R", "\x1e", "-v",
+                                  "ON_ERROR_STOP=1", "-c", sql], check=True, capture_output=True, text=True).stdout
+            return [tuple(row.split("\x1f")) for row in out.rstrip("\n").split("\x1e") if row != ""]
+        return [tuple("" if v is None else str(v) for v in row) for row in sqlite(self.sqlite_path, sql)]
+
+    def query(self, sql):
+        """The first column of the first row, as a string ('' when there is none)."""
+        rows = self.rows(sql)
+        return rows[0][0] if rows else ""
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -11,6 +11,7 @@ mod newsroom;
 mod ops;
 mod pages;
 mod schema;
+mod storage;
 mod store_newsroom;
 mod store_nodes;
 mod views;

@@ -11,7 +11,9 @@ async fn health_and_readiness_answer() {
     assert_eq!((health.status, health.text().as_str()), (StatusCode::OK, "ok\n"));
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status, StatusCode::OK);
-    assert_eq!(ready.text(), r#"{"status":"ready"}"#);
+    let report: serde_json::Value = serde_json::from_str(&ready.text()).expect("JSON");
+    assert_eq!(report["status"], "ready");
+    assert_eq!(report["storage"]["writes_refused"], false);
     assert_eq!(ready.header(header::CACHE_CONTROL).as_deref(), Some("no-store"));
 }
 

@@ -356,6 +356,12 @@ def run_checks(a, b, database_url, media, nodes):
         fail(f"/readyz answered {ready} with the database down")
     if cached != 200:
         fail(f"a page cached before the outage answered {cached}; it should still be served")
+    # A comment sent meanwhile is refused like every other write: 503 with Retry-After, not 500.
+    status, headers, _ = request(f"{c.base}{article_path}/comments",
+                                 {"name": "Reader", "body": "Sent while the database was away."}, timeout=10)
+    if status != 503 or headers.get("Retry-After") is None:
+        fail(f"a comment during the outage answered {status} (Retry-After {headers.get('Retry-After')}); want 503")
+    log("6. a comment during the outage: 503 with Retry-After")
     relay.start()
     elapsed = wait_for("recovery after the database returned",
                        lambda: request(f"{c.base}/authors/edna-editor?page=1", timeout=10)[0] == 200, 30)

@@ -151,6 +151,21 @@ impl IntoResponse for AdminError {
             Self::Store(StoreError::Missing(_)) => {
                 (StatusCode::NOT_FOUND, "Not found", "What you were working on no longer exists.".to_owned())
             }
+            Self::Store(e) if e.is_storage_full() => {
+                tracing::error!(error = %e, "a newsroom write was refused: storage is full");
+                let mut response = (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, HeaderValue::from_static(crate::web::error::STORAGE_FULL_RETRY_AFTER))],
+                )
+                    .into_response();
+                response.extensions_mut().insert(AdminErrorPage {
+                    heading: "Storage is full",
+                    message: "Nothing was saved: the disk that holds the site’s data is full. Go back, keep your \
+                              text, and try again in a few minutes; tell whoever runs the site."
+                        .to_owned(),
+                });
+                return response;
+            }
             Self::Store(e) if e.is_unavailable() => {
                 tracing::error!(error = %e, "database unavailable in the newsroom");
                 let mut response =

@@ -298,7 +298,10 @@ pub async fn comment(
     // A blocked commenter is told the usual "awaiting moderation"; the comment goes straight to spam.
     let blocked = state.store.is_fingerprint_blocked(&fingerprint).await?;
     let (status, reason) = if blocked { (CommentStatus::Spam, Some(HoldReason::Policy)) } else { (status, reason) };
-    state
+    if let Err(full) = state.disk.ensure_room() {
+        return not_stored(&state, article, input, full).await;
+    }
+    let stored = state
         .comment_writer
         .submit(NewComment {
             article_id: article.id,
@@ -308,7 +311,17 @@ pub async fn comment(
             fingerprint,
             created_at: chrono::Utc::now(),
         })
-        .await?;
+        .await;
+    match stored {
+        Ok(_) => {}
+        Err(e) if e.is_storage_full() || e.is_unavailable() => {
+            if e.is_storage_full() {
+                state.disk.refresh();
+            }
+            return not_stored(&state, article, input, e).await;
+        }
+        Err(e) => return Err(e.into()),
+    }
     let outcome = match reason {
         None => {
             state.changed(crate::web::changes::Change::Article(article.id));
@@ -334,6 +347,38 @@ async fn comment_allowed(state: &AppState, client: &Client) -> Result<bool, Site
     let now = chrono::Utc::now();
     let attempts = state.store.note_comment_attempt(&key, now, now - chrono::Duration::minutes(1)).await?;
     Ok(attempts <= i64::from(state.settings.comments.per_ip_per_minute))
+}
+
+/// The comment could not be stored (storage full, or the database away): 503 with `Retry-After`,
+/// and the article again with the reader's text in the form, so nothing they typed is lost. If
+/// even the page cannot be rendered, the plain 503 page.
+async fn not_stored(
+    state: &AppState,
+    article: Article,
+    input: CommentInput,
+    cause: crate::store::StoreError,
+) -> Result<Response, SiteError> {
+    let storage_full = cause.is_storage_full();
+    tracing::error!(article = article.id, error = %cause, "comment not stored");
+    let message = if storage_full {
+        "We could not save your comment: the site’s storage is full. Your text is below; please try again in a few minutes."
+    } else {
+        "We could not save your comment: the site cannot reach its database just now. Your text is below; please try again in a minute."
+    };
+    let form =
+        CommentForm { name: input.name, body: input.body, error: Some(message.to_owned()), ..CommentForm::default() };
+    let html = match render(state, article, form).await {
+        Ok(html) => html,
+        Err(render_failed) => {
+            tracing::warn!(error = %render_failed, "cannot show the comment form again");
+            return Err(SiteError::Store(cause));
+        }
+    };
+    let retry_after = if storage_full { crate::web::error::STORAGE_FULL_RETRY_AFTER } else { "5" };
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, Html(html)).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static(retry_after));
+    Ok(response)
 }
 
 /// Shows the article again with the reader's text kept and the reason it was refused.
