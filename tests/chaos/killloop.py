@@ -114,7 +114,11 @@ def editor_work(server, member, ledger, stop, section_id):
                     entry["later"] = entry["later"][entry["later"].index(body) + 1:]
                     entry["acked"] = body
         else:
-            article = random.choice(drafts)
+            with ledger.lock:
+                unpublished = [d for d in drafts if d not in ledger.published]
+            if not unpublished:
+                continue
+            article = random.choice(unpublished)
             status, _, page = member.post(f"/admin/articles/{article}/workflow", [("step", "publish")])
             if status == 0:
                 return
@@ -144,7 +148,9 @@ def main():
     random.seed(seed)
     log(f"{args.backend}: {args.kills} kills, seed {seed}")
 
-    config = "[comments]\nper_ip_per_minute = 1000000\n[views]\nflush_interval_secs = 1\n"
+    # Viewers come from many addresses, through a proxy on 127.0.0.1 that names them.
+    config = ("[server]\ntrust_forwarded_for = true\n[comments]\nper_ip_per_minute = 1000000\n"
+              "[views]\nflush_interval_secs = 1\n")
     server = Server(backend=args.backend, demo=True, config=config)
     ledger = Ledger()
     started = time.time()
@@ -157,23 +163,27 @@ def main():
         before_views = view_totals(server)
         page = request(f"{server.base}{REFERENCE}")[2]
         beacon = html.unescape(re.search(r'data-beacon="([^"]+)"', page).group(1))
-        for kill in range(args.kills):
+        def work_for(seconds, then):
             stop = threading.Event()
             workers = [threading.Thread(target=commenter, args=(server, ledger, stop, i)) for i in range(2)]
             workers.append(threading.Thread(target=editor_work, args=(server, member, ledger, stop, section_id)))
             workers.append(threading.Thread(target=viewer, args=(server, ledger, stop, beacon)))
             for w in workers:
                 w.start()
-            time.sleep(random.uniform(0.2, 1.2))
-            server.kill()
+            time.sleep(seconds)
+            then()
             stop.set()
             for w in workers:
                 w.join(timeout=30)
+
+        for kill in range(args.kills):
+            work_for(random.uniform(0.3, 1.5), server.kill)
             server.start()
             if (kill + 1) % 10 == 0:
                 log(f"{kill + 1} kills, {len(ledger.comments)} comments and {len(ledger.drafts)} drafts acknowledged "
                     f"({time.time() - started:.0f} s)")
-        server.stop()
+        # A last stretch ends with a clean stop, which writes the buffered views.
+        work_for(2.0, server.stop)
         check(server, ledger, before_views)
         log(f"{args.backend}: {args.kills} kills in {time.time() - started:.0f} s; answers "
             f"{dict(sorted((f'{k[0]} {k[1]}', v) for k, v in ledger.answers.items()))}")
