@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
 use crate::cache::Encodings;
@@ -60,7 +60,7 @@ pub fn encoded(
         .header(header::CACHE_CONTROL, cache_control)
         .header(header::VARY, "Accept-Encoding");
     if status == StatusCode::OK && etag_matches(request_headers, etag) {
-        return builder.status(StatusCode::NOT_MODIFIED).body(Body::empty()).unwrap_or_default();
+        return built(builder.status(StatusCode::NOT_MODIFIED).body(Body::empty()));
     }
     let (bytes, encoding) = match preferred_encoding(request_headers) {
         Encoding::Brotli => (body.brotli(), "br"),
@@ -72,7 +72,16 @@ pub fn encoded(
     if let Some(encoding) = encoding {
         builder = builder.header(header::CONTENT_ENCODING, encoding);
     }
-    builder.body(Body::from(bytes)).unwrap_or_default()
+    built(builder.body(Body::from(bytes)))
+}
+
+/// A response that could not be built (a header value we made is invalid) is a bug on our side:
+/// it is logged and answered with 500, never with an empty 200 that a cache would keep.
+fn built(response: Result<Response, axum::http::Error>) -> Response {
+    response.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot build a response");
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    })
 }
 
 #[cfg(test)]
@@ -92,5 +101,27 @@ mod tests {
         assert_eq!(preferred_encoding(&headers("br;q=0, gzip;q=0.5")), Encoding::Gzip);
         assert_eq!(preferred_encoding(&headers("identity")), Encoding::Identity);
         assert_eq!(preferred_encoding(&HeaderMap::new()), Encoding::Identity);
+    }
+
+    struct Page;
+
+    impl Encodings for Page {
+        fn identity(&self) -> Bytes {
+            Bytes::from_static(b"<p>page</p>")
+        }
+        fn gzip(&self) -> Bytes {
+            Bytes::new()
+        }
+        fn brotli(&self) -> Bytes {
+            Bytes::new()
+        }
+    }
+
+    #[test]
+    fn a_response_that_cannot_be_built_is_a_500_not_an_empty_200() {
+        let good = encoded(&HeaderMap::new(), StatusCode::OK, "text/html", "no-store", "\"1\"", &Page);
+        assert_eq!(good.status(), StatusCode::OK);
+        let broken = encoded(&HeaderMap::new(), StatusCode::OK, "text/html", "no-store\nx", "\"1\"", &Page);
+        assert_eq!(broken.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }
