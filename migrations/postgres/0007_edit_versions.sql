@@ -1,0 +1,9 @@
+-- Lost updates: every save names the version it was based on, and a save based on an older one is
+-- refused instead of silently overwriting what someone else saved meanwhile. Articles carry their
+-- own counter; the curated lists and the site settings have one each here, by name.
+ALTER TABLE articles ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
+
+CREATE TABLE edit_versions (
+    name    TEXT PRIMARY KEY,
+    version BIGINT NOT NULL
+);
