@@ -259,19 +259,21 @@ pub(super) async fn save_sections(
             .await?;
     }
     for (id, update) in updates {
-        let done = sqlx::query(
-            "UPDATE sections SET name = $1, slug = $2, position = $3, archived = $4 WHERE id = $5",
-        )
-        .bind(&update.name)
-        .bind(&update.slug)
-        .bind(update.position)
-        .bind(i64::from(update.archived))
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) { StoreError::Conflict(format!("section {}", update.slug)) } else { e.into() }
-        })?;
+        let done = sqlx::query("UPDATE sections SET name = $1, slug = $2, position = $3, archived = $4 WHERE id = $5")
+            .bind(&update.name)
+            .bind(&update.slug)
+            .bind(update.position)
+            .bind(i64::from(update.archived))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict(format!("section {}", update.slug))
+                } else {
+                    e.into()
+                }
+            })?;
         touched(done.rows_affected(), || format!("section {id}"))?;
     }
     if let Some(section) = new {
@@ -282,7 +284,11 @@ pub(super) async fn save_sections(
             .execute(&mut *tx)
             .await
             .map_err(|e| {
-                if is_unique_violation(&e) { StoreError::Conflict(format!("section {}", section.slug)) } else { e.into() }
+                if is_unique_violation(&e) {
+                    StoreError::Conflict(format!("section {}", section.slug))
+                } else {
+                    e.into()
+                }
             })?;
     }
     tx.commit().await?;

@@ -8,8 +8,8 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use super::newsroom::{
-    ArticleFields, AuditEntry, Correction, CorrectionKind, Credentials, CuratedEntry, EditableArticle, Edited, FailureScope,
-    MediaMeta, MediaRecord, ModerationItem, NewAuditEntry, NewMedia, NewUser, Newsroom, NewsroomListItem,
+    ArticleFields, AuditEntry, Correction, CorrectionKind, Credentials, CuratedEntry, EditableArticle, Edited,
+    FailureScope, MediaMeta, MediaRecord, ModerationItem, NewAuditEntry, NewMedia, NewUser, Newsroom, NewsroomListItem,
     NewsroomQuery, Revision, RevisionSummary, SectionUpdate, SessionRecord, Transition, VersionedWrite, WorkflowEvent,
 };
 use super::postgres::PgStore;

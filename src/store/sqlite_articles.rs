@@ -197,6 +197,8 @@ pub(super) async fn create_article(
     Ok(id)
 }
 
+// The arguments of `Newsroom::save_article`, passed through as they are.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn save_article(
     pool: &SqlitePool,
     id: ArticleId,

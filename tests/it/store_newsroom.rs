@@ -9,8 +9,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use broadsheet::domain::{ArticleId, ArticleStatus, CommentStatus, Role, User};
 use broadsheet::media::{FocalPoint, ImageFormat, Variant};
 use broadsheet::store::newsroom::{
-    ArticleFields, CorrectionKind, ImageChoice, NewAuditEntry, NewMedia, NewUser, NewsroomQuery, SectionUpdate,
-    Edited, SessionRecord, Transition, VersionedWrite,
+    ArticleFields, CorrectionKind, Edited, ImageChoice, NewAuditEntry, NewMedia, NewUser, NewsroomQuery, SectionUpdate,
+    SessionRecord, Transition, VersionedWrite,
 };
 use broadsheet::store::{ListFilter, NewComment, NewSection, Store, StoreError};
 
@@ -256,7 +256,10 @@ async fn an_article_round_trips_through_the_editor() {
 
     let taken = db.store.create_article(&db.fields("harbour-reopens", vec![]), "", None, t0()).await;
     assert!(matches!(taken, Err(StoreError::Conflict(what)) if what == "slug"));
-    assert!(matches!(db.store.save_article(9999, &edited, "", None, false, t0(), 1).await, Err(StoreError::Missing(_))));
+    assert!(matches!(
+        db.store.save_article(9999, &edited, "", None, false, t0(), 1).await,
+        Err(StoreError::Missing(_))
+    ));
 }
 
 #[tokio::test]

@@ -118,7 +118,8 @@ pub async fn show(
     Query(query): Query<CurationQuery>,
 ) -> Result<Response, AdminError> {
     require(&member, Action::Curate, Ownership::Newsroom)?;
-    let context = CurationPage { notice: notice_text(query.notice.as_deref()), ..curation_page(&state, &member).await? };
+    let context =
+        CurationPage { notice: notice_text(query.notice.as_deref()), ..curation_page(&state, &member).await? };
     page(&state, "admin/curation.html", &context)
 }
 

@@ -244,11 +244,18 @@ fn check_sections(existing: &[(Section, bool)], form: &super::session::FormData)
         let position = if row.position.is_empty() {
             Some(section.position)
         } else {
-            row.position.parse::<i64>().map_err(|_| row.errors.push("The order must be a whole number.".to_owned())).ok()
+            row.position
+                .parse::<i64>()
+                .map_err(|_| row.errors.push("The order must be a whole number.".to_owned()))
+                .ok()
         };
         if let (Some(slug), Some(position), true) = (slug, position, row.errors.is_empty()) {
-            let update =
-                SectionUpdate { name: row.name.clone(), slug: slug.as_str().to_owned(), position, archived: row.archived };
+            let update = SectionUpdate {
+                name: row.name.clone(),
+                slug: slug.as_str().to_owned(),
+                position,
+                archived: row.archived,
+            };
             updates.push((section.id, update));
         }
         rows.push(row);

@@ -19,7 +19,12 @@ async fn two_editors(slug: &str) -> (TestApp, Browser, Browser, i64) {
     (app, a, b, id)
 }
 
-async fn save_form(app: &TestApp, browser: &Browser, id: i64, form: &[(String, String)]) -> crate::helpers::TestResponse {
+async fn save_form(
+    app: &TestApp,
+    browser: &Browser,
+    id: i64,
+    form: &[(String, String)],
+) -> crate::helpers::TestResponse {
     let mut form = form.to_vec();
     form.push(("intent".into(), "save".into()));
     app.admin_post(browser, &format!("/admin/articles/{id}"), &as_refs(&form)).await
@@ -169,13 +174,11 @@ async fn a_stale_must_reads_list_is_refused_with_both_lists_shown() {
         .pop()
         .expect("version");
 
-    let first = app
-        .admin_post(&a, "/admin/curation/must-reads", &[("add", &ours.to_string()), ("version", &seen)])
-        .await;
+    let first =
+        app.admin_post(&a, "/admin/curation/must-reads", &[("add", &ours.to_string()), ("version", &seen)]).await;
     assert_eq!(first.status, StatusCode::SEE_OTHER);
-    let second = app
-        .admin_post(&b, "/admin/curation/must-reads", &[("add", &yours.to_string()), ("version", &seen)])
-        .await;
+    let second =
+        app.admin_post(&b, "/admin/curation/must-reads", &[("add", &yours.to_string()), ("version", &seen)]).await;
     assert_eq!(second.status, StatusCode::CONFLICT);
     let stored: Vec<i64> =
         app.state.store.must_read_entries().await.expect("picks").iter().map(|e| e.article_id).collect();
@@ -187,9 +190,8 @@ async fn a_stale_must_reads_list_is_refused_with_both_lists_shown() {
     assert!(texts(&doc, "#conflict .their-version").concat().contains("picked-by-ana"));
 
     // Sent again from the 409 page, it replaces the list knowingly.
-    let now = attrs(&doc, "form[action='/admin/curation/must-reads'] input[name=version]", "value")
-        .pop()
-        .expect("version");
+    let now =
+        attrs(&doc, "form[action='/admin/curation/must-reads'] input[name=version]", "value").pop().expect("version");
     let mut again: Vec<(&str, String)> = Vec::new();
     for id in attrs(&doc, "form[action='/admin/curation/must-reads'] input[name=article]", "value") {
         again.push(("article", id));
@@ -214,7 +216,8 @@ async fn stale_home_slots_and_banner_saves_are_refused() {
     let banner_seen = version_of_form(&page.html(), "/admin/curation/breaking");
     let reference = app.article_id(crate::helpers::REFERENCE_PATH.rsplit('/').next().expect("slug")).await;
 
-    let first = app.admin_post(&a, "/admin/curation/home", &[("add", &reference.to_string()), ("version", &home_seen)]).await;
+    let first =
+        app.admin_post(&a, "/admin/curation/home", &[("add", &reference.to_string()), ("version", &home_seen)]).await;
     assert_eq!(first.status, StatusCode::SEE_OTHER);
     let second = app.admin_post(&b, "/admin/curation/home", &[("version", &home_seen)]).await;
     assert_eq!(second.status, StatusCode::CONFLICT, "emptying a list someone just changed is refused");
@@ -224,7 +227,8 @@ async fn stale_home_slots_and_banner_saves_are_refused() {
 
     let banner = [("text", "Polls have closed"), ("link", ""), ("expires", ""), ("version", banner_seen.as_str())];
     assert_eq!(app.admin_post(&a, "/admin/curation/breaking", &banner).await.status, StatusCode::SEE_OTHER);
-    let mine = [("text", "Storm warning for the coast"), ("link", ""), ("expires", ""), ("version", banner_seen.as_str())];
+    let mine =
+        [("text", "Storm warning for the coast"), ("link", ""), ("expires", ""), ("version", banner_seen.as_str())];
     let refused = app.admin_post(&b, "/admin/curation/breaking", &mine).await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
     assert_eq!(app.state.breaking().map(|b| b.text).as_deref(), Some("Polls have closed"));
@@ -240,7 +244,8 @@ async fn a_stale_settings_save_is_refused_with_both_versions_shown() {
     let ben = app.add_user("ben@news.test", "Ben Admin", Role::Admin).await;
     let (a, b) = (app.sign_in(&ana).await, app.sign_in(&ben).await);
     let page = app.admin_get(&b, "/admin/settings").await;
-    let seen = attrs(&page.html(), "form[action='/admin/settings'] input[name=version]", "value").pop().expect("version");
+    let seen =
+        attrs(&page.html(), "form[action='/admin/settings'] input[name=version]", "value").pop().expect("version");
     let form = |name: &'static str, version: &str| {
         vec![
             ("name", name.to_owned()),

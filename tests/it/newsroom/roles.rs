@@ -158,11 +158,12 @@ async fn attempt(app: &TestApp, cast: &Cast, act: Act, n: usize) -> StatusCode {
         Act::Curate => {
             let id = published_by(app, &cast.other, &slug("pick")).await.to_string();
             let version = app.state.store.edit_version(Edited::MustReads).await.expect("version").to_string();
-            app.admin_post(&cast.browser, "/admin/curation/must-reads", &[("add", &id), ("version", &version)]).await.status
+            app.admin_post(&cast.browser, "/admin/curation/must-reads", &[("add", &id), ("version", &version)])
+                .await
+                .status
         }
         Act::SetBreaking => {
-            let version =
-                app.state.store.edit_version(Edited::Setting("breaking")).await.expect("version").to_string();
+            let version = app.state.store.edit_version(Edited::Setting("breaking")).await.expect("version").to_string();
             let form = [("text", "Polls have closed"), ("link", ""), ("version", &version)];
             app.admin_post(&cast.browser, "/admin/curation/breaking", &form).await.status
         }
