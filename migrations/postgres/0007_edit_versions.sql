@@ -7,3 +7,7 @@ CREATE TABLE edit_versions (
     name    TEXT PRIMARY KEY,
     version BIGINT NOT NULL
 );
+
+-- A story that was never published had no address readers could know: redirects left by renaming
+-- it as a draft only told its new slug early (and kept that slug from other stories).
+DELETE FROM slug_redirects WHERE article_id IN (SELECT id FROM articles WHERE published_at IS NULL);
