@@ -24,10 +24,13 @@
     });
 
     var autosaveUrl = editor.getAttribute("data-autosave");
-    if (autosaveUrl) {
+    // A page that shows a refused save (two versions) must not autosave over the stored one.
+    if (autosaveUrl && !document.getElementById("conflict")) {
       var saving = false;
+      var stopped = false;
+      var version = editor.querySelector("input[name=version]");
       setInterval(function () {
-        if (!dirty || saving || submitting) { return; }
+        if (!dirty || saving || submitting || stopped) { return; }
         saving = true;
         dirty = false;
         var body = new URLSearchParams(new FormData(editor));
@@ -36,7 +39,15 @@
           .then(function (response) {
             return response.json().then(function (reply) {
               if (response.ok) {
+                // The next save is based on the version this one made.
+                if (version && reply.version) { version.value = reply.version; }
                 say("Draft saved automatically at " + new Date(reply.saved_at).toLocaleTimeString() + ".");
+              } else if (reply.code === "stale_version") {
+                // Someone else saved meanwhile: stop, keep the text, and let Save show both versions.
+                stopped = true;
+                dirty = true;
+                if (status) { status.setAttribute("role", "alert"); status.classList.add("error"); }
+                say((reply.errors || []).join(" "));
               } else {
                 dirty = true;
                 say("Not saved automatically: " + (reply.errors || []).join(" "));

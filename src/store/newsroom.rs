@@ -99,6 +99,36 @@ pub struct EditableArticle {
     pub updated_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub created_by: Option<UserId>,
+    /// Goes up by one with every save of the fields; a save names the version it was based on.
+    pub version: i64,
+}
+
+/// How a write that named the version it was based on went.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionedWrite {
+    Written,
+    /// Someone saved meanwhile: the stored version is no longer the one the edit started from, and
+    /// nothing was written.
+    Stale,
+}
+
+/// The version counter of a curated list or a site setting (see [`Newsroom::edit_version`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edited<'a> {
+    MustReads,
+    HomeSlots,
+    Setting(&'a str),
+}
+
+impl Edited<'_> {
+    pub fn name(&self) -> String {
+        match self {
+            Self::MustReads => "must_reads".into(),
+            Self::HomeSlots => "home_slots".into(),
+            Self::Setting(key) => format!("setting:{key}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -345,7 +375,8 @@ pub trait Newsroom: Send + Sync + 'static {
     async fn prune_login_failures(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 
     // Articles in the newsroom.
-    /// Creates a draft from `fields`, with its first revision, in one transaction.
+    /// Creates a draft from `fields`, with its first revision, in one transaction. A slug another
+    /// article has or once had (a redirect to it) is a `Conflict`.
     async fn create_article(
         &self,
         fields: &ArticleFields,
@@ -353,9 +384,13 @@ pub trait Newsroom: Send + Sync + 'static {
         user_id: Option<UserId>,
         at: DateTime<Utc>,
     ) -> StoreResult<ArticleId>;
-    /// Saves the fields and a revision in one transaction. A changed slug leaves a redirect from the
-    /// old one. Sets `updated_at` to `at`, except for autosaves of published articles: an autosave
-    /// is not a visible edit, so it must not move the public updated time.
+    /// Saves the fields and a revision in one transaction, if the article is still at `base_version`
+    /// (and bumps it); otherwise writes nothing and answers `Stale`. A changed slug of a published
+    /// article leaves a redirect from the old one (an unpublished one leaves none: that would tell
+    /// readers the new address before publication); a slug another article has or once had is a
+    /// `Conflict`. Sets `updated_at` to `at`, except for autosaves of published articles: an
+    /// autosave is not a visible edit, so it must not move the public updated time.
+    #[allow(clippy::too_many_arguments)]
     async fn save_article(
         &self,
         id: ArticleId,
@@ -364,7 +399,8 @@ pub trait Newsroom: Send + Sync + 'static {
         user_id: Option<UserId>,
         autosave: bool,
         at: DateTime<Utc>,
-    ) -> StoreResult<()>;
+        base_version: i64,
+    ) -> StoreResult<VersionedWrite>;
     async fn editable_article(&self, id: ArticleId) -> StoreResult<Option<EditableArticle>>;
     async fn newsroom_articles(&self, query: NewsroomQuery) -> StoreResult<Vec<NewsroomListItem>>;
     /// Applies the transition if the article is in one of `from`; returns whether it did. Records a
@@ -381,7 +417,7 @@ pub trait Newsroom: Send + Sync + 'static {
     async fn next_due(&self) -> StoreResult<Option<DateTime<Utc>>>;
     async fn revisions(&self, id: ArticleId) -> StoreResult<Vec<RevisionSummary>>;
     async fn revision(&self, revision_id: i64) -> StoreResult<Option<Revision>>;
-    /// The current (section slug, slug) of the article that once had `old_slug`.
+    /// The current (section slug, slug) of the published article that once had `old_slug`.
     async fn slug_redirect(&self, old_slug: &str) -> StoreResult<Option<(String, String)>>;
 
     // Corrections.
@@ -414,20 +450,43 @@ pub trait Newsroom: Send + Sync + 'static {
     // Curation.
     /// Every pick, in order, with its expiry, whatever the article's status.
     async fn must_read_entries(&self) -> StoreResult<Vec<CuratedEntry>>;
-    async fn set_must_read_entries(&self, entries: &[(ArticleId, Option<DateTime<Utc>>)]) -> StoreResult<()>;
+    /// Replaces the list if it is still at `base_version` (see [`Newsroom::edit_version`]).
+    async fn set_must_read_entries(
+        &self,
+        entries: &[(ArticleId, Option<DateTime<Utc>>)],
+        base_version: i64,
+    ) -> StoreResult<VersionedWrite>;
     /// The home page's lead (first) and top stories, in order.
     async fn home_slot_entries(&self) -> StoreResult<Vec<CuratedEntry>>;
-    async fn set_home_slots(&self, ids: &[ArticleId]) -> StoreResult<()>;
+    /// Replaces the slots if they are still at `base_version`.
+    async fn set_home_slots(&self, ids: &[ArticleId], base_version: i64) -> StoreResult<VersionedWrite>;
     /// The published home slots as cards, in order (the reader's home page).
     async fn home_slots(&self) -> StoreResult<Vec<crate::domain::ArticleCard>>;
     /// A settings value (JSON text) by key.
     async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
-    async fn set_setting(&self, key: &str, value: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Stores the value if the setting is still at `base_version`.
+    async fn set_setting(
+        &self,
+        key: &str,
+        value: &str,
+        at: DateTime<Utc>,
+        base_version: i64,
+    ) -> StoreResult<VersionedWrite>;
+    /// The version a curated list or setting is at: 0 before its first save. Read it before the
+    /// content it guards, so a save in between makes the edit look stale rather than current.
+    async fn edit_version(&self, what: Edited<'_>) -> StoreResult<i64>;
 
     // Sections and tags.
     /// All sections, archived ones included, in order.
     async fn all_sections(&self) -> StoreResult<Vec<(crate::domain::Section, bool)>>;
     async fn update_section(&self, id: i64, update: &SectionUpdate) -> StoreResult<()>;
+    /// Applies every row and adds `new` (if any) in one transaction: all or nothing. Slugs may be
+    /// swapped between sections within one call.
+    async fn save_sections(
+        &self,
+        updates: &[(i64, SectionUpdate)],
+        new: Option<&crate::store::NewSection>,
+    ) -> StoreResult<()>;
     /// Tags with how many articles use each, by name.
     async fn tags_with_counts(&self) -> StoreResult<Vec<(crate::domain::Tag, i64)>>;
     async fn rename_tag(&self, id: i64, name: &str) -> StoreResult<()>;

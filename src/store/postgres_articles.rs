@@ -12,7 +12,7 @@ use sqlx::{PgConnection, PgPool, Postgres, Row};
 
 use super::newsroom::{
     ArticleFields, Correction, CorrectionKind, EditableArticle, ImageChoice, NewsroomListItem, NewsroomQuery, Revision,
-    RevisionSummary, Transition, WorkflowEvent,
+    RevisionSummary, Transition, VersionedWrite, WorkflowEvent,
 };
 use super::postgres::sync_links;
 use super::shared::{
@@ -160,6 +160,17 @@ async fn insert_revision(
     Ok(())
 }
 
+/// Whether `slug` is an old address of an article other than `id`. Taking it would shadow that
+/// article's redirect, and renaming the taker later would repoint the redirect to the taker: an old
+/// address stays with the article it belonged to.
+async fn redirects_elsewhere(tx: &mut PgConnection, slug: &str, id: Option<ArticleId>) -> StoreResult<bool> {
+    let owner: Option<ArticleId> = sqlx::query_scalar("SELECT article_id FROM slug_redirects WHERE old_slug = $1")
+        .bind(slug)
+        .fetch_optional(&mut *tx)
+        .await?;
+    Ok(owner.is_some_and(|owner| Some(owner) != id))
+}
+
 pub(super) async fn create_article(
     pool: &PgPool,
     fields: &ArticleFields,
@@ -168,6 +179,9 @@ pub(super) async fn create_article(
     at: DateTime<Utc>,
 ) -> StoreResult<ArticleId> {
     let mut tx = pool.begin().await?;
+    if redirects_elsewhere(&mut tx, &fields.slug, None).await? {
+        return Err(StoreError::Conflict("slug".into()));
+    }
     let image = image_columns(&mut tx, fields.image.as_ref()).await?;
     let insert = sqlx::query(
         "INSERT INTO articles (section_id, slug, headline, dek, body_markdown, body_html, seo_title, \
@@ -189,6 +203,8 @@ pub(super) async fn create_article(
     Ok(id)
 }
 
+// The arguments of `Newsroom::save_article`, passed through as they are.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn save_article(
     pool: &PgPool,
     id: ArticleId,
@@ -197,9 +213,10 @@ pub(super) async fn save_article(
     user_id: Option<UserId>,
     autosave: bool,
     at: DateTime<Utc>,
-) -> StoreResult<()> {
+    base_version: i64,
+) -> StoreResult<VersionedWrite> {
     let mut tx = pool.begin().await?;
-    let current = sqlx::query("SELECT slug, status, published_at FROM articles WHERE id = $1 FOR UPDATE")
+    let current = sqlx::query("SELECT slug, status, published_at, version FROM articles WHERE id = $1 FOR UPDATE")
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?
@@ -207,44 +224,63 @@ pub(super) async fn save_article(
     let old_slug: String = current.try_get(0)?;
     let published = parse_status(current.try_get(1)?)? == ArticleStatus::Published;
     let listed_at: Option<i64> = if published { current.try_get(2)? } else { None };
+    // Someone saved since this edit was loaded: writing now would silently drop their work.
+    if current.try_get::<i64, _>(3)? != base_version {
+        return Ok(VersionedWrite::Stale);
+    }
+    if redirects_elsewhere(&mut tx, &fields.slug, Some(id)).await? {
+        return Err(StoreError::Conflict("slug".into()));
+    }
     let image = image_columns(&mut tx, fields.image.as_ref()).await?;
     let update = sqlx::query(
         "UPDATE articles SET section_id = $1, slug = $2, headline = $3, dek = $4, body_markdown = $5, body_html = $6, \
          seo_title = $7, seo_description = $8, image_media_id = $9, image_alt = $10, image_caption = $11, \
          image_credit = $12, image_url = $13, image_width = $14, image_height = $15, \
-         updated_at = CASE WHEN $16 THEN updated_at ELSE $17 END WHERE id = $18",
+         updated_at = CASE WHEN $16 THEN updated_at ELSE $17 END, version = version + 1 \
+         WHERE id = $18 AND version = $19",
     );
     // An autosave of a live article is not an edit readers are told about.
-    bind_fields(update, fields, body_html, image.as_ref())
+    let updated = bind_fields(update, fields, body_html, image.as_ref())
         .bind(autosave && published)
         .bind(to_unix(at))
         .bind(id)
+        .bind(base_version)
         .execute(&mut *tx)
         .await
         .map_err(|e| article_write_error(e, fields))?;
+    if updated.rows_affected() == 0 {
+        return Ok(VersionedWrite::Stale);
+    }
     if old_slug != fields.slug {
-        // The new slug is this article's now; a redirect from it (to anything) would shadow it.
-        sqlx::query("DELETE FROM slug_redirects WHERE old_slug = $1").bind(&fields.slug).execute(&mut *tx).await?;
-        sqlx::query(
-            "INSERT INTO slug_redirects (old_slug, article_id) VALUES ($1, $2) \
-             ON CONFLICT (old_slug) DO UPDATE SET article_id = excluded.article_id",
-        )
-        .bind(&old_slug)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        // The article takes back an old address of its own: it is no longer a redirect.
+        sqlx::query("DELETE FROM slug_redirects WHERE old_slug = $1 AND article_id = $2")
+            .bind(&fields.slug)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        // Only an address readers have seen needs to keep working; a draft's or a scheduled story's
+        // old slug must not lead anyone to its new one before publication.
+        if published {
+            sqlx::query(
+                "INSERT INTO slug_redirects (old_slug, article_id) VALUES ($1, $2) ON CONFLICT (old_slug) DO NOTHING",
+            )
+            .bind(&old_slug)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
     }
     replace_links(&mut tx, id, fields, listed_at).await?;
     insert_revision(&mut tx, id, fields, user_id, autosave, at).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(VersionedWrite::Written)
 }
 
 pub(super) async fn editable_article(pool: &PgPool, id: ArticleId) -> StoreResult<Option<EditableArticle>> {
     let Some(row) = sqlx::query(
         "SELECT a.section_id, a.slug, a.headline, a.dek, a.body_markdown, a.seo_title, a.seo_description, \
          a.image_media_id, a.image_alt, a.image_caption, a.image_credit, s.slug, a.status, a.publish_at, \
-         a.unpublish_at, a.published_at, a.updated_at, a.created_at, a.created_by \
+         a.unpublish_at, a.published_at, a.updated_at, a.created_at, a.created_by, a.version \
          FROM articles a JOIN sections s ON s.id = a.section_id WHERE a.id = $1",
     )
     .bind(id)

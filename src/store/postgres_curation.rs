@@ -2,15 +2,17 @@
 //! PostgreSQL.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgPool, Row};
+use sqlx::{PgConnection, PgPool, Row};
 
-use super::newsroom::{CuratedEntry, MediaMeta, MediaRecord, ModerationItem, NewMedia, SectionUpdate};
+use super::newsroom::{
+    CuratedEntry, Edited, MediaMeta, MediaRecord, ModerationItem, NewMedia, SectionUpdate, VersionedWrite,
+};
 use super::shared::{
     MEDIA_COLUMNS, card_columns, cards, curated_entry_from_row, image_format_str, is_foreign_key_violation,
     is_unique_violation, media_from_row, media_join, moderation_item_from_row, section_with_archived, tag_from_row,
     to_unix, touched, variants_json,
 };
-use super::{StoreError, StoreResult};
+use super::{NewSection, StoreError, StoreResult};
 use crate::domain::{ArticleCard, ArticleId, CommentStatus, Section, Tag};
 use crate::media::Variant;
 
@@ -85,6 +87,58 @@ pub(super) async fn set_media_variants(pool: &PgPool, id: i64, variants: Option<
     touched(done.rows_affected(), || format!("media {id}"))
 }
 
+/// Moves a named version counter from `base` to `base + 1` inside the caller's transaction; false
+/// (and nothing changed) when it was no longer at `base`. The first save of a thing is based on 0.
+/// A concurrent save waits on the row (or the key) and then finds the counter moved.
+pub(super) async fn bump_version(tx: &mut PgConnection, what: Edited<'_>, base: i64) -> StoreResult<bool> {
+    let done = if base == 0 {
+        sqlx::query("INSERT INTO edit_versions (name, version) VALUES ($1, 1) ON CONFLICT (name) DO NOTHING")
+            .bind(what.name())
+            .execute(&mut *tx)
+            .await?
+    } else {
+        sqlx::query("UPDATE edit_versions SET version = version + 1 WHERE name = $1 AND version = $2")
+            .bind(what.name())
+            .bind(base)
+            .execute(&mut *tx)
+            .await?
+    };
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn edit_version(pool: &PgPool, what: Edited<'_>) -> StoreResult<i64> {
+    let version: Option<i64> = sqlx::query_scalar("SELECT version FROM edit_versions WHERE name = $1")
+        .bind(what.name())
+        .fetch_optional(pool)
+        .await?;
+    Ok(version.unwrap_or(0))
+}
+
+/// Stores a setting if it is still at `base_version`.
+pub(super) async fn set_setting(
+    pool: &PgPool,
+    key: &str,
+    value: &str,
+    at: DateTime<Utc>,
+    base_version: i64,
+) -> StoreResult<VersionedWrite> {
+    let mut tx = pool.begin().await?;
+    if !bump_version(&mut tx, Edited::Setting(key), base_version).await? {
+        return Ok(VersionedWrite::Stale);
+    }
+    sqlx::query(
+        "INSERT INTO site_settings (key, value, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    )
+    .bind(key)
+    .bind(value)
+    .bind(to_unix(at))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(VersionedWrite::Written)
+}
+
 /// The two editor-ordered lists of articles.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum List {
@@ -112,7 +166,8 @@ pub(super) async fn set_curated(
     pool: &PgPool,
     list: List,
     entries: &[(ArticleId, Option<DateTime<Utc>>)],
-) -> StoreResult<()> {
+    base_version: i64,
+) -> StoreResult<VersionedWrite> {
     let (table, clear, insert) = match list {
         List::MustReads => (
             "must_reads",
@@ -128,6 +183,13 @@ pub(super) async fn set_curated(
     sqlx::query(sqlx::AssertSqlSafe(format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")))
         .execute(&mut *tx)
         .await?;
+    let versioned = match list {
+        List::MustReads => Edited::MustReads,
+        List::HomeSlots => Edited::HomeSlots,
+    };
+    if !bump_version(&mut tx, versioned, base_version).await? {
+        return Ok(VersionedWrite::Stale);
+    }
     sqlx::query(clear).execute(&mut *tx).await?;
     for (position, &(id, expires_at)) in entries.iter().enumerate() {
         let mut query = sqlx::query(insert).bind(position as i64).bind(id);
@@ -141,7 +203,7 @@ pub(super) async fn set_curated(
         })?;
     }
     tx.commit().await?;
-    Ok(())
+    Ok(VersionedWrite::Written)
 }
 
 pub(super) async fn home_slots(pool: &PgPool) -> StoreResult<Vec<ArticleCard>> {
@@ -178,6 +240,59 @@ pub(super) async fn update_section(pool: &PgPool, id: i64, update: &SectionUpdat
             if is_unique_violation(&e) { StoreError::Conflict(format!("section {}", update.slug)) } else { e.into() }
         })?;
     touched(done.rows_affected(), || format!("section {id}"))
+}
+
+/// Every row and the new section in one transaction: all or nothing.
+pub(super) async fn save_sections(
+    pool: &PgPool,
+    updates: &[(i64, SectionUpdate)],
+    new: Option<&NewSection>,
+) -> StoreResult<()> {
+    let mut tx = pool.begin().await?;
+    // Two sections may trade addresses in one save. Each changed row first gets a placeholder that
+    // no real slug can be ('~' is not allowed in one), so no step in between breaks uniqueness.
+    for (id, _) in updates {
+        sqlx::query("UPDATE sections SET slug = $1 WHERE id = $2")
+            .bind(format!("~{id}"))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for (id, update) in updates {
+        let done = sqlx::query("UPDATE sections SET name = $1, slug = $2, position = $3, archived = $4 WHERE id = $5")
+            .bind(&update.name)
+            .bind(&update.slug)
+            .bind(update.position)
+            .bind(i64::from(update.archived))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict(format!("section {}", update.slug))
+                } else {
+                    e.into()
+                }
+            })?;
+        touched(done.rows_affected(), || format!("section {id}"))?;
+    }
+    if let Some(section) = new {
+        sqlx::query("INSERT INTO sections (slug, name, position) VALUES ($1, $2, $3)")
+            .bind(&section.slug)
+            .bind(&section.name)
+            .bind(section.position)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict(format!("section {}", section.slug))
+                } else {
+                    e.into()
+                }
+            })?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 pub(super) async fn tags_with_counts(pool: &PgPool) -> StoreResult<Vec<(Tag, i64)>> {

@@ -8,9 +8,9 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use super::newsroom::{
-    ArticleFields, AuditEntry, Correction, CorrectionKind, Credentials, CuratedEntry, EditableArticle, FailureScope,
-    MediaMeta, MediaRecord, ModerationItem, NewAuditEntry, NewMedia, NewUser, Newsroom, NewsroomListItem,
-    NewsroomQuery, Revision, RevisionSummary, SectionUpdate, SessionRecord, Transition, WorkflowEvent,
+    ArticleFields, AuditEntry, Correction, CorrectionKind, Credentials, CuratedEntry, EditableArticle, Edited,
+    FailureScope, MediaMeta, MediaRecord, ModerationItem, NewAuditEntry, NewMedia, NewUser, Newsroom, NewsroomListItem,
+    NewsroomQuery, Revision, RevisionSummary, SectionUpdate, SessionRecord, Transition, VersionedWrite, WorkflowEvent,
 };
 use super::postgres::PgStore;
 use super::shared::{
@@ -391,8 +391,9 @@ impl Newsroom for PgStore {
         user_id: Option<UserId>,
         autosave: bool,
         at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        articles::save_article(&self.pool, id, fields, body_html, user_id, autosave, at).await
+        base_version: i64,
+    ) -> StoreResult<VersionedWrite> {
+        articles::save_article(&self.pool, id, fields, body_html, user_id, autosave, at, base_version).await
     }
 
     async fn editable_article(&self, id: ArticleId) -> StoreResult<Option<EditableArticle>> {
@@ -451,7 +452,8 @@ impl Newsroom for PgStore {
     async fn slug_redirect(&self, old_slug: &str) -> StoreResult<Option<(String, String)>> {
         let row = sqlx::query(
             "SELECT s.slug, a.slug FROM slug_redirects r JOIN articles a ON a.id = r.article_id \
-             JOIN sections s ON s.id = a.section_id WHERE r.old_slug = $1",
+             JOIN sections s ON s.id = a.section_id \
+             WHERE r.old_slug = $1 AND a.status = 'published'",
         )
         .bind(old_slug)
         .fetch_optional(&self.pool)
@@ -510,17 +512,21 @@ impl Newsroom for PgStore {
         curation::curated_entries(&self.pool, curation::List::MustReads).await
     }
 
-    async fn set_must_read_entries(&self, entries: &[(ArticleId, Option<DateTime<Utc>>)]) -> StoreResult<()> {
-        curation::set_curated(&self.pool, curation::List::MustReads, entries).await
+    async fn set_must_read_entries(
+        &self,
+        entries: &[(ArticleId, Option<DateTime<Utc>>)],
+        base_version: i64,
+    ) -> StoreResult<VersionedWrite> {
+        curation::set_curated(&self.pool, curation::List::MustReads, entries, base_version).await
     }
 
     async fn home_slot_entries(&self) -> StoreResult<Vec<CuratedEntry>> {
         curation::curated_entries(&self.pool, curation::List::HomeSlots).await
     }
 
-    async fn set_home_slots(&self, ids: &[ArticleId]) -> StoreResult<()> {
+    async fn set_home_slots(&self, ids: &[ArticleId], base_version: i64) -> StoreResult<VersionedWrite> {
         let entries: Vec<_> = ids.iter().map(|&id| (id, None)).collect();
-        curation::set_curated(&self.pool, curation::List::HomeSlots, &entries).await
+        curation::set_curated(&self.pool, curation::List::HomeSlots, &entries, base_version).await
     }
 
     async fn home_slots(&self) -> StoreResult<Vec<ArticleCard>> {
@@ -534,17 +540,18 @@ impl Newsroom for PgStore {
             .await?)
     }
 
-    async fn set_setting(&self, key: &str, value: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO site_settings (key, value, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        )
-        .bind(key)
-        .bind(value)
-        .bind(to_unix(at))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+    async fn set_setting(
+        &self,
+        key: &str,
+        value: &str,
+        at: DateTime<Utc>,
+        base_version: i64,
+    ) -> StoreResult<VersionedWrite> {
+        curation::set_setting(&self.pool, key, value, at, base_version).await
+    }
+
+    async fn edit_version(&self, what: Edited<'_>) -> StoreResult<i64> {
+        curation::edit_version(&self.pool, what).await
     }
 
     async fn all_sections(&self) -> StoreResult<Vec<(Section, bool)>> {
@@ -553,6 +560,14 @@ impl Newsroom for PgStore {
 
     async fn update_section(&self, id: i64, update: &SectionUpdate) -> StoreResult<()> {
         curation::update_section(&self.pool, id, update).await
+    }
+
+    async fn save_sections(
+        &self,
+        updates: &[(i64, SectionUpdate)],
+        new: Option<&super::NewSection>,
+    ) -> StoreResult<()> {
+        curation::save_sections(&self.pool, updates, new).await
     }
 
     async fn tags_with_counts(&self) -> StoreResult<Vec<(Tag, i64)>> {

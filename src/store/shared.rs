@@ -443,6 +443,7 @@ pub(super) fn editable_from_row(
         updated_at: from_unix(row.int(16)?)?,
         created_at: from_unix(row.int(17)?)?,
         created_by: row.opt_int(18)?,
+        version: row.int(19)?,
     })
 }
 

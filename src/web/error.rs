@@ -141,12 +141,14 @@ fn wording(status: StatusCode) -> (&'static str, &'static str) {
 pub async fn render_error_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    let is_html = response
+    // An answer that already has a body for its reader stays as it is: an HTML page, or JSON for a
+    // script (the editor's autosave reads the stable code in a 409 or 422).
+    let is_answer = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
-    if !(status.is_client_error() || status.is_server_error()) || is_html {
+        .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_answer {
         return response;
     }
     let retry_after = response.headers().get(header::RETRY_AFTER).cloned();

@@ -14,7 +14,7 @@ use crate::newsroom::workflow::{Step, available_steps, may_take, parse_local_tim
 use crate::revisions::diff::{FieldDiff, diff_fields};
 use crate::store::newsroom::{
     ArticleFields, CorrectionKind, EditableArticle, ImageChoice, MediaRecord, NewsroomListItem, NewsroomQuery,
-    RevisionSummary, Transition, WorkflowEvent,
+    RevisionSummary, Transition, VersionedWrite, WorkflowEvent,
 };
 use crate::web::AppState;
 
@@ -119,6 +119,27 @@ struct EditorPage {
     publish_at_input: Option<String>,
     time_zone: String,
     notice: Option<&'static str>,
+    /// The version this form is based on; the save sends it back.
+    version: Option<i64>,
+    conflict: Option<EditConflict>,
+}
+
+/// Why a save was refused as stale, with what is stored now; the member's own version is the form.
+#[derive(Serialize)]
+struct EditConflict {
+    message: &'static str,
+    /// The stored fields, as whoever saved last left them.
+    theirs: ArticleFields,
+    their_tags: String,
+    last_save: Option<RevisionSummary>,
+    /// From their version (stored) to the member's (in the form).
+    diff: Vec<FieldDiff>,
+}
+
+/// The version a form or script says its edit started from. Missing or unreadable counts as 0,
+/// which no article has (they start at 1): such a save is treated as stale, never as current.
+fn base_version(form: &FormData) -> i64 {
+    form.text("version").trim().parse().unwrap_or(0)
 }
 
 struct EditorState {
@@ -130,6 +151,10 @@ struct EditorState {
     preview_link: Option<String>,
     publish_at_input: Option<String>,
     notice: Option<&'static str>,
+    /// Set when the form goes back to the member unsaved: their edit is still based on this
+    /// version, not on whatever is stored now.
+    base_version: Option<i64>,
+    conflict: Option<EditConflict>,
 }
 
 impl EditorState {
@@ -144,6 +169,8 @@ impl EditorState {
             preview_link: None,
             publish_at_input: None,
             notice: None,
+            base_version: None,
+            conflict: None,
         }
     }
 }
@@ -180,6 +207,7 @@ async fn editor_page(state: &AppState, member: &Member, editor: EditorState) -> 
         byline_slots.push(None);
     }
     let profile = state.profile();
+    let version = editor.base_version.or_else(|| editor.article.as_ref().map(|a| a.version));
     Ok(EditorPage {
         chrome: AdminChrome::new(state, Some(member), if editor.id.is_some() { "Edit article" } else { "New article" }),
         id: editor.id,
@@ -206,8 +234,38 @@ async fn editor_page(state: &AppState, member: &Member, editor: EditorState) -> 
         publish_at_input: editor.publish_at_input,
         time_zone: profile.time_zone.clone(),
         notice: editor.notice,
+        version,
+        conflict: editor.conflict,
     })
 }
+
+/// The answer to a stale save (editor, restore): 409, both versions side by side as a diff, and the
+/// member's version in the editor form, now based on the stored version so that saving it again
+/// replaces theirs knowingly. Nothing is lost: theirs is stored, the member's is in the form.
+async fn conflict_page(
+    state: &AppState,
+    member: &Member,
+    id: ArticleId,
+    yours: ArticleFields,
+    message: &'static str,
+) -> Result<Response, AdminError> {
+    let current = state.store.editable_article(id).await?.ok_or(AdminError::NotFound)?;
+    let authors = state.store.authors().await?;
+    let last_save = state.store.revisions(id).await?.into_iter().next();
+    let conflict = EditConflict {
+        message,
+        diff: diff_fields(&comparable(&current.fields, &authors), &comparable(&yours, &authors)),
+        their_tags: current.fields.tags.join(", "),
+        theirs: current.fields.clone(),
+        last_save,
+    };
+    tracing::info!(article = id, version = current.version, "stale save refused");
+    let editor = EditorState { conflict: Some(conflict), ..EditorState::new(yours, Some(current)) };
+    let context = editor_page(state, member, editor).await?;
+    page_with_status(state, StatusCode::CONFLICT, "admin/editor.html", &context)
+}
+
+const STALE_SAVE: &str = "Someone else saved this article after you opened it, so your changes were not saved.";
 
 pub async fn new_form(State(state): State<AppState>, member: Member) -> Result<Response, AdminError> {
     super::require(&member, Action::CreateArticle, Ownership::Newsroom)?;
@@ -400,6 +458,7 @@ pub async fn save(
     {
         return Err(AdminError::Forbidden);
     }
+    let base = base_version(&form);
     let (fields, mut errors) =
         if may_edit { parse_fields(&state, &member, &form).await? } else { (article.fields.clone(), Vec::new()) };
     // Publishing with an incomplete checklist asks once, then goes ahead.
@@ -426,13 +485,14 @@ pub async fn save(
     };
     if errors.is_empty() && may_edit && fields != article.fields {
         let html = crate::markdown::render(&fields.body_markdown);
-        match state.store.save_article(id, &fields, &html, Some(member.user.id), false, Utc::now()).await {
-            Ok(()) => {
+        match state.store.save_article(id, &fields, &html, Some(member.user.id), false, Utc::now(), base).await {
+            Ok(VersionedWrite::Written) => {
                 audit(&state, Some(&member), "article_saved", "article", Some(id), fields.headline.clone()).await;
                 if article.status == ArticleStatus::Published {
                     article_changed(&state, id);
                 }
             }
+            Ok(VersionedWrite::Stale) => return conflict_page(&state, &member, id, fields, STALE_SAVE).await,
             Err(crate::store::StoreError::Conflict(_)) => {
                 errors
                     .push(format!("Another article already uses the address “{}”. Choose another slug.", fields.slug));
@@ -443,9 +503,12 @@ pub async fn save(
     if !errors.is_empty() || confirm_publish {
         let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
         let article = state.store.editable_article(id).await?.ok_or(AdminError::NotFound)?;
+        // Nothing was written when there are errors: the form stays based on the member's version.
+        let base_version = (!errors.is_empty()).then_some(base);
         let editor = EditorState {
             errors,
             confirm_publish,
+            base_version,
             publish_at_input: Some(form.text("publish_at")).filter(|t| !t.trim().is_empty()),
             ..EditorState::new(fields, Some(article))
         };
@@ -561,7 +624,17 @@ pub async fn schedule_unpublish(
 #[derive(Serialize)]
 pub struct AutosaveReply {
     saved_at: DateTime<Utc>,
+    /// The version the editor is now based on (after a refusal: the one stored).
+    version: i64,
+    /// A stable code for a refusal: `not_draft`, `invalid`, or `stale_version` (someone else saved
+    /// meanwhile; the script stops autosaving so it never overwrites their version).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
     errors: Vec<String>,
+}
+
+fn autosave_refused(status: StatusCode, version: i64, code: &'static str, errors: Vec<String>) -> Response {
+    (status, Json(AutosaveReply { saved_at: Utc::now(), version, code: Some(code), errors })).into_response()
 }
 
 /// Saves a draft in the background while the member types (from the editor's script). Drafts and
@@ -572,25 +645,42 @@ pub async fn autosave(
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
     let article = load(&state, &member, id, Action::EditArticle).await?;
+    let base = base_version(&form);
     if !matches!(article.status, ArticleStatus::Draft | ArticleStatus::InReview) {
-        return Ok((
+        return Ok(autosave_refused(
             StatusCode::CONFLICT,
-            Json(AutosaveReply { saved_at: Utc::now(), errors: vec!["Only drafts are saved automatically.".into()] }),
-        )
-            .into_response());
+            base,
+            "not_draft",
+            vec!["Only drafts are saved automatically.".into()],
+        ));
     }
     let (fields, errors) = parse_fields(&state, &member, &form).await?;
     if !errors.is_empty() {
-        return Ok(
-            (StatusCode::UNPROCESSABLE_ENTITY, Json(AutosaveReply { saved_at: Utc::now(), errors })).into_response()
-        );
+        return Ok(autosave_refused(StatusCode::UNPROCESSABLE_ENTITY, base, "invalid", errors));
     }
     let now = Utc::now();
+    // Unchanged text loses nothing, whatever version it was based on: the editor moves to the
+    // stored one.
+    let mut version = article.version;
     if fields != article.fields {
         let html = crate::markdown::render(&fields.body_markdown);
-        state.store.save_article(id, &fields, &html, Some(member.user.id), true, now).await?;
+        match state.store.save_article(id, &fields, &html, Some(member.user.id), true, now, base).await? {
+            VersionedWrite::Written => version = base + 1,
+            VersionedWrite::Stale => {
+                return Ok(autosave_refused(
+                    StatusCode::CONFLICT,
+                    article.version,
+                    "stale_version",
+                    vec![
+                        "Someone else saved this article while you were editing. Autosave has stopped so it does \
+                         not overwrite their version; your text is still here. Press Save to compare both versions."
+                            .into(),
+                    ],
+                ));
+            }
+        }
     }
-    Ok(Json(AutosaveReply { saved_at: now, errors: Vec::new() }).into_response())
+    Ok(Json(AutosaveReply { saved_at: now, version, code: None, errors: Vec::new() }).into_response())
 }
 
 #[derive(Serialize)]
@@ -621,6 +711,8 @@ struct RevisionsPage {
     to: Option<i64>,
     diff: Vec<FieldDiff>,
     may_restore: bool,
+    /// The article's version as this page saw it; a restore is based on it.
+    version: i64,
 }
 
 fn comparable(fields: &ArticleFields, authors: &[Author]) -> Vec<(&'static str, String)> {
@@ -674,6 +766,7 @@ pub async fn revisions(
         id,
         may_restore: permits(member.user.role, Action::EditArticle, ownership(&member, &article), Some(article.status)),
         headline: article.fields.headline,
+        version: article.version,
         revisions,
         from,
         to,
@@ -685,14 +778,26 @@ pub async fn revisions(
 pub async fn restore(
     State(state): State<AppState>,
     Path((id, revision_id)): Path<(ArticleId, i64)>,
-    Submitted { member, .. }: Submitted,
+    Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
     let article = load(&state, &member, id, Action::EditArticle).await?;
     let revision =
         state.store.revision(revision_id).await?.filter(|r| r.article_id == id).ok_or(AdminError::NotFound)?;
     let html = crate::markdown::render(&revision.fields.body_markdown);
-    match state.store.save_article(id, &revision.fields, &html, Some(member.user.id), false, Utc::now()).await {
-        Ok(()) => {}
+    let base = base_version(&form);
+    match state.store.save_article(id, &revision.fields, &html, Some(member.user.id), false, Utc::now(), base).await {
+        Ok(VersionedWrite::Written) => {}
+        Ok(VersionedWrite::Stale) => {
+            return conflict_page(
+                &state,
+                &member,
+                id,
+                revision.fields,
+                "Someone else saved this article after you opened its revisions, so the revision was not restored. \
+                 It is in the form below; save it to restore it over their version.",
+            )
+            .await;
+        }
         Err(crate::store::StoreError::Conflict(_)) => {
             return Err(AdminError::BadRequest(
                 "That revision’s address (slug) is now used by another article; change it in the editor instead."

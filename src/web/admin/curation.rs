@@ -2,17 +2,18 @@
 //! site-wide breaking-news banner.
 
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::session::{Member, Submitted};
-use super::{AdminChrome, AdminError, audit, notice_text, page, require, see_other};
+use super::{AdminChrome, AdminError, audit, notice_text, page, page_with_status, require, see_other};
 use crate::domain::{Action, ArticleCard, Ownership};
 use crate::newsroom::profile::{BREAKING_KEY, Breaking};
 use crate::newsroom::workflow::parse_local_time;
 use crate::store::ListFilter;
-use crate::store::newsroom::CuratedEntry;
+use crate::store::newsroom::{CuratedEntry, Edited, VersionedWrite};
 use crate::web::AppState;
 
 const MAX_PICKS: usize = 20;
@@ -29,6 +30,81 @@ struct CurationPage {
     breaking: Option<Breaking>,
     time_zone: String,
     notice: Option<&'static str>,
+    /// The version of each list and of the banner this page shows; each form sends its own back.
+    must_reads_version: i64,
+    home_version: i64,
+    breaking_version: i64,
+    conflict: Option<CurationConflict>,
+}
+
+/// A save refused because someone else saved the same list or banner meanwhile. Their version is
+/// shown here; the member's is in the form (based on the stored version now).
+#[derive(Serialize)]
+struct CurationConflict {
+    /// The form it concerns: `must-reads`, `home` or `breaking`.
+    form: &'static str,
+    /// Their list (headlines in order) or banner, as stored.
+    theirs: Vec<String>,
+}
+
+/// What the page shows: the stored lists and banner, each read after its version (so a save in
+/// between makes the form look stale, never current).
+async fn curation_page(state: &AppState, member: &Member) -> Result<CurationPage, AdminError> {
+    let store = &state.store;
+    let must_reads_version = store.edit_version(Edited::MustReads).await?;
+    let home_version = store.edit_version(Edited::HomeSlots).await?;
+    let breaking_version = store.edit_version(Edited::Setting(BREAKING_KEY)).await?;
+    Ok(CurationPage {
+        chrome: AdminChrome::new(state, Some(member), "Curation"),
+        must_reads: store.must_read_entries().await?,
+        home: store.home_slot_entries().await?,
+        candidates: store.list_articles(ListFilter::All, 100, 0).await?,
+        breaking: stored_breaking(state).await?,
+        time_zone: state.profile().time_zone.clone(),
+        notice: None,
+        must_reads_version,
+        home_version,
+        breaking_version,
+        conflict: None,
+    })
+}
+
+/// The banner as stored (the in-memory copy may lag another node's save), if still live.
+async fn stored_breaking(state: &AppState) -> Result<Option<Breaking>, AdminError> {
+    let Some(json) = state.store.setting(BREAKING_KEY).await? else { return Ok(None) };
+    let banner = serde_json::from_str::<Option<Breaking>>(&json).map_err(|e| AdminError::Internal(e.to_string()))?;
+    Ok(banner.filter(|b| b.is_live(Utc::now())))
+}
+
+/// The member's edited list as the page shows entries, for the form after a refused save.
+async fn entries_for(state: &AppState, rows: &PickRows) -> Result<Vec<CuratedEntry>, AdminError> {
+    let sections = state.store.all_sections().await?;
+    let mut entries = Vec::new();
+    for &(id, expires_at) in rows {
+        let Some(article) = state.store.editable_article(id).await? else { continue };
+        let section_name = sections
+            .iter()
+            .find(|(s, _)| s.id == article.fields.section_id)
+            .map(|(s, _)| s.name.clone())
+            .unwrap_or_default();
+        entries.push(CuratedEntry {
+            article_id: id,
+            headline: article.fields.headline,
+            section_name,
+            status: article.status,
+            expires_at,
+        });
+    }
+    Ok(entries)
+}
+
+fn conflict_response(state: &AppState, page: &CurationPage) -> Result<Response, AdminError> {
+    page_with_status(state, StatusCode::CONFLICT, "admin/curation.html", page)
+}
+
+fn base_version(form: &super::session::FormData) -> i64 {
+    // Missing counts as -1, which no stored version is: such a save is refused as stale.
+    form.text("version").trim().parse().unwrap_or(-1)
 }
 
 #[derive(Deserialize)]
@@ -42,15 +118,8 @@ pub async fn show(
     Query(query): Query<CurationQuery>,
 ) -> Result<Response, AdminError> {
     require(&member, Action::Curate, Ownership::Newsroom)?;
-    let context = CurationPage {
-        chrome: AdminChrome::new(&state, Some(&member), "Curation"),
-        must_reads: state.store.must_read_entries().await?,
-        home: state.store.home_slot_entries().await?,
-        candidates: state.store.list_articles(ListFilter::All, 100, 0).await?,
-        breaking: state.breaking(),
-        time_zone: state.profile().time_zone.clone(),
-        notice: notice_text(query.notice.as_deref()),
-    };
+    let context =
+        CurationPage { notice: notice_text(query.notice.as_deref()), ..curation_page(&state, &member).await? };
     page(&state, "admin/curation.html", &context)
 }
 
@@ -101,7 +170,13 @@ pub async fn save_must_reads(
 ) -> Result<Response, AdminError> {
     require(&member, Action::Curate, Ownership::Newsroom)?;
     let rows = edited_list(&form, state.profile().zone())?;
-    state.store.set_must_read_entries(&rows).await?;
+    if state.store.set_must_read_entries(&rows, base_version(&form)).await? == VersionedWrite::Stale {
+        let mut context = curation_page(&state, &member).await?;
+        let theirs = context.must_reads.iter().map(|e| e.headline.clone()).collect();
+        context.must_reads = entries_for(&state, &rows).await?;
+        context.conflict = Some(CurationConflict { form: "must-reads", theirs });
+        return conflict_response(&state, &context);
+    }
     let ids: Vec<String> = rows.iter().map(|(id, _)| id.to_string()).collect();
     audit(&state, Some(&member), "must_reads_set", "curation", None, ids.join(",")).await;
     state.lists_changed();
@@ -115,7 +190,13 @@ pub async fn save_home(
     require(&member, Action::Curate, Ownership::Newsroom)?;
     let rows = edited_list(&form, state.profile().zone())?;
     let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
-    state.store.set_home_slots(&ids).await?;
+    if state.store.set_home_slots(&ids, base_version(&form)).await? == VersionedWrite::Stale {
+        let mut context = curation_page(&state, &member).await?;
+        let theirs = context.home.iter().map(|e| e.headline.clone()).collect();
+        context.home = entries_for(&state, &rows).await?;
+        context.conflict = Some(CurationConflict { form: "home", theirs });
+        return conflict_response(&state, &context);
+    }
     let listed: Vec<String> = ids.iter().map(i64::to_string).collect();
     audit(&state, Some(&member), "home_set", "curation", None, listed.join(",")).await;
     state.lists_changed();
@@ -139,9 +220,19 @@ pub async fn save_breaking(
     if !banner.link_is_valid() {
         return Err(AdminError::BadRequest("The banner link must start with / or https://.".into()));
     }
-    let value = if form.flag("clear") || banner.text.is_empty() { None } else { Some(banner) };
+    let value = if form.flag("clear") || banner.text.is_empty() { None } else { Some(banner.clone()) };
     let json = serde_json::to_string(&value).map_err(|e| AdminError::Internal(e.to_string()))?;
-    state.store.set_setting(BREAKING_KEY, &json, Utc::now()).await?;
+    if state.store.set_setting(BREAKING_KEY, &json, Utc::now(), base_version(&form)).await? == VersionedWrite::Stale {
+        let mut context = curation_page(&state, &member).await?;
+        let theirs = match &context.breaking {
+            Some(b) if b.link.is_empty() => vec![b.text.clone()],
+            Some(b) => vec![format!("{} ({})", b.text, b.link)],
+            None => vec!["(no banner)".to_owned()],
+        };
+        context.breaking = Some(banner);
+        context.conflict = Some(CurationConflict { form: "breaking", theirs });
+        return conflict_response(&state, &context);
+    }
     audit(
         &state,
         Some(&member),

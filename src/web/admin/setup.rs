@@ -11,7 +11,7 @@ use super::{AdminChrome, AdminError, audit, notice_text, page, page_with_status,
 use crate::auth::token::{new_token, token_hash};
 use crate::domain::{Action, Email, Ownership, Role, Section, Slug, Tag, User, user::parse_person_name};
 use crate::newsroom::profile::{PROFILE_KEY, SiteProfile};
-use crate::store::newsroom::{AuditEntry, NewUser, SectionUpdate};
+use crate::store::newsroom::{AuditEntry, Edited, NewUser, SectionUpdate, VersionedWrite};
 use crate::store::{NewSection, StoreError};
 use crate::web::AppState;
 
@@ -29,6 +29,21 @@ struct SettingsPage {
     blocked_words_text: String,
     message: Option<String>,
     notice: Option<&'static str>,
+    /// The version of the stored settings this form is based on.
+    version: i64,
+    /// Set when the save was refused because someone else saved meanwhile: what they saved.
+    theirs: Option<TheirSettings>,
+}
+
+#[derive(Serialize)]
+struct TheirSettings {
+    profile: SiteProfile,
+    navigation_text: String,
+    blocked_words_text: String,
+}
+
+fn navigation_text(profile: &SiteProfile) -> String {
+    profile.navigation.iter().map(|l| format!("{} | {}", l.label, l.url)).collect::<Vec<_>>().join("\n")
 }
 
 fn settings_page(
@@ -37,20 +52,33 @@ fn settings_page(
     profile: SiteProfile,
     message: Option<String>,
     notice: Option<&'static str>,
+    version: i64,
 ) -> SettingsPage {
     SettingsPage {
         chrome: AdminChrome::new(state, Some(member), "Settings"),
-        navigation_text: profile
-            .navigation
-            .iter()
-            .map(|l| format!("{} | {}", l.label, l.url))
-            .collect::<Vec<_>>()
-            .join("\n"),
+        navigation_text: navigation_text(&profile),
         blocked_words_text: profile.blocked_words.join("\n"),
         profile,
         message,
         notice,
+        version,
+        theirs: None,
     }
+}
+
+/// The stored settings and the version they are at, read version first: a save in between then
+/// makes this copy look stale rather than current. (The in-memory profile may lag another node.)
+async fn stored_profile(state: &AppState) -> Result<(SiteProfile, i64), AdminError> {
+    let version = state.store.edit_version(Edited::Setting(PROFILE_KEY)).await?;
+    let profile = match state.store.setting(PROFILE_KEY).await? {
+        Some(json) => serde_json::from_str(&json).unwrap_or_else(|e| {
+            // As when loading at start: the form then offers the config file's values to save over it.
+            tracing::error!(error = %e, "stored site settings are unreadable; showing the config file's");
+            SiteProfile::from_settings(&state.settings)
+        }),
+        None => SiteProfile::from_settings(&state.settings),
+    };
+    Ok((profile, version))
 }
 
 pub async fn settings(
@@ -59,11 +87,11 @@ pub async fn settings(
     Query(query): Query<NoticeQuery>,
 ) -> Result<Response, AdminError> {
     require(&member, Action::ManageSettings, Ownership::Newsroom)?;
-    let profile = state.profile().as_ref().clone();
+    let (profile, version) = stored_profile(&state).await?;
     page(
         &state,
         "admin/settings.html",
-        &settings_page(&state, &member, profile, None, notice_text(query.notice.as_deref())),
+        &settings_page(&state, &member, profile, None, notice_text(query.notice.as_deref()), version),
     )
 }
 
@@ -87,12 +115,28 @@ pub async fn save_settings(
             .filter(|w| !w.is_empty())
             .collect(),
     };
+    // Missing counts as -1, which no stored version is: such a save is refused as stale.
+    let base = form.text("version").trim().parse::<i64>().unwrap_or(-1);
     if let Err(e) = profile.validate() {
-        let context = settings_page(&state, &member, profile, Some(e.to_string()), None);
+        let context = settings_page(&state, &member, profile, Some(e.to_string()), None, base);
         return page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, "admin/settings.html", &context);
     }
     let json = serde_json::to_string(&profile).map_err(|e| AdminError::Internal(e.to_string()))?;
-    state.store.set_setting(PROFILE_KEY, &json, Utc::now()).await?;
+    if state.store.set_setting(PROFILE_KEY, &json, Utc::now(), base).await? == VersionedWrite::Stale {
+        let (stored, version) = stored_profile(&state).await?;
+        let theirs = TheirSettings {
+            navigation_text: navigation_text(&stored),
+            blocked_words_text: stored.blocked_words.join("\n"),
+            profile: stored,
+        };
+        let message = "Not saved: someone else saved the settings while you were editing. Their settings are \
+                       kept (below); yours are in the form. Check both and save again to replace theirs.";
+        let context = SettingsPage {
+            theirs: Some(theirs),
+            ..settings_page(&state, &member, profile, Some(message.to_owned()), None, version)
+        };
+        return page_with_status(&state, StatusCode::CONFLICT, "admin/settings.html", &context);
+    }
     audit(&state, Some(&member), "settings_changed", "site", None, profile.name.clone()).await;
     state.reload_profile().await?;
     state.changed(crate::web::changes::Change::Everything);
@@ -102,9 +146,40 @@ pub async fn save_settings(
 #[derive(Serialize)]
 struct SectionsPage {
     chrome: AdminChrome,
-    sections: Vec<(Section, bool)>,
+    rows: Vec<SectionRow>,
+    new_name: String,
+    new_error: Option<String>,
     message: Option<String>,
     notice: Option<&'static str>,
+}
+
+/// One row of the sections form, as stored or as typed, with what is wrong with it.
+#[derive(Serialize)]
+struct SectionRow {
+    id: i64,
+    /// The stored name, for labels that must not change as the member types.
+    label: String,
+    name: String,
+    slug: String,
+    position: String,
+    archived: bool,
+    errors: Vec<String>,
+}
+
+fn stored_row(section: &Section, archived: bool) -> SectionRow {
+    SectionRow {
+        id: section.id,
+        label: section.name.clone(),
+        name: section.name.clone(),
+        slug: section.slug.clone(),
+        position: section.position.to_string(),
+        archived,
+        errors: Vec::new(),
+    }
+}
+
+fn stored_rows(sections: &[(Section, bool)]) -> Vec<SectionRow> {
+    sections.iter().map(|(s, archived)| stored_row(s, *archived)).collect()
 }
 
 pub async fn sections(
@@ -115,70 +190,139 @@ pub async fn sections(
     require(&member, Action::ManageTaxonomy, Ownership::Newsroom)?;
     let context = SectionsPage {
         chrome: AdminChrome::new(&state, Some(&member), "Sections"),
-        sections: state.store.all_sections().await?,
+        rows: stored_rows(&state.store.all_sections().await?),
+        new_name: String::new(),
+        new_error: None,
         message: None,
         notice: notice_text(query.notice.as_deref()),
     };
     page(&state, "admin/sections.html", &context)
 }
 
+/// The sections form checked as a whole: every row as typed with its errors, and what to write
+/// when there are none.
+struct SectionsForm {
+    rows: Vec<SectionRow>,
+    new_name: String,
+    new_error: Option<String>,
+    updates: Vec<(i64, SectionUpdate)>,
+    new_section: Option<NewSection>,
+}
+
+impl SectionsForm {
+    fn is_valid(&self) -> bool {
+        self.new_error.is_none() && self.rows.iter().all(|r| r.errors.is_empty())
+    }
+}
+
+/// Reads and checks every row before anything is written, so a form is saved whole or not at all.
+/// A row left out of the form keeps its stored values (and its address stays taken).
+fn check_sections(existing: &[(Section, bool)], form: &super::session::FormData) -> SectionsForm {
+    let mut rows = Vec::new();
+    let mut updates = Vec::new();
+    for (section, archived) in existing {
+        let key = |field: &str| format!("{field}_{}", section.id);
+        let Some(name) = form.get(&key("name")) else {
+            rows.push(stored_row(section, *archived));
+            continue;
+        };
+        let mut row = SectionRow {
+            id: section.id,
+            label: section.name.clone(),
+            name: name.trim().to_owned(),
+            slug: form.text(&key("slug")).trim().to_owned(),
+            position: form.text(&key("position")).trim().to_owned(),
+            archived: form.flag(&key("archived")),
+            errors: Vec::new(),
+        };
+        if row.name.is_empty() {
+            row.errors.push("Every section needs a name.".to_owned());
+        }
+        let slug = Slug::parse_top_level(&row.slug)
+            .map_err(|e| row.errors.push(format!("The address is not usable: {e}.")))
+            .ok();
+        let position = if row.position.is_empty() {
+            Some(section.position)
+        } else {
+            row.position
+                .parse::<i64>()
+                .map_err(|_| row.errors.push("The order must be a whole number.".to_owned()))
+                .ok()
+        };
+        if let (Some(slug), Some(position), true) = (slug, position, row.errors.is_empty()) {
+            let update = SectionUpdate {
+                name: row.name.clone(),
+                slug: slug.as_str().to_owned(),
+                position,
+                archived: row.archived,
+            };
+            updates.push((section.id, update));
+        }
+        rows.push(row);
+    }
+    // Two rows asking for one address: both are told, since either may be the one to change.
+    for i in 0..rows.len() {
+        let clashes: Vec<String> = rows
+            .iter()
+            .enumerate()
+            .filter(|(j, other)| *j != i && other.slug == rows[i].slug && !rows[i].slug.is_empty())
+            .map(|(_, other)| other.label.clone())
+            .collect();
+        if !clashes.is_empty() {
+            let message = format!("The address “{}” is also asked for by {}.", rows[i].slug, clashes.join(", "));
+            rows[i].errors.push(message);
+        }
+    }
+    let new_name = form.text("new_name").trim().to_owned();
+    let mut new_error = None;
+    let mut new_section = None;
+    if !new_name.is_empty() {
+        match Slug::from_title(&new_name).and_then(|s| Slug::parse_top_level(s.as_str())) {
+            Ok(slug) if rows.iter().any(|r| r.slug == slug.as_str()) => {
+                new_error = Some(format!("A section with the address “{}” already exists.", slug.as_str()));
+            }
+            Ok(slug) => {
+                let position = existing.iter().map(|(s, _)| s.position).max().unwrap_or(0) + 1;
+                new_section = Some(NewSection { slug: slug.as_str().to_owned(), name: new_name.clone(), position });
+            }
+            Err(e) => new_error = Some(format!("“{new_name}” cannot become an address: {e}.")),
+        }
+    }
+    SectionsForm { rows, new_name, new_error, updates, new_section }
+}
+
 /// One form for the whole list: rename, re-slug, reorder, archive; plus a new section when named.
+/// Every row is checked first and the whole form is written in one transaction, or nothing is.
 pub async fn save_sections(
     State(state): State<AppState>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
     require(&member, Action::ManageTaxonomy, Ownership::Newsroom)?;
-    let refuse = |message: String| async {
+    let existing = state.store.all_sections().await?;
+    let checked = check_sections(&existing, &form);
+    let refuse = |checked: SectionsForm, message: String| {
         let context = SectionsPage {
             chrome: AdminChrome::new(&state, Some(&member), "Sections"),
-            sections: state.store.all_sections().await?,
+            rows: checked.rows,
+            new_name: checked.new_name,
+            new_error: checked.new_error,
             message: Some(message),
             notice: None,
         };
         page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, "admin/sections.html", &context)
     };
-    let existing = state.store.all_sections().await?;
-    for (section, _) in &existing {
-        let key = |field: &str| format!("{field}_{}", section.id);
-        let Some(name) = form.get(&key("name")) else { continue };
-        let name = name.trim().to_owned();
-        let slug = match Slug::parse_top_level(form.text(&key("slug")).trim()) {
-            Ok(slug) => slug.as_str().to_owned(),
-            Err(e) => return refuse(format!("Section “{name}”: the address is not usable: {e}.")).await,
-        };
-        if name.is_empty() {
-            return refuse("Every section needs a name.".into()).await;
-        }
-        let update = SectionUpdate {
-            name,
-            slug,
-            position: form.text(&key("position")).parse().unwrap_or(section.position),
-            archived: form.flag(&key("archived")),
-        };
-        match state.store.update_section(section.id, &update).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_)) => {
-                return refuse(format!("The address “{}” is already used.", update.slug)).await;
-            }
-            Err(e) => return Err(e.into()),
-        }
+    if !checked.is_valid() {
+        return refuse(checked, "Nothing was saved. Please fix the rows marked below.".into());
     }
-    let new_name = form.text("new_name").trim().to_owned();
-    if !new_name.is_empty() {
-        let slug = match Slug::from_title(&new_name).and_then(|s| Slug::parse_top_level(s.as_str())) {
-            Ok(slug) => slug.as_str().to_owned(),
-            Err(e) => return refuse(format!("“{new_name}” cannot become an address: {e}.")).await,
-        };
-        let position = existing.iter().map(|(s, _)| s.position).max().unwrap_or(0) + 1;
-        match state.store.insert_section(NewSection { slug, name: new_name.clone(), position }).await {
-            Ok(_) => {}
-            Err(StoreError::Conflict(_)) => {
-                return refuse(format!("A section called “{new_name}” already exists.")).await;
-            }
-            Err(e) => return Err(e.into()),
+    match state.store.save_sections(&checked.updates, checked.new_section.as_ref()).await {
+        Ok(()) => {}
+        // Another save took an address between the check and the write.
+        Err(StoreError::Conflict(what)) => {
+            return refuse(checked, format!("Nothing was saved: {what} is already used. Check the addresses."));
         }
+        Err(e) => return Err(e.into()),
     }
-    audit(&state, Some(&member), "sections_changed", "section", None, new_name).await;
+    audit(&state, Some(&member), "sections_changed", "section", None, checked.new_name).await;
     state.changed(crate::web::changes::Change::Everything);
     Ok(see_other("/admin/sections", "saved"))
 }

@@ -22,13 +22,20 @@ async fn editors_order_must_reads_and_picks_expire() {
     app.set_status(second, ArticleStatus::Published).await;
     // Posting the list with no rows empties it; then add two and move the second up.
     assert!(!app.state.store.must_read_entries().await.expect("picks").is_empty(), "the demo has picks");
-    app.admin_post(&e, "/admin/curation/must-reads", &[]).await;
+    app.admin_post_from(&e, "/admin/curation", "/admin/curation/must-reads", &[]).await;
     assert!(app.state.store.must_read_entries().await.expect("picks").is_empty());
     let (a, b) = (first.to_string(), second.to_string());
-    app.admin_post(&e, "/admin/curation/must-reads", &[("add", &a)]).await;
-    app.admin_post(&e, "/admin/curation/must-reads", &[("article", &a), ("expires", ""), ("add", &b)]).await;
-    app.admin_post(
+    app.admin_post_from(&e, "/admin/curation", "/admin/curation/must-reads", &[("add", &a)]).await;
+    app.admin_post_from(
         &e,
+        "/admin/curation",
+        "/admin/curation/must-reads",
+        &[("article", &a), ("expires", ""), ("add", &b)],
+    )
+    .await;
+    app.admin_post_from(
+        &e,
+        "/admin/curation",
         "/admin/curation/must-reads",
         &[("article", &a), ("expires", ""), ("article", &b), ("expires", ""), ("move_up", "1")],
     )
@@ -45,8 +52,9 @@ async fn editors_order_must_reads_and_picks_expire() {
     // An expired pick leaves the site.
     let past = (Utc::now() - Duration::minutes(5)).format("%Y-%m-%dT%H:%M").to_string();
     let saved = app
-        .admin_post(
+        .admin_post_from(
             &e,
+            "/admin/curation",
             "/admin/curation/must-reads",
             &[("article", &b), ("expires", &past), ("article", &a), ("expires", "")],
         )
@@ -62,13 +70,14 @@ async fn the_home_lead_and_the_breaking_banner_follow_the_editors() {
     let editor = app.add_user("e@news.test", "Edna Editor", Role::Editor).await;
     let e = app.sign_in(&editor).await;
     let reference = app.article_id(REFERENCE_PATH.rsplit('/').next().expect("slug")).await.to_string();
-    app.admin_post(&e, "/admin/curation/home", &[("add", &reference)]).await;
+    app.admin_post_from(&e, "/admin/curation", "/admin/curation/home", &[("add", &reference)]).await;
     let home = app.get("/").await;
     assert!(texts(&home.html(), ".lead h3").concat().contains("Kishida"), "{:?}", texts(&home.html(), ".lead h3"));
 
     let banner = app
-        .admin_post(
+        .admin_post_from(
             &e,
+            "/admin/curation",
             "/admin/curation/breaking",
             &[("text", "Polls have closed in the capital"), ("link", REFERENCE_PATH), ("expires", "")],
         )
@@ -78,9 +87,16 @@ async fn the_home_lead_and_the_breaking_banner_follow_the_editors() {
         let page = app.get(path).await;
         assert_eq!(texts(&page.html(), ".breaking a"), vec!["Polls have closed in the capital"], "{path}");
     }
-    let bad = app.admin_post(&e, "/admin/curation/breaking", &[("text", "x"), ("link", "javascript:alert(1)")]).await;
+    let bad = app
+        .admin_post_from(
+            &e,
+            "/admin/curation",
+            "/admin/curation/breaking",
+            &[("text", "x"), ("link", "javascript:alert(1)")],
+        )
+        .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    app.admin_post(&e, "/admin/curation/breaking", &[("text", ""), ("clear", "1")]).await;
+    app.admin_post_from(&e, "/admin/curation", "/admin/curation/breaking", &[("text", ""), ("clear", "1")]).await;
     assert!(texts(&app.get("/").await.html(), ".breaking").is_empty());
 }
 
@@ -136,10 +152,16 @@ async fn site_settings_change_the_site_and_bad_values_are_refused() {
     ];
     let mut bad = base.to_vec();
     bad.push(("time_zone", "Mars/Olympus_Mons"));
-    assert_eq!(app.admin_post(&a, "/admin/settings", &bad).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.admin_post_from(&a, "/admin/settings", "/admin/settings", &bad).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     let mut good = base.to_vec();
     good.push(("time_zone", "Asia/Seoul"));
-    assert_eq!(app.admin_post(&a, "/admin/settings", &good).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.admin_post_from(&a, "/admin/settings", "/admin/settings", &good).await.status,
+        StatusCode::SEE_OTHER
+    );
     let home = app.get("/").await;
     let doc = home.html();
     assert_eq!(texts(&doc, ".brand"), vec!["The Harbour Herald"]);
@@ -205,7 +227,8 @@ async fn the_audit_log_records_who_did_what() {
     let e = app.sign_in(&editor).await;
     let id = app.draft_by(&editor, "audited-story").await;
     app.admin_post(&e, &format!("/admin/articles/{id}/workflow"), &[("step", "publish")]).await;
-    app.admin_post(&e, "/admin/curation/breaking", &[("text", "Storm warning"), ("link", "")]).await;
+    app.admin_post_from(&e, "/admin/curation", "/admin/curation/breaking", &[("text", "Storm warning"), ("link", "")])
+        .await;
     assert_eq!(app.admin_get(&e, "/admin/audit").await.status, StatusCode::FORBIDDEN);
     let a = app.sign_in(&admin).await;
     let log = app.admin_get(&a, "/admin/audit").await;

@@ -6,7 +6,7 @@ use axum::http::{Method, StatusCode, header};
 use broadsheet::domain::{ArticleStatus, Role};
 use broadsheet::store::newsroom::ImageChoice;
 
-use super::{Browser, as_refs, editor_form, fields_of};
+use super::{Browser, as_refs, editor_form, fields_of, version_of};
 use crate::helpers::{TestApp, TestResponse, attrs, texts};
 
 const BOUNDARY: &str = "----broadsheet-test-boundary";
@@ -98,7 +98,7 @@ async fn a_valid_image_is_stored_by_its_hash_and_used_with_responsive_variants()
         caption: "The port".into(),
         credit: "Staff".into(),
     });
-    let mut form = editor_form(&fields);
+    let mut form = editor_form(&fields, version_of(&app, id).await);
     form.push(("intent".into(), "save".into()));
     assert_eq!(
         app.admin_post(&e, &format!("/admin/articles/{id}"), &as_refs(&form)).await.status,
@@ -131,7 +131,7 @@ async fn an_image_without_alt_text_cannot_be_featured() {
     let mut fields = fields_of(&app, id).await;
     fields.image =
         Some(ImageChoice { media_id: media.id, alt: " ".into(), caption: String::new(), credit: String::new() });
-    let mut form = editor_form(&fields);
+    let mut form = editor_form(&fields, version_of(&app, id).await);
     form.push(("intent".into(), "save".into()));
     let refused = app.admin_post(&e, &format!("/admin/articles/{id}"), &as_refs(&form)).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -2,7 +2,9 @@
 //! workflow and scheduler, revisions, media uploads, curation, moderation, settings and the audit log.
 
 mod accounts;
+mod addresses;
 mod curation;
+mod lost_updates;
 mod media;
 mod roles;
 mod workflow;
@@ -102,6 +104,24 @@ impl TestApp {
         self.admin_post_raw(Some(&browser.cookie), path, encode(&all), &[]).await
     }
 
+    /// Posts a form as a browser does from the page it is on: with the version that page's form
+    /// (the one whose action is `action`) carries.
+    pub async fn admin_post_from(
+        &self,
+        browser: &Browser,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> TestResponse {
+        let doc = self.admin_get(browser, page).await.html();
+        let version = attrs(&doc, &format!("form[action='{action}'] input[name=version]"), "value")
+            .pop()
+            .expect("the form carries the version it is based on");
+        let mut all = fields.to_vec();
+        all.push(("version", &version));
+        self.admin_post(browser, action, &all).await
+    }
+
     pub async fn admin_post_raw(
         &self,
         cookie: Option<&str>,
@@ -165,9 +185,10 @@ impl TestApp {
     }
 }
 
-/// The editor form for `fields`, as the browser sends it.
-pub fn editor_form(fields: &ArticleFields) -> Vec<(String, String)> {
+/// The editor form for `fields`, as the browser sends it, based on `version` of the article.
+pub fn editor_form(fields: &ArticleFields, version: i64) -> Vec<(String, String)> {
     let mut form = vec![
+        ("version".to_owned(), version.to_string()),
         ("headline".to_owned(), fields.headline.clone()),
         ("dek".to_owned(), fields.dek.clone()),
         ("slug".to_owned(), fields.slug.clone()),
@@ -198,4 +219,9 @@ pub fn as_refs(form: &[(String, String)]) -> Vec<(&str, &str)> {
 
 pub async fn fields_of(app: &TestApp, id: ArticleId) -> ArticleFields {
     app.state.store.editable_article(id).await.expect("store").expect("article").fields
+}
+
+/// The version the article is at now, as the editor would show it.
+pub async fn version_of(app: &TestApp, id: ArticleId) -> i64 {
+    app.state.store.editable_article(id).await.expect("store").expect("article").version
 }

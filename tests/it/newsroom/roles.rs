@@ -4,9 +4,10 @@
 use axum::http::StatusCode;
 use broadsheet::domain::{ArticleStatus, CommentStatus, Role, User};
 use broadsheet::store::NewComment;
+use broadsheet::store::newsroom::{Edited, VersionedWrite};
 use chrono::Utc;
 
-use super::{Browser, as_refs, editor_form, fields_of};
+use super::{Browser, as_refs, editor_form, fields_of, version_of};
 use crate::helpers::TestApp;
 
 #[derive(Debug, Clone, Copy)]
@@ -76,7 +77,7 @@ struct Cast {
 async fn save(app: &TestApp, cast: &Cast, id: i64) -> StatusCode {
     let mut fields = fields_of(app, id).await;
     fields.headline = format!("{} (edited)", fields.headline);
-    let mut form = editor_form(&fields);
+    let mut form = editor_form(&fields, version_of(app, id).await);
     form.push(("intent".into(), "save".into()));
     app.admin_post(&cast.browser, &format!("/admin/articles/{id}"), &as_refs(&form)).await.status
 }
@@ -141,22 +142,30 @@ async fn attempt(app: &TestApp, cast: &Cast, act: Act, n: usize) -> StatusCode {
             let first = app.state.store.revisions(id).await.expect("revisions")[0].id;
             let mut fields = fields_of(app, id).await;
             fields.body_markdown = "Second version.".into();
-            app.state
+            let version = version_of(app, id).await;
+            let saved = app
+                .state
                 .store
-                .save_article(id, &fields, "<p>Second version.</p>", None, false, Utc::now())
+                .save_article(id, &fields, "<p>Second version.</p>", None, false, Utc::now(), version)
                 .await
                 .expect("save");
-            app.admin_post(&cast.browser, &format!("/admin/articles/{id}/revisions/{first}/restore"), &[]).await.status
+            assert_eq!(saved, VersionedWrite::Written);
+            let version = version_of(app, id).await.to_string();
+            let path = format!("/admin/articles/{id}/revisions/{first}/restore");
+            app.admin_post(&cast.browser, &path, &[("version", &version)]).await.status
         }
         Act::UploadPageView => app.admin_get(&cast.browser, "/admin/media").await.status,
         Act::Curate => {
             let id = published_by(app, &cast.other, &slug("pick")).await.to_string();
-            app.admin_post(&cast.browser, "/admin/curation/must-reads", &[("add", &id)]).await.status
-        }
-        Act::SetBreaking => {
-            app.admin_post(&cast.browser, "/admin/curation/breaking", &[("text", "Polls have closed"), ("link", "")])
+            let version = app.state.store.edit_version(Edited::MustReads).await.expect("version").to_string();
+            app.admin_post(&cast.browser, "/admin/curation/must-reads", &[("add", &id), ("version", &version)])
                 .await
                 .status
+        }
+        Act::SetBreaking => {
+            let version = app.state.store.edit_version(Edited::Setting("breaking")).await.expect("version").to_string();
+            let form = [("text", "Polls have closed"), ("link", ""), ("version", &version)];
+            app.admin_post(&cast.browser, "/admin/curation/breaking", &form).await.status
         }
         Act::Moderate => {
             let article = published_by(app, &cast.other, &slug("commented")).await;

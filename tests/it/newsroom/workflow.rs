@@ -12,7 +12,7 @@ use broadsheet::store::newsroom::Transition;
 use broadsheet::web::AppState;
 use chrono::{Duration, Utc};
 
-use super::{as_refs, editor_form, fields_of};
+use super::{as_refs, editor_form, fields_of, version_of};
 use crate::helpers::{TestApp, attrs, texts};
 
 /// Every reader surface where a story can show up.
@@ -167,7 +167,7 @@ async fn a_renamed_article_redirects_from_its_old_address() {
     let e = app.sign_in(&editor).await;
     let mut fields = fields_of(&app, id).await;
     fields.slug = "better-name-of-the-story".into();
-    let mut form = editor_form(&fields);
+    let mut form = editor_form(&fields, version_of(&app, id).await);
     form.push(("intent".into(), "save".into()));
     assert_eq!(
         app.admin_post(&e, &format!("/admin/articles/{id}"), &as_refs(&form)).await.status,
@@ -191,7 +191,7 @@ async fn revisions_show_what_changed_and_an_old_one_can_be_restored() {
     let original = fields_of(&app, id).await;
     let mut fields = original.clone();
     fields.body_markdown = "A completely rewritten second paragraph.".into();
-    let mut form = editor_form(&fields);
+    let mut form = editor_form(&fields, version_of(&app, id).await);
     form.push(("intent".into(), "save".into()));
     app.admin_post(&e, &format!("/admin/articles/{id}"), &as_refs(&form)).await;
     let revisions = app.state.store.revisions(id).await.expect("revisions");
@@ -204,7 +204,9 @@ async fn revisions_show_what_changed_and_an_old_one_can_be_restored() {
     assert!(removed.iter().any(|l| l.contains("Body of revised-story.")), "{removed:?}");
 
     let oldest = revisions.last().expect("first revision").id;
-    let restored = app.admin_post(&e, &format!("/admin/articles/{id}/revisions/{oldest}/restore"), &[]).await;
+    let version = version_of(&app, id).await.to_string();
+    let restored =
+        app.admin_post(&e, &format!("/admin/articles/{id}/revisions/{oldest}/restore"), &[("version", &version)]).await;
     assert_eq!(restored.status, StatusCode::SEE_OTHER);
     assert_eq!(fields_of(&app, id).await, original);
     assert_eq!(app.state.store.revisions(id).await.expect("revisions").len(), 3, "restoring is itself a revision");
@@ -216,7 +218,7 @@ async fn publishing_with_checklist_warnings_asks_once_then_goes_ahead() {
     let editor = app.add_user("e@news.test", "Edna Editor", Role::Editor).await;
     let id = app.draft_by(&editor, "no-picture-story").await;
     let e = app.sign_in(&editor).await;
-    let mut form = editor_form(&fields_of(&app, id).await);
+    let mut form = editor_form(&fields_of(&app, id).await, version_of(&app, id).await);
     form.push(("intent".into(), "publish".into()));
     let asked = app.admin_post(&e, &format!("/admin/articles/{id}"), &as_refs(&form)).await;
     assert_eq!(asked.status, StatusCode::OK);
@@ -225,7 +227,7 @@ async fn publishing_with_checklist_warnings_asks_once_then_goes_ahead() {
     assert_eq!(texts(&asked.html(), "button[value=publish]"), vec!["Publish anyway"]);
     assert_eq!(app.status_of(id).await, ArticleStatus::Draft);
     // Scheduling asks the same, and keeps the time that was typed for the confirmation.
-    let mut schedule = editor_form(&fields_of(&app, id).await);
+    let mut schedule = editor_form(&fields_of(&app, id).await, version_of(&app, id).await);
     schedule.push(("intent".into(), "schedule".into()));
     schedule.push(("publish_at".into(), "2099-05-01T08:30".into()));
     let asked = app.admin_post(&e, &format!("/admin/articles/{id}"), &as_refs(&schedule)).await;
@@ -265,7 +267,7 @@ async fn drafts_autosave_with_the_header_token() {
     let w = app.sign_in(&writer).await;
     let mut fields = fields_of(&app, id).await;
     fields.body_markdown = "Typed a moment ago.".into();
-    let body = super::encode(&as_refs(&editor_form(&fields)));
+    let body = super::encode(&as_refs(&editor_form(&fields, version_of(&app, id).await)));
     let path = format!("/admin/articles/{id}/autosave");
     let refused = app.admin_post_raw(Some(&w.cookie), &path, body.clone(), &[]).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
