@@ -85,3 +85,44 @@ fn a_full_disk_is_told_apart_from_other_database_errors() {
     let other = StoreError::from(sqlx::Error::RowNotFound);
     assert!(!other.replicate().is_unavailable() && !other.replicate().is_storage_full());
 }
+
+#[tokio::test]
+async fn an_editor_save_refused_for_lack_of_space_keeps_the_text_and_changes_nothing() {
+    use crate::newsroom::{as_refs, editor_form, fields_of, version_of};
+    let app = TestApp::spawn().await;
+    let editor = app.add_user("writer@news.test", "Wren Writer", Role::Editor).await;
+    let browser = app.sign_in(&editor).await;
+    let id = app.draft_by(&editor, "storage-full-draft").await;
+    let before = fields_of(&app, id).await;
+    let version = version_of(&app, id).await;
+
+    app.state.disk.set_watermark(u64::MAX);
+    let mut typed = before.clone();
+    typed.body_markdown = "Three paragraphs typed while the disk was full, which must not be lost.".into();
+    let form = editor_form(&typed, version);
+    let saved = app.admin_post(&browser, &format!("/admin/articles/{id}"), &as_refs(&form)).await;
+    assert_eq!(saved.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(saved.header(header::RETRY_AFTER).as_deref(), Some("60"));
+    let page = saved.text();
+    assert!(page.contains(&typed.body_markdown), "the typed text is back in the editor");
+    assert!(page.contains("Not saved"), "the writer is told");
+    assert_eq!(fields_of(&app, id).await, before, "nothing was written");
+
+    let autosaved = app.admin_post(&browser, &format!("/admin/articles/{id}/autosave"), &as_refs(&form)).await;
+    assert_eq!(autosaved.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(autosaved.header(header::RETRY_AFTER).as_deref(), Some("60"));
+    let reply: serde_json::Value = serde_json::from_str(&autosaved.text()).expect("autosave answers JSON");
+    assert_eq!(reply["code"], "storage_full");
+    assert_eq!(fields_of(&app, id).await, before);
+
+    let mut new_story = typed.clone();
+    new_story.slug = "typed-while-full".into();
+    let created = app.admin_post(&browser, "/admin/articles", &as_refs(&editor_form(&new_story, 0))).await;
+    assert_eq!(created.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(created.text().contains(&new_story.body_markdown));
+
+    app.state.disk.set_watermark(1);
+    let saved = app.admin_post(&browser, &format!("/admin/articles/{id}"), &as_refs(&form)).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "saving works again once there is room");
+    assert_eq!(fields_of(&app, id).await.body_markdown, typed.body_markdown);
+}

@@ -12,6 +12,7 @@ use crate::domain::{Action, ArticleId, ArticleStatus, Author, Ownership, Section
 use crate::newsroom::checklist::{self, CheckItem, ImageFacts};
 use crate::newsroom::workflow::{Step, available_steps, may_take, parse_local_time};
 use crate::revisions::diff::{FieldDiff, diff_fields};
+use crate::store::StoreError;
 use crate::store::newsroom::{
     ArticleFields, CorrectionKind, EditableArticle, ImageChoice, MediaRecord, NewsroomListItem, NewsroomQuery,
     RevisionSummary, Transition, VersionedWrite, WorkflowEvent,
@@ -389,8 +390,9 @@ pub async fn create(
     let derived = form.text("slug").trim().is_empty();
     let base_slug = fields.slug.clone();
     let html = crate::markdown::render(&fields.body_markdown);
+    let mut not_stored = state.disk.ensure_room().err();
     for attempt in 1..=20 {
-        if !errors.is_empty() {
+        if !errors.is_empty() || not_stored.is_some() {
             break;
         }
         match state.store.create_article(&fields, &html, Some(member.user.id), Utc::now()).await {
@@ -405,12 +407,46 @@ pub async fn create(
                 errors
                     .push(format!("Another article already uses the address “{}”. Choose another slug.", fields.slug));
             }
+            Err(e) if is_transient(&e) => not_stored = Some(e),
             Err(e) => return Err(e.into()),
         }
     }
+    if let Some(cause) = &not_stored {
+        errors.insert(0, not_stored_message(&state, cause));
+    }
     let editor = EditorState { errors, ..EditorState::new(fields, None) };
     let context = editor_page(&state, &member, editor).await?;
-    page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, "admin/editor.html", &context)
+    let status = if not_stored.is_some() { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let response = page_with_status(&state, status, "admin/editor.html", &context)?;
+    Ok(with_retry_after(response, not_stored.as_ref()))
+}
+
+/// Storage full, or the database away: nothing was written, and trying again later will work.
+fn is_transient(error: &StoreError) -> bool {
+    error.is_storage_full() || error.is_unavailable()
+}
+
+/// What the writer is told when their text could not be stored; the form keeps the text.
+fn not_stored_message(state: &AppState, cause: &StoreError) -> String {
+    tracing::error!(error = %cause, "an article could not be saved");
+    if cause.is_storage_full() {
+        state.disk.refresh();
+        "Not saved: the disk that holds the site’s data is full. Your text is still below; keep this page \
+         open and save again in a few minutes, and tell whoever runs the site."
+            .to_owned()
+    } else {
+        "Not saved: the database cannot be reached just now. Your text is still below; save again in a minute."
+            .to_owned()
+    }
+}
+
+/// `Retry-After` on an answer to a write that could not be stored.
+fn with_retry_after(mut response: Response, cause: Option<&StoreError>) -> Response {
+    if let Some(cause) = cause {
+        let seconds = if cause.is_storage_full() { crate::web::error::STORAGE_FULL_RETRY_AFTER } else { "5" };
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static(seconds));
+    }
+    response
 }
 
 #[derive(Deserialize)]
@@ -483,7 +519,15 @@ pub async fn save(
     } else {
         None
     };
-    if errors.is_empty() && may_edit && fields != article.fields {
+    let mut not_stored = None;
+    if errors.is_empty()
+        && may_edit
+        && fields != article.fields
+        && let Err(full) = state.disk.ensure_room()
+    {
+        not_stored = Some(full);
+    }
+    if errors.is_empty() && not_stored.is_none() && may_edit && fields != article.fields {
         let html = crate::markdown::render(&fields.body_markdown);
         match state.store.save_article(id, &fields, &html, Some(member.user.id), false, Utc::now(), base).await {
             Ok(VersionedWrite::Written) => {
@@ -497,11 +541,19 @@ pub async fn save(
                 errors
                     .push(format!("Another article already uses the address “{}”. Choose another slug.", fields.slug));
             }
+            Err(e) if is_transient(&e) => not_stored = Some(e),
             Err(e) => return Err(e.into()),
         }
     }
+    if let Some(cause) = &not_stored {
+        errors.insert(0, not_stored_message(&state, cause));
+    }
     if !errors.is_empty() || confirm_publish {
-        let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+        let status = match (&not_stored, errors.is_empty()) {
+            (Some(_), _) => StatusCode::SERVICE_UNAVAILABLE,
+            (None, true) => StatusCode::OK,
+            (None, false) => StatusCode::UNPROCESSABLE_ENTITY,
+        };
         let article = state.store.editable_article(id).await?.ok_or(AdminError::NotFound)?;
         // Nothing was written when there are errors: the form stays based on the member's version.
         let base_version = (!errors.is_empty()).then_some(base);
@@ -513,7 +565,8 @@ pub async fn save(
             ..EditorState::new(fields, Some(article))
         };
         let context = editor_page(&state, &member, editor).await?;
-        return page_with_status(&state, status, "admin/editor.html", &context);
+        let response = page_with_status(&state, status, "admin/editor.html", &context)?;
+        return Ok(with_retry_after(response, not_stored.as_ref()));
     }
     match step {
         None => Ok(see_other(&format!("/admin/articles/{id}"), "saved")),
@@ -664,7 +717,21 @@ pub async fn autosave(
     let mut version = article.version;
     if fields != article.fields {
         let html = crate::markdown::render(&fields.body_markdown);
-        match state.store.save_article(id, &fields, &html, Some(member.user.id), true, now, base).await? {
+        let saved = match state.disk.ensure_room() {
+            Ok(()) => state.store.save_article(id, &fields, &html, Some(member.user.id), true, now, base).await,
+            Err(full) => Err(full),
+        };
+        let saved = match saved {
+            Ok(saved) => saved,
+            Err(e) if is_transient(&e) => {
+                let message = not_stored_message(&state, &e);
+                let code = if e.is_storage_full() { "storage_full" } else { "database_unavailable" };
+                let response = autosave_refused(StatusCode::SERVICE_UNAVAILABLE, base, code, vec![message]);
+                return Ok(with_retry_after(response, Some(&e)));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        match saved {
             VersionedWrite::Written => version = base + 1,
             VersionedWrite::Stale => {
                 return Ok(autosave_refused(
