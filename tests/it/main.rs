@@ -10,6 +10,7 @@ mod modules;
 mod newsroom;
 mod ops;
 mod pages;
+mod postgres_tls;
 mod schema;
 mod store_newsroom;
 mod store_nodes;
