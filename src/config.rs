@@ -37,6 +37,14 @@ pub struct ServerSettings {
     /// Where uploaded images and their variants live. Several nodes must share it (a network
     /// file system or a volume every node mounts). Unset: `media` inside `data_dir`.
     pub media_dir: Option<PathBuf>,
+    /// A second listener for `/metrics` and the detailed `/readyz`, kept off the public port.
+    /// Unset: no metrics are served, and readiness answers only on the public port, without detail.
+    pub ops_addr: Option<SocketAddr>,
+    /// `Strict-Transport-Security` max-age sent on every response when `site.base_url` is https;
+    /// 0 sends none.
+    pub hsts_max_age_secs: u64,
+    /// Adds `includeSubDomains` to `Strict-Transport-Security`.
+    pub hsts_include_subdomains: bool,
 }
 
 impl Default for ServerSettings {
@@ -48,6 +56,9 @@ impl Default for ServerSettings {
             request_timeout_secs: 15,
             max_body_bytes: 64 * 1024,
             media_dir: None,
+            ops_addr: None,
+            hsts_max_age_secs: 365 * 24 * 60 * 60,
+            hsts_include_subdomains: true,
         }
     }
 }
@@ -249,6 +260,21 @@ impl Settings {
         self.newsroom.secure_cookies.unwrap_or_else(|| self.base_url().starts_with("https://"))
     }
 
+    /// The `Strict-Transport-Security` value to send, when the site is served over https (a
+    /// browser ignores the header on plain http, and sending it there would promise what the
+    /// site does not do).
+    pub fn strict_transport_security(&self) -> Option<String> {
+        let https = self.base_url().get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
+        if !https || self.server.hsts_max_age_secs == 0 {
+            return None;
+        }
+        let mut value = format!("max-age={}", self.server.hsts_max_age_secs);
+        if self.server.hsts_include_subdomains {
+            value.push_str("; includeSubDomains");
+        }
+        Some(value)
+    }
+
     /// Loads defaults, then `file` if given, then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
@@ -277,6 +303,9 @@ mod tests {
             toml::from_str(include_str!("../broadsheet.example.toml")).expect("example config parses");
         let defaults = Settings::default();
         assert_eq!(example.server.addr, defaults.server.addr);
+        assert_eq!(example.server.ops_addr, defaults.server.ops_addr);
+        assert_eq!(example.server.hsts_max_age_secs, defaults.server.hsts_max_age_secs);
+        assert_eq!(example.server.hsts_include_subdomains, defaults.server.hsts_include_subdomains);
         assert_eq!(example.cache.max_age_secs, defaults.cache.max_age_secs);
         assert_eq!(example.views.dedupe_window_secs, defaults.views.dedupe_window_secs);
         assert_eq!(example.comments.per_ip_per_minute, defaults.comments.per_ip_per_minute);
@@ -284,6 +313,20 @@ mod tests {
         assert_eq!(example.newsroom, defaults.newsroom);
         assert_eq!(example.database, defaults.database);
         assert_eq!(example.cdn, defaults.cdn);
+    }
+
+    #[test]
+    fn hsts_is_sent_only_for_an_https_site() {
+        let mut settings = Settings::default();
+        assert_eq!(settings.strict_transport_security(), None, "no base_url: plain http");
+        settings.site.base_url = Some("http://news.example.com".into());
+        assert_eq!(settings.strict_transport_security(), None);
+        settings.site.base_url = Some("HTTPS://news.example.com/".into());
+        assert_eq!(settings.strict_transport_security().as_deref(), Some("max-age=31536000; includeSubDomains"));
+        settings.server.hsts_include_subdomains = false;
+        assert_eq!(settings.strict_transport_security().as_deref(), Some("max-age=31536000"));
+        settings.server.hsts_max_age_secs = 0;
+        assert_eq!(settings.strict_transport_security(), None);
     }
 
     #[test]

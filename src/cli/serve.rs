@@ -15,6 +15,10 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long)]
     pub addr: Option<SocketAddr>,
+    /// A second, private listener for /metrics and the detailed /readyz (e.g. 127.0.0.1:9090);
+    /// the public port then answers neither in full [default: none].
+    #[arg(long)]
+    pub ops_addr: Option<SocketAddr>,
     /// Folder for the database and media [default: ./data].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
@@ -34,6 +38,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut settings = Settings::load(args.config.as_deref()).context("reading settings")?;
     if let Some(addr) = args.addr {
         settings.server.addr = addr;
+    }
+    if let Some(addr) = args.ops_addr {
+        settings.server.ops_addr = Some(addr);
     }
     if let Some(dir) = args.data_dir {
         settings.server.data_dir = dir;
@@ -57,6 +64,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", settings.server.addr))?;
     let local = listener.local_addr()?;
+    let ops_listener = match settings.server.ops_addr {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening for operations on {addr}"))?,
+        ),
+        None => None,
+    };
     if settings.site.base_url.is_none() {
         settings.server.addr = local;
     }
@@ -77,6 +90,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     println!("Broadsheet is running at http://{local}/  (Ctrl-C to stop)");
+    let ops_server = match ops_listener {
+        Some(ops_listener) => {
+            let ops_local = ops_listener.local_addr()?;
+            println!("Operations (/metrics, /readyz, /healthz) at http://{ops_local}/");
+            let ops_app = web::ops::router(state.clone());
+            Some(tokio::spawn(async move {
+                if let Err(e) = axum::serve(ops_listener, ops_app).await {
+                    tracing::error!(error = %e, "the operations listener stopped");
+                }
+            }))
+        }
+        None => {
+            tracing::info!("no server.ops_addr: /metrics is not served");
+            None
+        }
+    };
     let app = web::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
 
@@ -87,6 +116,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     media_worker.abort();
     disk_monitor.abort();
+    // Monitoring sees the node until the public port has drained, then nothing.
+    if let Some(task) = ops_server {
+        task.abort();
+    }
     match state.views.flush(state.store.as_ref(), chrono::Utc::now()).await {
         Ok(n) => tracing::info!(views = n, "flushed buffered views at shutdown"),
         Err(e) => tracing::error!(error = %e, "could not flush buffered views at shutdown"),

@@ -56,9 +56,22 @@ impl PgStore {
                 })
             })
             .connect_with(options)
-            .await?;
+            .await
+            .map_err(name_tls_failure)?;
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
+    }
+}
+
+/// rustls reports a refused server certificate as an I/O error, which reads as "error
+/// communicating with database: invalid peer certificate: UnknownIssuer". Naming it a TLS failure
+/// tells whoever starts the node to look at `sslmode`, `sslrootcert` and the server's certificate.
+fn name_tls_failure(e: sqlx::Error) -> sqlx::Error {
+    match e {
+        sqlx::Error::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => {
+            sqlx::Error::Tls(Box::new(io))
+        }
+        other => other,
     }
 }
 

@@ -301,24 +301,22 @@ const ADMIN_MAX_BODY: usize = 2 * 1024 * 1024;
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
      connect-src 'self'; form-action 'self'; base-uri 'self'; object-src 'none'; frame-ancestors 'none'";
 
-/// The whole site.
+/// The whole site, as served on the public port (the operations listener is [`ops::router`]).
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.settings.server.request_timeout_secs.max(1));
     let max_body = state.settings.server.max_body_bytes;
     // Reader forms are tiny and get the small limit; the CMS sets its own (articles, uploads).
     let reader = site::router().layer(DefaultBodyLimit::max(max_body)).layer(RequestBodyLimitLayer::new(max_body));
-    admin::router(&state)
+    let app = admin::router(&state)
         .layer(DefaultBodyLimit::max(ADMIN_MAX_BODY))
         .merge(reader)
         .route("/preview/{id}/{expires}/{signature}", axum::routing::get(preview::show))
         .route("/corrections", axum::routing::get(site::corrections))
-        .route("/healthz", axum::routing::get(ops::healthz))
-        .route("/readyz", axum::routing::get(ops::readyz))
-        .route("/metrics", axum::routing::get(ops::metrics_page))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), ops::track))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), storage::refuse_writes_when_low))
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_error_pages))
+        .merge(ops::public_router(&state))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -334,6 +332,16 @@ pub fn router(state: AppState) -> Router {
             HeaderName::from_static("permissions-policy"),
             HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"),
         ))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .with_state(state)
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout));
+    // Outermost, so every answer carries it, the timeout's 408 included.
+    let app = match strict_transport_security(&state.settings) {
+        Some(value) => app.layer(SetResponseHeaderLayer::overriding(header::STRICT_TRANSPORT_SECURITY, value)),
+        None => app,
+    };
+    app.with_state(state)
+}
+
+fn strict_transport_security(settings: &Settings) -> Option<HeaderValue> {
+    // Built from a number and a fixed word, so always a valid header value.
+    settings.strict_transport_security().and_then(|value| HeaderValue::from_str(&value).ok())
 }

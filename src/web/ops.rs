@@ -1,14 +1,19 @@
 //! Operations endpoints: `/healthz` (the process answers), `/readyz` (the database answers and is
 //! migrated; load balancers send traffic only then) and `/metrics` (Prometheus text format:
 //! requests by route and status, latency, page-cache hits, buffered views, database pool).
+//!
+//! The public port answers `/healthz` and a `/readyz` without detail; `/metrics` and the
+//! database's error text are served only by the operations listener (`server.ops_addr`), which
+//! is meant for the monitoring network.
 
 use std::time::Instant;
 
-use axum::Json;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
 use serde::Serialize;
 
 use super::AppState;
@@ -33,6 +38,7 @@ struct Readiness {
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<&'static str>,
+    /// The database's own error text: only on the operations listener.
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
     storage: StorageReport,
@@ -48,14 +54,16 @@ struct StorageReport {
     writes_refused: bool,
 }
 
-pub async fn readyz(State(state): State<AppState>) -> Response {
+/// Asks the store whether it answers and is migrated, and reports free space. A failure is
+/// logged here, so the public answer can leave its text out and still be traceable.
+async fn readiness(state: &AppState) -> (StatusCode, Readiness) {
     let disk = state.disk.status();
     let storage = StorageReport {
         free_mib: disk.free_bytes >> 20,
         min_free_mib: disk.min_free_bytes >> 20,
         writes_refused: disk.writes_refused,
     };
-    let (status, body) = match state.store.ready().await {
+    match state.store.ready().await {
         Ok(true) if disk.writes_refused => {
             (StatusCode::OK, Readiness { status: "degraded", code: Some("storage_full"), detail: None, storage })
         }
@@ -64,19 +72,57 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             StatusCode::SERVICE_UNAVAILABLE,
             Readiness { status: "unavailable", code: Some("migrations_pending"), detail: None, storage },
         ),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Readiness {
-                status: "unavailable",
-                code: Some("database_unreachable"),
-                detail: Some(e.to_string()),
-                storage,
-            },
-        ),
-    };
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Readiness {
+                    status: "unavailable",
+                    code: Some("database_unreachable"),
+                    detail: Some(e.to_string()),
+                    storage,
+                },
+            )
+        }
+    }
+}
+
+fn readiness_response(status: StatusCode, body: Readiness) -> Response {
     let mut response = (status, Json(body)).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// `/readyz` on the public port: a status and a stable code, never the database's error text
+/// (it can name hosts, users and tables).
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let (status, body) = readiness(&state).await;
+    readiness_response(status, Readiness { detail: None, ..body })
+}
+
+/// `/readyz` on the operations listener: with the database's error text.
+pub async fn readyz_detailed(State(state): State<AppState>) -> Response {
+    let (status, body) = readiness(&state).await;
+    readiness_response(status, body)
+}
+
+/// The probes served on the public port: load balancers check the port they send readers to.
+/// Merged outside the reader's error pages, so a failing `/readyz` still answers in JSON.
+pub fn public_router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), track))
+}
+
+/// The operations listener (`server.ops_addr`): metrics and the detailed readiness, for the
+/// monitoring network only.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz_detailed))
+        .route("/metrics", get(metrics_page))
+        .with_state(state)
 }
 
 pub async fn metrics_page(State(state): State<AppState>) -> Response {

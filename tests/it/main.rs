@@ -10,6 +10,7 @@ mod modules;
 mod newsroom;
 mod ops;
 mod pages;
+mod postgres_tls;
 mod schema;
 mod storage;
 mod store_newsroom;

@@ -53,7 +53,7 @@ def psql(database_url, sql):
 
 
 class Node:
-    def __init__(self, name, database_url, media_dir, demo=False, flush_secs=1):
+    def __init__(self, name, database_url, media_dir, demo=False, flush_secs=1, ops=False):
         self.name = name
         self.data_dir = tempfile.mkdtemp(prefix=f"broadsheet-{name}-")
         config = os.path.join(self.data_dir, "broadsheet.toml")
@@ -64,9 +64,12 @@ class Node:
                 "--database-url", database_url]
         if demo:
             args.append("--demo")
+        if ops:
+            args += ["--ops-addr", "127.0.0.1:0"]
         self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         deadline = time.time() + 60
         self.base = None
+        self.ops = None  # the operations listener (/metrics, the detailed /readyz), when asked for
         while time.time() < deadline:
             line = self.process.stdout.readline()
             if not line and self.process.poll() is not None:
@@ -74,9 +77,15 @@ class Node:
             match = re.search(r"running at (http://[^/\s]+)/", line)
             if match:
                 self.base = match.group(1)
+            match = re.search(r"Operations .* at (http://[^/\s]+)/", line)
+            if match:
+                self.ops = match.group(1)
+            if self.base and (self.ops or not ops):
                 break
         if not self.base:
             fail(f"node {name} did not start")
+        if ops and not self.ops:
+            fail(f"node {name} did not print its operations address")
         threading.Thread(target=self.process.stdout.read, daemon=True).start()
         log(f"node {name} at {self.base}")
 
@@ -338,7 +347,7 @@ def run_checks(a, b, database_url, media, nodes):
     relayed_url = database_url.replace("127.0.0.1:5432", f"127.0.0.1:{relay.port}")
     if relayed_url == database_url:
         fail("the outage check needs the database at 127.0.0.1:5432")
-    c = Node("C", relayed_url, media)
+    c = Node("C", relayed_url, media, ops=True)
     nodes.append(c)
     request(f"{c.base}{article_path}")  # cached from now on
     relay.cut()
@@ -349,11 +358,17 @@ def run_checks(a, b, database_url, media, nodes):
         fail(f"with the database down an uncached page answered {status} after {took:.1f} s (want 503 within 5 s)")
     if headers.get("Retry-After") is None:
         fail("the 503 has no Retry-After")
-    ready = request(f"{c.base}/readyz", timeout=10)[0]
+    ready, _, ready_body = request(f"{c.base}/readyz", timeout=10)
+    ops_ready, _, ops_body = request(f"{c.ops}/readyz", timeout=10)
     cached = request(f"{c.base}{article_path}", timeout=10)[0]
-    log(f"6. database down: uncached page 503 in {took:.2f} s, /readyz {ready}, cached article {cached}")
-    if ready != 503:
-        fail(f"/readyz answered {ready} with the database down")
+    log(f"6. database down: uncached page 503 in {took:.2f} s, /readyz {ready} (ops listener {ops_ready}), "
+        f"cached article {cached}")
+    if ready != 503 or ops_ready != 503:
+        fail(f"/readyz answered {ready} (ops listener {ops_ready}) with the database down")
+    if json.loads(ready_body) != {"status": "unavailable", "code": "database_unreachable"}:
+        fail(f"the public /readyz says more than a status and a code: {ready_body!r}")
+    if not json.loads(ops_body).get("detail"):
+        fail(f"the ops listener's /readyz gives no detail: {ops_body!r}")
     if cached != 200:
         fail(f"a page cached before the outage answered {cached}; it should still be served")
     # A comment sent meanwhile is refused like every other write: 503 with Retry-After, not 500.
