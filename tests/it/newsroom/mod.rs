@@ -3,6 +3,7 @@
 
 mod accounts;
 mod curation;
+mod hardening;
 mod media;
 mod roles;
 mod workflow;
