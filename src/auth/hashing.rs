@@ -12,9 +12,7 @@ use argon2::Block;
 use tokio::sync::Semaphore;
 
 use super::AuthError;
-use super::password::{
-    MEMORY_KIB, NewPassword, burn_verify_time_in, hash_password_in, verify_password_in,
-};
+use super::password::{MEMORY_KIB, NewPassword, burn_verify_time_in, hash_password_in, verify_password_in};
 
 /// Why a hashing request did not produce an answer.
 #[derive(Debug, thiserror::Error)]

@@ -184,7 +184,11 @@ mod tests {
         assert!(verify_password_in("correct horse battery staple", &hash, &mut memory));
         assert!(!verify_password_in("correct horse battery stapler", &hash, &mut memory));
         assert!(verify_password("correct horse battery staple", &hash));
-        assert!(verify_password_in("correct horse battery staple", &hash_password("correct horse battery staple").expect("hashes"), &mut memory));
+        assert!(verify_password_in(
+            "correct horse battery staple",
+            &hash_password("correct horse battery staple").expect("hashes"),
+            &mut memory
+        ));
         // Hashes made by the argon2 crate's own PHC path verify too (older rows were made that way).
         use argon2::password_hash::PasswordHasher;
         let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params().expect("params"))

@@ -13,8 +13,9 @@ use super::newsroom::{
     NewsroomQuery, Revision, RevisionSummary, SectionUpdate, SessionRecord, Transition, WorkflowEvent,
 };
 use super::shared::{
-    RESERVE_LOGIN_ATTEMPT, REVOKE_PASSWORD_TOKENS, SESSION_COLUMNS, USER_COLUMNS, audit_entry_from_row, byline_slug_base, credentials_from_row,
-    is_foreign_key_violation, is_unique_violation, opt_time, session_from_row, to_unix, touched, user_from_row,
+    RESERVE_LOGIN_ATTEMPT, REVOKE_PASSWORD_TOKENS, SESSION_COLUMNS, USER_COLUMNS, audit_entry_from_row,
+    byline_slug_base, credentials_from_row, is_foreign_key_violation, is_unique_violation, opt_time, session_from_row,
+    to_unix, touched, user_from_row,
 };
 use super::sqlite::SqliteStore;
 use super::{StoreError, StoreResult, sqlite_articles as articles, sqlite_curation as curation};

@@ -623,7 +623,10 @@ async fn reserving_sign_in_attempts_is_atomic_under_concurrency() {
     let db = db().await;
     let since = t0() - Duration::minutes(15);
     // An old failure outside the window does not count; one inside does.
-    db.store.record_login_failure(FailureScope::Account, "ed@news.test", since - Duration::minutes(1)).await.expect("old");
+    db.store
+        .record_login_failure(FailureScope::Account, "ed@news.test", since - Duration::minutes(1))
+        .await
+        .expect("old");
     db.store.record_login_failure(FailureScope::Account, "ed@news.test", t0()).await.expect("recent");
     let attempts = (0..60).map(|_| {
         let store = Arc::clone(&db.store);
@@ -648,8 +651,12 @@ async fn reserving_sign_in_attempts_is_atomic_under_concurrency() {
     // Releasing takes back exactly one attempt, which can then be used again.
     db.store.release_login_attempt(FailureScope::Account, "ed@news.test", t0()).await.expect("release");
     assert_eq!(count(FailureScope::Account, "ed@news.test").await, 4);
-    assert!(db.store.reserve_login_attempt(FailureScope::Account, "ed@news.test", 5, since, t0()).await.expect("again"));
-    assert!(!db.store.reserve_login_attempt(FailureScope::Account, "ed@news.test", 5, since, t0()).await.expect("full"));
+    assert!(
+        db.store.reserve_login_attempt(FailureScope::Account, "ed@news.test", 5, since, t0()).await.expect("again")
+    );
+    assert!(
+        !db.store.reserve_login_attempt(FailureScope::Account, "ed@news.test", 5, since, t0()).await.expect("full")
+    );
 }
 
 #[tokio::test]

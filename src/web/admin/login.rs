@@ -87,7 +87,10 @@ async fn check_password(
     if !state.store.reserve_login_attempt(FailureScope::Ip, ip, limits.login_failures_per_ip, since, now).await? {
         return Err(too_many);
     }
-    if !state.store.reserve_login_attempt(FailureScope::Account, email, limits.login_failures_per_account, since, now).await?
+    if !state
+        .store
+        .reserve_login_attempt(FailureScope::Account, email, limits.login_failures_per_account, since, now)
+        .await?
     {
         // Refused by the account's limit, not the address's: this one does not count against the address.
         state.store.release_login_attempt(FailureScope::Ip, ip, now).await?;
@@ -243,7 +246,10 @@ pub async fn totp_submit(
     let since = now - Duration::minutes(limits.login_window_minutes);
     // Counted before the code is checked, in one atomic step, so parallel guesses cannot all get
     // under the limit; a code that works takes its count back.
-    if !state.store.reserve_login_attempt(FailureScope::Account, &key, limits.login_failures_per_account, since, now).await?
+    if !state
+        .store
+        .reserve_login_attempt(FailureScope::Account, &key, limits.login_failures_per_account, since, now)
+        .await?
     {
         state.store.delete_session(&session.token_hash).await?;
         return Err(AdminError::TooManyAttempts { retry_after_secs: limits.login_window_minutes * 60 });

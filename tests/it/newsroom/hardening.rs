@@ -124,8 +124,14 @@ async fn a_newer_set_password_link_revokes_the_older_ones() {
     assert_ne!(first, second);
     assert_eq!(use_link(&app, &first, "a leaked link's password").await, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(use_link(&app, &second, "nia's own long password").await, StatusCode::SEE_OTHER);
-    assert_eq!(app.try_sign_in("nia@news.test", "nia's own long password", [10, 43, 0, 1]).await.status, StatusCode::SEE_OTHER);
-    assert_eq!(app.try_sign_in("nia@news.test", "a leaked link's password", [10, 43, 0, 2]).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.try_sign_in("nia@news.test", "nia's own long password", [10, 43, 0, 1]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        app.try_sign_in("nia@news.test", "a leaked link's password", [10, 43, 0, 2]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -138,7 +144,10 @@ async fn using_a_link_revokes_every_other_link_of_the_account() {
     let token = broadsheet::auth::token::new_token().expect("token");
     let hash = broadsheet::auth::token::token_hash(&token);
     app.state.store.insert_password_token(&hash, nia, Utc::now() + chrono::Duration::hours(1)).await.expect("link");
-    assert_eq!(use_link(&app, &format!("/admin/set-password/{token}"), "nia's own long password").await, StatusCode::SEE_OTHER);
+    assert_eq!(
+        use_link(&app, &format!("/admin/set-password/{token}"), "nia's own long password").await,
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(use_link(&app, &first, "a leaked link's password").await, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -178,7 +187,9 @@ async fn setting_a_password_through_a_link_ends_every_session_of_the_account() {
 async fn a_control_character_in_next_falls_back_to_the_dashboard() {
     let app = TestApp::spawn_empty().await;
     let user = app.add_user("ed@news.test", "Edna Editor", Role::Editor).await;
-    for next in ["/admin\n", "/admin\r\nSet-Cookie: x=y", "/admin\u{0}", "/admin/é", "//evil.example", "/\\evil.example"] {
+    for next in
+        ["/admin\n", "/admin\r\nSet-Cookie: x=y", "/admin\u{0}", "/admin/é", "//evil.example", "/\\evil.example"]
+    {
         let form = app.get(&format!("/admin/login?next={}", broadsheet::web::percent_encode(next))).await;
         assert_eq!(form.status, StatusCode::OK, "{next:?}");
         let login_cookie = set_cookie(&form, "bs_login").expect("cookie").split(';').next().expect("pair").to_owned();
