@@ -219,6 +219,11 @@ pub struct NewsroomSettings {
     /// Failed sign-ins from one address within the window after which it is refused.
     pub login_failures_per_ip: i64,
     pub login_window_minutes: i64,
+    /// Memory password checks may use at once, in MiB. Each check takes 19 MiB, so with the number
+    /// of cores this sets how many run in parallel (at least one).
+    pub password_hashing_memory_mib: u64,
+    /// How long a sign-in waits for a free check before it is answered 503 with `Retry-After`.
+    pub password_hashing_wait_ms: u64,
     /// Mark the session cookie `Secure`. Unset: on when base_url starts with https://.
     pub secure_cookies: Option<bool>,
     /// How long a shared draft preview link works.
@@ -240,6 +245,8 @@ impl Default for NewsroomSettings {
             login_failures_per_account: 5,
             login_failures_per_ip: 20,
             login_window_minutes: 15,
+            password_hashing_memory_mib: 64,
+            password_hashing_wait_ms: 2000,
             secure_cookies: None,
             preview_link_hours: 72,
             password_link_hours: 72,

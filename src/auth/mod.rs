@@ -2,11 +2,13 @@
 //! second factors and recovery codes. Nothing here knows about HTTP or the database; the web and
 //! store layers decide where these values travel and live, this module only makes and checks them.
 
+pub mod hashing;
 pub mod password;
 pub mod recovery;
 pub mod token;
 pub mod totp;
 
+pub use hashing::{HashingError, PasswordHashing};
 pub use password::{NewPassword, burn_verify_time, hash_password, verify_password};
 
 /// What can go wrong while making account secrets.

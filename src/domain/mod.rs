@@ -4,6 +4,7 @@
 pub mod article;
 pub mod comment;
 pub mod email;
+pub mod page;
 pub mod role;
 pub mod slug;
 pub mod user;
@@ -11,6 +12,7 @@ pub mod user;
 pub use article::{Article, ArticleCard, ArticleId, ArticleStatus, AuthorRef, FeaturedImage, TagRef};
 pub use comment::{Comment, CommentBody, CommentError, CommentStatus, CommenterName};
 pub use email::{Email, EmailError};
+pub use page::{PageNumber, PageNumberError};
 pub use role::{Action, Ownership, Role, permits};
 pub use slug::{Slug, SlugError};
 pub use user::{User, UserId};

@@ -342,6 +342,8 @@ pub trait Newsroom: Send + Sync + 'static {
     async fn advance_totp_step(&self, id: UserId, step: i64) -> StoreResult<bool>;
     /// Marks a recovery code used; false if it does not exist or was used already.
     async fn use_recovery_code(&self, id: UserId, code_hash: &str, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Stores a new one-time link and, in the same transaction, revokes every earlier unused link of
+    /// the user: only the newest link works, so an older one that leaked is worthless.
     async fn insert_password_token(
         &self,
         token_hash: &str,
@@ -349,7 +351,10 @@ pub trait Newsroom: Send + Sync + 'static {
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()>;
     /// Consumes a one-time link: the user it was made for, if unused and unexpired. Exactly once.
+    /// Every other unused link of that user is revoked in the same transaction.
     async fn take_password_token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<UserId>>;
+    /// Revokes every unused one-time link of the user (after a password change); returns how many.
+    async fn revoke_password_tokens(&self, user_id: UserId, at: DateTime<Utc>) -> StoreResult<u64>;
 
     // Sessions and sign-in limits.
     async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()>;
@@ -369,6 +374,21 @@ pub trait Newsroom: Send + Sync + 'static {
         created_before: DateTime<Utc>,
     ) -> StoreResult<u64>;
     async fn record_login_failure(&self, scope: FailureScope, key: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Counts one attempt against `key` (a row in the failures, stamped `at`) if fewer than `limit`
+    /// were counted since `since`, as one atomic step; false, and nothing counted, at the limit.
+    /// Sign-in counts the attempt before it checks anything, so parallel guesses cannot all pass
+    /// the limit before any of them is counted; an attempt that succeeds (or was never checked)
+    /// takes its count back with [`Newsroom::release_login_attempt`].
+    async fn reserve_login_attempt(
+        &self,
+        scope: FailureScope,
+        key: &str,
+        limit: i64,
+        since: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Takes back one attempt counted by [`Newsroom::reserve_login_attempt`] with the same `at`.
+    async fn release_login_attempt(&self, scope: FailureScope, key: &str, at: DateTime<Utc>) -> StoreResult<()>;
     async fn login_failures_since(&self, scope: FailureScope, key: &str, since: DateTime<Utc>) -> StoreResult<i64>;
     async fn clear_login_failures(&self, scope: FailureScope, key: &str) -> StoreResult<()>;
     /// Forgets failures older than `before` (they no longer count towards any limit).

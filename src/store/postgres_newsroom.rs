@@ -14,8 +14,9 @@ use super::newsroom::{
 };
 use super::postgres::PgStore;
 use super::shared::{
-    SESSION_COLUMNS, USER_COLUMNS, audit_entry_from_row, byline_slug_base, credentials_from_row,
-    is_foreign_key_violation, is_unique_violation, opt_time, session_from_row, to_unix, touched, user_from_row,
+    RESERVE_LOGIN_ATTEMPT, REVOKE_PASSWORD_TOKENS, SESSION_COLUMNS, USER_COLUMNS, audit_entry_from_row,
+    byline_slug_base, credentials_from_row, is_foreign_key_violation, is_unique_violation, opt_time, session_from_row,
+    to_unix, touched, user_from_row,
 };
 use super::{StoreError, StoreResult, postgres_articles as articles, postgres_curation as curation};
 use crate::domain::{ArticleCard, ArticleId, CommentStatus, Role, Section, Tag, User, UserId};
@@ -213,30 +214,45 @@ impl Newsroom for PgStore {
         user_id: UserId,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        // Older links are revoked as of now: a link only ever works until a newer one is made.
+        sqlx::query(REVOKE_PASSWORD_TOKENS).bind(user_id).bind(to_unix(Utc::now())).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO password_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
             .bind(token_hash)
             .bind(user_id)
             .bind(to_unix(expires_at))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| match &e {
                 _ if is_unique_violation(&e) => StoreError::Conflict("password token".into()),
                 _ if is_foreign_key_violation(&e) => StoreError::Missing(format!("user {user_id}")),
                 _ => e.into(),
             })?;
+        tx.commit().await?;
         Ok(())
     }
 
     async fn take_password_token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<UserId>> {
+        let mut tx = self.pool.begin().await?;
         // One conditional update: of two concurrent takers, only one sees the row unused.
-        Ok(sqlx::query_scalar(
+        let user_id: Option<UserId> = sqlx::query_scalar(
             "UPDATE password_tokens SET used_at = $1 \
              WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
         )
         .bind(to_unix(now))
         .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(user_id) = user_id {
+            sqlx::query(REVOKE_PASSWORD_TOKENS).bind(user_id).bind(to_unix(now)).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(user_id)
+    }
+
+    async fn revoke_password_tokens(&self, user_id: UserId, at: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query(REVOKE_PASSWORD_TOKENS).bind(user_id).bind(to_unix(at)).execute(&self.pool).await?;
+        Ok(done.rows_affected())
     }
 
     async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()> {
@@ -356,6 +372,48 @@ impl Newsroom for PgStore {
             .bind(to_unix(since))
             .fetch_one(&self.pool)
             .await?)
+    }
+
+    async fn reserve_login_attempt(
+        &self,
+        scope: FailureScope,
+        key: &str,
+        limit: i64,
+        since: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        // Under READ COMMITTED two transactions could both count below the limit and both insert;
+        // a transaction-scoped advisory lock on the (scope, key) pair makes them take turns.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))")
+            .bind(scope.as_str())
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        let done = sqlx::query(RESERVE_LOGIN_ATTEMPT)
+            .bind(scope.as_str())
+            .bind(key)
+            .bind(to_unix(at))
+            .bind(to_unix(since))
+            .bind(limit)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn release_login_attempt(&self, scope: FailureScope, key: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        // Rows with the same scope, key and time are interchangeable, so any one of them will do.
+        sqlx::query(
+            "DELETE FROM login_failures WHERE ctid = \
+             (SELECT ctid FROM login_failures WHERE scope = $1 AND key = $2 AND at = $3 LIMIT 1)",
+        )
+        .bind(scope.as_str())
+        .bind(key)
+        .bind(to_unix(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn prune_login_failures(&self, before: DateTime<Utc>) -> StoreResult<u64> {

@@ -162,6 +162,15 @@ pub(super) const ARTICLE_COLUMNS: &str = "SELECT a.id, a.slug, s.slug, s.name, a
      im.format, im.variants \
      FROM articles a JOIN sections s ON s.id = a.section_id LEFT JOIN media im ON im.id = a.image_media_id";
 
+/// Counts a sign-in attempt unless the limit is reached: $1 scope, $2 key, $3 now, $4 window
+/// start, $5 limit. Both databases accept it; each backend makes it atomic its own way.
+pub(super) const RESERVE_LOGIN_ATTEMPT: &str = "INSERT INTO login_failures (scope, key, at) \
+     SELECT $1, $2, $3 WHERE (SELECT COUNT(*) FROM login_failures WHERE scope = $1 AND key = $2 AND at >= $4) < $5";
+
+/// Revokes the unused one-time links of user $1 at time $2 (marked used, so they can never be taken).
+pub(super) const REVOKE_PASSWORD_TOKENS: &str =
+    "UPDATE password_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL";
+
 pub(super) const USER_COLUMNS: &str = "SELECT u.id, u.email, u.name, u.role, u.author_id, au.slug, \
      u.password_hash IS NOT NULL, u.totp_secret IS NOT NULL, u.disabled_at IS NOT NULL, u.created_at, \
      u.password_hash, u.totp_secret, u.totp_last_step \

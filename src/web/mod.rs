@@ -71,6 +71,8 @@ pub struct Shared {
     pub fingerprint_key: [u8; 32],
     /// Signs shared draft-preview links.
     pub preview_key: [u8; 32],
+    /// Where password checks run, a few at a time.
+    pub passwords: Arc<crate::auth::PasswordHashing>,
     /// Site settings and the breaking banner as last saved in the store.
     newsroom_profile: Arc<RwLock<Arc<SiteProfile>>>,
     breaking_banner: Arc<RwLock<Option<Breaking>>>,
@@ -122,6 +124,10 @@ impl AppState {
             beacon_key: key_from(store.secret("view-beacon").await?),
             fingerprint_key: key_from(store.secret("commenter-fingerprint").await?),
             preview_key: key_from(store.secret("preview-links").await?),
+            passwords: Arc::new(crate::auth::PasswordHashing::new(
+                settings.newsroom.password_hashing_memory_mib,
+                Duration::from_millis(settings.newsroom.password_hashing_wait_ms),
+            )),
             newsroom_profile: Arc::new(RwLock::new(Arc::new(SiteProfile::from_settings(&settings)))),
             breaking_banner: Arc::new(RwLock::new(None)),
             media_work: Arc::new(tokio::sync::Notify::new()),

@@ -188,9 +188,11 @@ async fn disabling_an_account_ends_its_sessions() {
 async fn a_password_link_works_once_and_not_after_it_expires() {
     let db = db().await;
     let ana = db.user("ana@example.com", "Ana Silva").await;
+    // Another account's link: a newer link of Ana's would revoke an older one anyway.
+    let bo = db.user("bo@example.com", "Bo Berg").await;
     let now = t0();
     db.store.insert_password_token("fresh", ana.id, now + Duration::hours(24)).await.expect("token");
-    db.store.insert_password_token("stale", ana.id, now - Duration::seconds(1)).await.expect("token");
+    db.store.insert_password_token("stale", bo.id, now - Duration::seconds(1)).await.expect("token");
     assert_eq!(db.store.take_password_token("fresh", now).await.expect("take"), Some(ana.id));
     assert_eq!(db.store.take_password_token("fresh", now).await.expect("take"), None);
     assert_eq!(db.store.take_password_token("stale", now).await.expect("take"), None);
@@ -627,4 +629,64 @@ async fn expired_sessions_and_stale_sign_in_failures_are_pruned() {
     assert_eq!(db.store.prune_login_failures(t0() - Duration::minutes(15)).await.expect("prune"), 1);
     let since_long_ago = t0() - Duration::days(1);
     assert_eq!(db.store.login_failures_since(FailureScope::Ip, "192.0.2.9", since_long_ago).await.expect("count"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reserving_sign_in_attempts_is_atomic_under_concurrency() {
+    use broadsheet::store::newsroom::FailureScope;
+    let db = db().await;
+    let since = t0() - Duration::minutes(15);
+    // An old failure outside the window does not count; one inside does.
+    db.store
+        .record_login_failure(FailureScope::Account, "ed@news.test", since - Duration::minutes(1))
+        .await
+        .expect("old");
+    db.store.record_login_failure(FailureScope::Account, "ed@news.test", t0()).await.expect("recent");
+    let attempts = (0..60).map(|_| {
+        let store = Arc::clone(&db.store);
+        tokio::spawn(async move {
+            store.reserve_login_attempt(FailureScope::Account, "ed@news.test", 5, since, t0()).await.expect("reserve")
+        })
+    });
+    let mut granted = 0;
+    for attempt in attempts.collect::<Vec<_>>() {
+        granted += usize::from(attempt.await.expect("task"));
+    }
+    assert_eq!(granted, 4, "five allowed, one already used");
+    let count = |scope, key: &'static str| {
+        let store = Arc::clone(&db.store);
+        async move { store.login_failures_since(scope, key, since).await.expect("count") }
+    };
+    assert_eq!(count(FailureScope::Account, "ed@news.test").await, 5);
+    // Other keys and scopes have limits of their own.
+    assert!(db.store.reserve_login_attempt(FailureScope::Ip, "ed@news.test", 5, since, t0()).await.expect("ip"));
+    assert!(db.store.reserve_login_attempt(FailureScope::Account, "au@news.test", 5, since, t0()).await.expect("au"));
+
+    // Releasing takes back exactly one attempt, which can then be used again.
+    db.store.release_login_attempt(FailureScope::Account, "ed@news.test", t0()).await.expect("release");
+    assert_eq!(count(FailureScope::Account, "ed@news.test").await, 4);
+    assert!(
+        db.store.reserve_login_attempt(FailureScope::Account, "ed@news.test", 5, since, t0()).await.expect("again")
+    );
+    assert!(
+        !db.store.reserve_login_attempt(FailureScope::Account, "ed@news.test", 5, since, t0()).await.expect("full")
+    );
+}
+
+#[tokio::test]
+async fn password_links_are_revoked_by_newer_ones_by_use_and_on_request() {
+    let db = db().await;
+    let user = db.user("nia@news.test", "Nia New").await;
+    let other = db.user("ola@news.test", "Ola Other").await;
+    let later = t0() + Duration::hours(1);
+    db.store.insert_password_token("a", user.id, later).await.expect("a");
+    db.store.insert_password_token("other", other.id, later).await.expect("other");
+    db.store.insert_password_token("b", user.id, later).await.expect("b");
+    assert_eq!(db.store.take_password_token("a", t0()).await.expect("take"), None, "a newer link revoked it");
+    assert_eq!(db.store.take_password_token("b", t0()).await.expect("take"), Some(user.id));
+    assert_eq!(db.store.take_password_token("b", t0()).await.expect("take"), None, "once only");
+    db.store.insert_password_token("c", user.id, later).await.expect("c");
+    assert_eq!(db.store.revoke_password_tokens(user.id, t0()).await.expect("revoke"), 1);
+    assert_eq!(db.store.take_password_token("c", t0()).await.expect("take"), None);
+    assert_eq!(db.store.take_password_token("other", t0()).await.expect("take"), Some(other.id), "others' links stay");
 }

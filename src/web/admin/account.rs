@@ -7,10 +7,10 @@ use axum::response::Response;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use super::login::hash_in_background;
+use super::login::{hash_in_background, password_is_right};
 use super::session::{Member, Submitted};
 use super::{AdminChrome, AdminError, audit, notice_text, page, page_with_status, see_other};
-use crate::auth::password::{NewPassword, verify_password};
+use crate::auth::password::NewPassword;
 use crate::auth::{recovery, totp};
 use crate::domain::Email;
 use crate::store::newsroom::SessionRecord;
@@ -100,10 +100,7 @@ async fn refuse(state: &AppState, member: &Member, message: &str) -> Result<Resp
 /// Re-authentication: the current password, checked off the async workers.
 async fn password_matches(state: &AppState, member: &Member, password: String) -> Result<bool, AdminError> {
     let credentials = state.store.credentials_by_id(member.user.id).await?.ok_or(AdminError::NotFound)?;
-    let hash = credentials.password_hash.unwrap_or_default();
-    let ok = tokio::task::spawn_blocking(move || !hash.is_empty() && verify_password(&password, &hash))
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?;
+    let ok = password_is_right(state, password, credentials.password_hash).await?;
     if ok {
         state.store.set_session_reauth(&member.session.token_hash, Utc::now()).await?;
     }
@@ -125,9 +122,12 @@ pub async fn change_password(
         Ok(p) => p,
         Err(e) => return refuse(&state, &member, &e.to_string()).await,
     };
-    let hash = hash_in_background(new).await?;
+    let hash = hash_in_background(&state, new).await?;
     state.store.set_password_hash(member.user.id, &hash).await?;
+    // The new password is the only way in: other sessions end, and an unused set-password link
+    // (one that leaked, say) stops working.
     state.store.delete_sessions_of(member.user.id, Some(&member.session.token_hash)).await?;
+    state.store.revoke_password_tokens(member.user.id, Utc::now()).await?;
     audit(&state, Some(&member), "password_changed", "user", Some(member.user.id), String::new()).await;
     Ok(see_other("/admin/account", "password"))
 }

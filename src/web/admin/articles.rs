@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::session::{FormData, Member, Submitted};
-use super::{AdminChrome, AdminError, audit, notice_text, page, page_with_status, see_other};
+use super::{AdminChrome, AdminError, audit, notice_text, page, page_number, page_with_status, see_other};
 use crate::domain::{Action, ArticleId, ArticleStatus, Author, Ownership, Section, Slug, permits};
 use crate::newsroom::checklist::{self, CheckItem, ImageFacts};
 use crate::newsroom::workflow::{Step, available_steps, may_take, parse_local_time};
@@ -40,7 +40,7 @@ async fn load(state: &AppState, member: &Member, id: ArticleId, action: Action) 
 #[derive(Deserialize)]
 pub struct ListQuery {
     status: Option<String>,
-    page: Option<i64>,
+    page: Option<String>,
     notice: Option<String>,
 }
 
@@ -62,12 +62,12 @@ pub async fn dashboard(
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AdminError> {
     let status = query.status.as_deref().and_then(ArticleStatus::parse);
-    let page_number = query.page.unwrap_or(1).max(1);
+    let page_number = page_number(query.page.as_deref())?;
     let sees_everyone = permits(member.user.role, Action::ViewArticle, Ownership::Others, None);
     let owner = (!sees_everyone).then_some((member.user.author_id, member.user.id));
     let mut articles = state
         .store
-        .newsroom_articles(NewsroomQuery { status, owner, limit: PAGE_SIZE + 1, offset: (page_number - 1) * PAGE_SIZE })
+        .newsroom_articles(NewsroomQuery { status, owner, limit: PAGE_SIZE + 1, offset: page_number.offset(PAGE_SIZE) })
         .await?;
     let has_more = articles.len() as i64 > PAGE_SIZE;
     articles.truncate(PAGE_SIZE as usize);
@@ -82,7 +82,7 @@ pub async fn dashboard(
             ("published", "Published"),
             ("unpublished", "Unpublished"),
         ],
-        page: page_number,
+        page: page_number.get(),
         has_more,
         sees_everyone,
         notice: notice_text(query.notice.as_deref()),

@@ -3,18 +3,19 @@
 //! every node; unknown accounts and wrong passwords get the same answer in the same time.
 
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::session::{LOGIN_COOKIE, Member, PublicForm, SESSION_COOKIE, Submitted, cookie, set_cookie};
 use super::{AdminChrome, AdminError, audit, notice_text, page, page_with_status, safe_next, see_other};
-use crate::auth::password::{NewPassword, burn_verify_time, hash_password, verify_password};
+use crate::auth::HashingError;
+use crate::auth::password::NewPassword;
 use crate::auth::recovery::recovery_hash;
 use crate::auth::token::{new_token, token_hash};
 use crate::auth::totp;
-use crate::store::newsroom::{FailureScope, SessionRecord};
+use crate::store::newsroom::{Credentials, FailureScope, SessionRecord};
 use crate::web::AppState;
 use crate::web::client::Client;
 
@@ -57,6 +58,65 @@ pub async fn form(State(state): State<AppState>, Query(query): Query<LoginQuery>
 }
 
 const REFUSED: &str = "That email and password do not match an account. Check both and try again.";
+const BUSY: &str = "Many sign-ins are being checked at this moment, so yours was not. Nothing is wrong with \
+                    your account; please sign in again in a few seconds.";
+/// What a "busy" answer asks the browser to wait, in seconds.
+const BUSY_RETRY_SECS: u32 = 2;
+
+fn hashing_error(e: HashingError) -> AdminError {
+    match e {
+        HashingError::Busy => AdminError::Busy { retry_after_secs: BUSY_RETRY_SECS },
+        HashingError::Failed(e) => AdminError::Internal(e.to_string()),
+    }
+}
+
+/// The password step of a sign-in: the account if `password` is right, `None` if not. The attempt
+/// is counted against the address and the account before anything is checked (one atomic step
+/// each in the store), so parallel guesses cannot all slip under the limits; a right password, or a
+/// check that never ran because the server was busy, takes its counts back.
+async fn check_password(
+    state: &AppState,
+    email: &str,
+    password: String,
+    ip: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Credentials>, AdminError> {
+    let limits = &state.settings.newsroom;
+    let since = now - Duration::minutes(limits.login_window_minutes);
+    let too_many = AdminError::TooManyAttempts { retry_after_secs: limits.login_window_minutes * 60 };
+    if !state.store.reserve_login_attempt(FailureScope::Ip, ip, limits.login_failures_per_ip, since, now).await? {
+        return Err(too_many);
+    }
+    if !state
+        .store
+        .reserve_login_attempt(FailureScope::Account, email, limits.login_failures_per_account, since, now)
+        .await?
+    {
+        // Refused by the account's limit, not the address's: this one does not count against the address.
+        state.store.release_login_attempt(FailureScope::Ip, ip, now).await?;
+        return Err(too_many);
+    }
+    let credentials = state.store.credentials_by_email(email).await?;
+    let checked = match credentials.as_ref().filter(|c| !c.user.disabled).and_then(|c| c.password_hash.clone()) {
+        Some(hash) => state.passwords.verify(password, hash).await,
+        // No account, or none that can sign in: the same work, so the answer takes as long.
+        None => state.passwords.burn().await.map(|()| false),
+    };
+    let verified = match checked {
+        Ok(verified) => verified,
+        Err(e) => {
+            state.store.release_login_attempt(FailureScope::Ip, ip, now).await?;
+            state.store.release_login_attempt(FailureScope::Account, email, now).await?;
+            return Err(hashing_error(e));
+        }
+    };
+    if !verified {
+        return Ok(None);
+    }
+    state.store.release_login_attempt(FailureScope::Ip, ip, now).await?;
+    state.store.clear_login_failures(FailureScope::Account, email).await?;
+    Ok(credentials)
+}
 
 pub async fn submit(
     State(state): State<AppState>,
@@ -64,50 +124,35 @@ pub async fn submit(
     PublicForm { form }: PublicForm,
 ) -> Result<Response, AdminError> {
     let now = Utc::now();
-    let limits = &state.settings.newsroom;
-    let window_start = now - Duration::minutes(limits.login_window_minutes);
     let email = form.text("email").trim().to_lowercase();
     let ip = client.ip.to_string();
     let next = safe_next(form.get("next"));
-
-    let ip_failures = state.store.login_failures_since(FailureScope::Ip, &ip, window_start).await?;
-    let account_failures = state.store.login_failures_since(FailureScope::Account, &email, window_start).await?;
-    if ip_failures >= limits.login_failures_per_ip || account_failures >= limits.login_failures_per_account {
-        return Err(AdminError::TooManyAttempts { retry_after_secs: limits.login_window_minutes * 60 });
-    }
-
-    let credentials = state.store.credentials_by_email(&email).await?;
-    let password = form.text("password");
-    let verified = match &credentials {
-        Some(c) if !c.user.disabled => {
-            let hash = c.password_hash.clone().unwrap_or_default();
-            let password = password.clone();
-            tokio::task::spawn_blocking(move || !hash.is_empty() && verify_password(&password, &hash))
-                .await
-                .unwrap_or(false)
-        }
-        _ => {
-            tokio::task::spawn_blocking(burn_verify_time).await.ok();
-            false
-        }
-    };
-    let Some(credentials) = credentials.filter(|_| verified) else {
-        state.store.record_login_failure(FailureScope::Ip, &ip, now).await?;
-        state.store.record_login_failure(FailureScope::Account, &email, now).await?;
-        tracing::info!(%ip, "failed sign-in");
-        // The form is shown again with the token it carried: it matched the cookie, or the request
-        // would not have got here.
+    let login_page = |status: StatusCode, message: &str| {
+        // The form is shown again with the token it carried (it matched the cookie, or the request
+        // would not have got here) and the address as typed.
         let context = LoginPage {
             chrome: AdminChrome::new(&state, None, "Sign in"),
             csrf: form.text("_csrf"),
-            next,
-            email,
-            message: Some(REFUSED.to_owned()),
+            next: next.clone(),
+            email: email.clone(),
+            message: Some(message.to_owned()),
             notice: None,
         };
-        return page_with_status(&state, axum::http::StatusCode::UNAUTHORIZED, "admin/login.html", &context);
+        page_with_status(&state, status, "admin/login.html", &context)
     };
-    state.store.clear_login_failures(FailureScope::Account, &email).await?;
+    let credentials = match check_password(&state, &email, form.text("password"), &ip, now).await {
+        Ok(Some(credentials)) => credentials,
+        Ok(None) => {
+            tracing::info!(%ip, "failed sign-in");
+            return login_page(StatusCode::UNAUTHORIZED, REFUSED);
+        }
+        Err(AdminError::Busy { retry_after_secs }) => {
+            let mut response = login_page(StatusCode::SERVICE_UNAVAILABLE, BUSY)?;
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            return Ok(response);
+        }
+        Err(e) => return Err(e),
+    };
 
     // A new token at every sign-in, so a token planted before sign-in is worthless after it.
     let token = fresh_token()?;
@@ -199,7 +244,12 @@ pub async fn totp_submit(
     let limits = &state.settings.newsroom;
     let key = session.user_id.to_string();
     let since = now - Duration::minutes(limits.login_window_minutes);
-    if state.store.login_failures_since(FailureScope::Account, &key, since).await? >= limits.login_failures_per_account
+    // Counted before the code is checked, in one atomic step, so parallel guesses cannot all get
+    // under the limit; a code that works takes its count back.
+    if !state
+        .store
+        .reserve_login_attempt(FailureScope::Account, &key, limits.login_failures_per_account, since, now)
+        .await?
     {
         state.store.delete_session(&session.token_hash).await?;
         return Err(AdminError::TooManyAttempts { retry_after_secs: limits.login_window_minutes * 60 });
@@ -216,15 +266,15 @@ pub async fn totp_submit(
         accepted = state.store.use_recovery_code(session.user_id, &recovery_hash(&code), now).await?;
     }
     if !accepted {
-        state.store.record_login_failure(FailureScope::Account, &key, now).await?;
         let context = TotpPage {
             chrome: AdminChrome::new(&state, None, "Two-step sign-in"),
             csrf: session.csrf_token,
             next: safe_next(form.get("next")),
             message: Some("That code did not work. Codes change every 30 seconds; try the current one."),
         };
-        return page_with_status(&state, axum::http::StatusCode::UNAUTHORIZED, "admin/totp.html", &context);
+        return page_with_status(&state, StatusCode::UNAUTHORIZED, "admin/totp.html", &context);
     }
+    state.store.release_login_attempt(FailureScope::Account, &key, now).await?;
     state.store.complete_session_totp(&session.token_hash).await?;
     Ok(Redirect::to(&safe_next(form.get("next"))).into_response())
 }
@@ -266,7 +316,7 @@ pub async fn set_password(
             token: token.clone(),
             message: Some(message),
         };
-        page_with_status(&state, axum::http::StatusCode::UNPROCESSABLE_ENTITY, "admin/set_password.html", &context)
+        page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, "admin/set_password.html", &context)
     };
     if password != form.text("confirm") {
         return refuse("The two passwords are not the same.".into());
@@ -275,20 +325,29 @@ pub async fn set_password(
         Ok(p) => p,
         Err(e) => return refuse(e.to_string()),
     };
+    // Hashed before the link is taken: if the server is too busy to hash, the link still works.
+    let hash = hash_in_background(&state, password).await?;
     let Some(user_id) = state.store.take_password_token(&token_hash(&token), Utc::now()).await? else {
-        return refuse("This link has expired or was already used. Ask an administrator for a new one.".into());
+        return refuse(LINK_USED.into());
     };
-    let hash = hash_in_background(password).await?;
     state.store.set_password_hash(user_id, &hash).await?;
     state.store.delete_sessions_of(user_id, None).await?;
     audit(&state, None, "password_set_by_link", "user", Some(user_id), String::new()).await;
     Ok(see_other("/admin/login", "password-set"))
 }
 
-/// Argon2 takes tens of milliseconds of CPU on purpose; keep it off the async workers.
-pub async fn hash_in_background(password: NewPassword) -> Result<String, AdminError> {
-    tokio::task::spawn_blocking(move || hash_password(password.as_str()))
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?
-        .map_err(|e| AdminError::Internal(e.to_string()))
+const LINK_USED: &str = "This link has expired, was already used, or a newer link was sent since. Ask an \
+                         administrator for a new one.";
+
+/// Argon2 takes tens of milliseconds of CPU and 19 MiB on purpose; it runs in the bounded pool.
+pub async fn hash_in_background(state: &AppState, password: NewPassword) -> Result<String, AdminError> {
+    state.passwords.hash(password).await.map_err(hashing_error)
+}
+
+/// Whether `password` is the account's, checked in the bounded pool (re-authentication).
+pub async fn password_is_right(state: &AppState, password: String, phc: Option<String>) -> Result<bool, AdminError> {
+    match phc {
+        Some(phc) => state.passwords.verify(password, phc).await.map_err(hashing_error),
+        None => Ok(false),
+    }
 }

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use super::AppState;
 use super::assets::AssetUrls;
-use crate::domain::{Action, Ownership, Role, permits};
+use crate::domain::{Action, Ownership, PageNumber, Role, permits};
 use crate::store::StoreError;
 use crate::store::newsroom::NewAuditEntry;
 use session::Member;
@@ -87,6 +87,9 @@ pub enum AdminError {
     TooLarge(String),
     #[error("too many attempts")]
     TooManyAttempts { retry_after_secs: i64 },
+    /// Every password check is taken; nothing was done, and trying again shortly will work.
+    #[error("busy")]
+    Busy { retry_after_secs: u32 },
     #[error("storage failed: {0}")]
     Store(#[from] StoreError),
     #[error("template failed: {0}")]
@@ -143,6 +146,18 @@ impl IntoResponse for AdminError {
                 if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                     response.headers_mut().insert(header::RETRY_AFTER, value);
                 }
+                return response;
+            }
+            Self::Busy { retry_after_secs } => {
+                let mut response =
+                    (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, HeaderValue::from(retry_after_secs))])
+                        .into_response();
+                response.extensions_mut().insert(AdminErrorPage {
+                    heading: "The server is busy",
+                    message: "Many passwords are being checked at this moment, so yours was not. Nothing was \
+                              changed; go back and send the form again in a few seconds."
+                        .to_owned(),
+                });
                 return response;
             }
             Self::Store(StoreError::Conflict(what)) => {
@@ -367,10 +382,26 @@ pub async fn audit(
     }
 }
 
-/// A local path to go to after sign-in; anything else (other hosts, `//evil`) becomes `/admin`.
+/// The `?page=` of a CMS list; a number that is not a page is a clear 400, not an overflowing offset.
+pub fn page_number(raw: Option<&str>) -> Result<PageNumber, AdminError> {
+    PageNumber::parse(raw).map_err(|e| AdminError::BadRequest(e.to_string()))
+}
+
+/// A local path to go to after sign-in; anything else becomes `/admin`. It must be a path on this
+/// site under `/admin`: one leading `/` (not `//` or `/\`, which browsers read as another host), no
+/// backslash, and only printable ASCII: a control character or a space cannot go into a `Location`
+/// header (a newline there used to turn a right password into a 500), and browsers send paths
+/// percent-encoded anyway.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with("/admin") && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
+        Some(path)
+            if path.starts_with("/admin")
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && path.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            path.to_owned()
+        }
         _ => "/admin".to_owned(),
     }
 }
@@ -385,6 +416,13 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example/admin")), "/admin");
         assert_eq!(safe_next(Some("//evil.example")), "/admin");
         assert_eq!(safe_next(None), "/admin");
+        assert_eq!(safe_next(Some("/admin\n")), "/admin");
+        assert_eq!(safe_next(Some("/admin/x\r\nSet-Cookie: a=b")), "/admin");
+        assert_eq!(safe_next(Some("/admin\u{7f}")), "/admin");
+        assert_eq!(safe_next(Some("/admin\u{85}")), "/admin");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/admin");
+        assert_eq!(safe_next(Some("/admin/é")), "/admin");
+        assert_eq!(safe_next(Some("/admin/articles?status=draft&page=2")), "/admin/articles?status=draft&page=2");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::session::{Member, Submitted};
-use super::{AdminChrome, AdminError, audit, notice_text, page, require, see_other};
+use super::{AdminChrome, AdminError, audit, notice_text, page, page_number, require, see_other};
 use crate::domain::{Action, CommentStatus, Ownership};
 use crate::store::newsroom::ModerationItem;
 use crate::web::AppState;
@@ -17,7 +17,7 @@ const PAGE_SIZE: i64 = 50;
 #[derive(Deserialize)]
 pub struct QueueQuery {
     status: Option<String>,
-    page: Option<i64>,
+    page: Option<String>,
     notice: Option<String>,
 }
 
@@ -39,8 +39,8 @@ pub async fn queue(
 ) -> Result<Response, AdminError> {
     require(&member, Action::Moderate, Ownership::Newsroom)?;
     let status = query.status.as_deref().and_then(CommentStatus::parse).unwrap_or(CommentStatus::Held);
-    let page_number = query.page.unwrap_or(1).max(1);
-    let mut comments = state.store.comments_by_status(status, PAGE_SIZE + 1, (page_number - 1) * PAGE_SIZE).await?;
+    let page_number = page_number(query.page.as_deref())?;
+    let mut comments = state.store.comments_by_status(status, PAGE_SIZE + 1, page_number.offset(PAGE_SIZE)).await?;
     let has_more = comments.len() as i64 > PAGE_SIZE;
     comments.truncate(PAGE_SIZE as usize);
     let mut counts = Vec::new();
@@ -57,7 +57,7 @@ pub async fn queue(
         status,
         counts,
         comments,
-        page: page_number,
+        page: page_number.get(),
         has_more,
         notice: notice_text(query.notice.as_deref()),
     };

@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::session::{Member, Submitted};
-use super::{AdminChrome, AdminError, audit, notice_text, page, page_with_status, require, see_other};
+use super::{AdminChrome, AdminError, audit, notice_text, page, page_number, page_with_status, require, see_other};
 use crate::auth::token::{new_token, token_hash};
 use crate::domain::{Action, Email, Ownership, Role, Section, Slug, Tag, User, user::parse_person_name};
 use crate::newsroom::profile::{PROFILE_KEY, SiteProfile};
@@ -18,7 +18,7 @@ use crate::web::AppState;
 #[derive(Deserialize)]
 pub struct NoticeQuery {
     notice: Option<String>,
-    page: Option<i64>,
+    page: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -520,14 +520,14 @@ pub async fn audit_log(
     Query(query): Query<NoticeQuery>,
 ) -> Result<Response, AdminError> {
     require(&member, Action::ViewAudit, Ownership::Newsroom)?;
-    let page_number = query.page.unwrap_or(1).max(1);
-    let mut entries = state.store.audit_entries(101, (page_number - 1) * 100).await?;
+    let page_number = page_number(query.page.as_deref())?;
+    let mut entries = state.store.audit_entries(101, page_number.offset(100)).await?;
     let has_more = entries.len() > 100;
     entries.truncate(100);
     let context = AuditPage {
         chrome: AdminChrome::new(&state, Some(&member), "Audit log"),
         entries,
-        page: page_number,
+        page: page_number.get(),
         has_more,
     };
     page(&state, "admin/audit.html", &context)

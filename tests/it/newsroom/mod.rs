@@ -4,6 +4,7 @@
 mod accounts;
 mod addresses;
 mod curation;
+mod hardening;
 mod lost_updates;
 mod media;
 mod roles;
