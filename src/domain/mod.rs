@@ -6,6 +6,7 @@ pub mod comment;
 pub mod email;
 pub mod role;
 pub mod slug;
+pub mod text;
 pub mod user;
 
 pub use article::{Article, ArticleCard, ArticleId, ArticleStatus, AuthorRef, FeaturedImage, TagRef};
