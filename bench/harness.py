@@ -199,7 +199,7 @@ http {{
 class Server:
     def __init__(self, data_dir, log_path, database_url=None):
         self.port = free_port()
-        env = dict(os.environ, BROADSHEET__SERVER__TRUST_FORWARDED_FOR="true", RUST_LOG="warn")
+        env = dict(os.environ, BROADSHEET__SERVER__PROXY_HOPS="1", RUST_LOG="warn")
         command = [str(BINARY), "serve", "--data-dir", str(data_dir), "--addr", f"127.0.0.1:{self.port}"]
         if database_url:
             command += ["--database-url", database_url]
@@ -259,7 +259,9 @@ end
 local agent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36"
 request = function()
   n = n + 1
-  -- A distinct address per request: the thread picks the first octet, the count the rest.
+  -- A distinct address per request: the thread picks the first octet, the count the rest. The
+  -- server believes it (proxy_hops = 1), so every beacon is a new reader: neither the dedupe nor
+  -- the per-address caps refuse one, and the scenario measures the whole counting path.
   local ip = string.format("%d.%d.%d.%d", 10 + tid, math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)
   local body = string.format("{body_template}", tid, n)
   local headers = {{["X-Forwarded-For"] = ip, ["User-Agent"] = agent,

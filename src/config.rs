@@ -30,8 +30,14 @@ pub struct Settings {
 pub struct ServerSettings {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
-    /// Trust the first address in `X-Forwarded-For`: only behind a proxy that sets it.
+    /// Deprecated: `proxy_hops = 1`. Kept so older settings files keep working; warns at start.
     pub trust_forwarded_for: bool,
+    /// How many reverse proxies stand in front of the site, the connecting one included. The
+    /// reader's address is then read from `X-Forwarded-For`, from the right, past that many hops.
+    pub proxy_hops: u32,
+    /// Addresses or networks of our own reverse proxies (`["10.0.0.0/8", "127.0.0.1/32"]`). When
+    /// set, `X-Forwarded-For` counts only from a peer in them, and only entries in them are skipped.
+    pub trusted_proxies: Vec<crate::web::client::IpNetwork>,
     pub request_timeout_secs: u64,
     pub max_body_bytes: usize,
     /// Where uploaded images and their variants live. Several nodes must share it (a network
@@ -47,12 +53,25 @@ pub struct ServerSettings {
     pub hsts_include_subdomains: bool,
 }
 
+impl ServerSettings {
+    /// `proxy_hops`, or one hop for the deprecated `trust_forwarded_for = true`.
+    pub fn effective_proxy_hops(&self) -> u32 {
+        if self.proxy_hops == 0 && self.trust_forwarded_for && self.trusted_proxies.is_empty() {
+            1
+        } else {
+            self.proxy_hops
+        }
+    }
+}
+
 impl Default for ServerSettings {
     fn default() -> Self {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./data"),
             trust_forwarded_for: false,
+            proxy_hops: 0,
+            trusted_proxies: Vec::new(),
             request_timeout_secs: 15,
             max_body_bytes: 64 * 1024,
             media_dir: None,
@@ -123,13 +142,23 @@ impl Default for CacheSettings {
 pub struct ViewSettings {
     /// Seconds between writes of buffered views to the database.
     pub flush_interval_secs: u64,
-    /// A repeat view by the same visitor within this many seconds is not counted.
+    /// A repeat view by the same reader (address) within this many seconds is not counted.
     pub dedupe_window_secs: i64,
+    /// Views one address can add to one article in a UTC day (0: no limit).
+    pub per_address_per_article_per_day: u32,
+    /// Views one address can add across all articles in an hour (0: no limit). Readers behind one
+    /// office or campus address share it.
+    pub per_address_per_hour: u32,
 }
 
 impl Default for ViewSettings {
     fn default() -> Self {
-        Self { flush_interval_secs: 10, dedupe_window_secs: 30 * 60 }
+        Self {
+            flush_interval_secs: 10,
+            dedupe_window_secs: 30 * 60,
+            per_address_per_article_per_day: 3,
+            per_address_per_hour: 120,
+        }
     }
 }
 
@@ -315,6 +344,10 @@ mod tests {
         assert_eq!(example.server.hsts_include_subdomains, defaults.server.hsts_include_subdomains);
         assert_eq!(example.cache.max_age_secs, defaults.cache.max_age_secs);
         assert_eq!(example.views.dedupe_window_secs, defaults.views.dedupe_window_secs);
+        assert_eq!(example.views.per_address_per_article_per_day, defaults.views.per_address_per_article_per_day);
+        assert_eq!(example.views.per_address_per_hour, defaults.views.per_address_per_hour);
+        assert_eq!(example.server.proxy_hops, defaults.server.proxy_hops);
+        assert_eq!(example.server.trusted_proxies, defaults.server.trusted_proxies);
         assert_eq!(example.comments.per_ip_per_minute, defaults.comments.per_ip_per_minute);
         assert_eq!(example.comments.blocked_words, defaults.comments.blocked_words);
         assert_eq!(example.newsroom, defaults.newsroom);
@@ -334,6 +367,17 @@ mod tests {
         assert_eq!(settings.strict_transport_security().as_deref(), Some("max-age=31536000"));
         settings.server.hsts_max_age_secs = 0;
         assert_eq!(settings.strict_transport_security(), None);
+    }
+
+    #[test]
+    fn proxies_parse_and_the_old_switch_means_one_hop() {
+        let old: Settings = toml::from_str("[server]\ntrust_forwarded_for = true").expect("parses");
+        assert_eq!(old.server.effective_proxy_hops(), 1);
+        let listed: Settings = toml::from_str("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]").expect("parses");
+        assert_eq!(listed.server.trusted_proxies.len(), 2);
+        assert_eq!(listed.server.effective_proxy_hops(), 0);
+        assert_eq!(Settings::default().server.effective_proxy_hops(), 0);
+        assert!(toml::from_str::<Settings>("[server]\ntrusted_proxies = [\"10.0.0.0/33\"]").is_err());
     }
 
     #[test]

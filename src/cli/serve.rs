@@ -48,6 +48,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(url) = args.database_url {
         settings.database.url = Some(url);
     }
+    if settings.server.trust_forwarded_for {
+        tracing::warn!(
+            "server.trust_forwarded_for is deprecated: it now means server.proxy_hops = 1 (the reader's \
+             address is the right-most X-Forwarded-For entry); set proxy_hops or trusted_proxies instead"
+        );
+    }
     let store = crate::store::open(&settings).await.context("opening the database")?;
 
     if args.demo {

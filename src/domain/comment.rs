@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use unicode_segmentation::UnicodeSegmentation;
 
+use super::text::{TextError, clean_line, clean_text};
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CommentError {
     #[error("Please enter your name.")]
@@ -15,6 +17,10 @@ pub enum CommentError {
     BodyMissing,
     #[error("Comments can be at most {max} characters long; yours has {actual}.", max = CommentBody::MAX_CHARS)]
     BodyTooLong { actual: usize },
+    #[error("Your name {0}.")]
+    NameUnreadable(TextError),
+    #[error("Your comment {0}.")]
+    BodyUnreadable(TextError),
 }
 
 impl CommentError {
@@ -25,6 +31,8 @@ impl CommentError {
             Self::NameTooLong { .. } => "comment_name_too_long",
             Self::BodyMissing => "comment_body_missing",
             Self::BodyTooLong { .. } => "comment_body_too_long",
+            Self::NameUnreadable(_) => "comment_name_unreadable",
+            Self::BodyUnreadable(_) => "comment_body_unreadable",
         }
     }
 }
@@ -32,13 +40,6 @@ impl CommentError {
 /// Counts user-perceived characters.
 pub fn grapheme_count(text: &str) -> usize {
     text.graphemes(true).count()
-}
-
-/// Trims, turns CRLF and lone CR into LF, and drops control characters other than line feeds and
-/// tabs, so stored text is plain and predictable.
-fn normalise(input: &str) -> String {
-    let unified = input.replace("\r\n", "\n").replace('\r', "\n");
-    unified.trim().chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t').collect()
 }
 
 /// The name a commenter gives: 1 to 50 characters, on one line.
@@ -49,7 +50,8 @@ impl CommenterName {
     pub const MAX_CHARS: usize = 50;
 
     pub fn parse(input: &str) -> Result<Self, CommentError> {
-        let name = normalise(input).replace(['\n', '\t'], " ");
+        // Invisible-only input comes back empty, so it is "missing", not an invisible name.
+        let name = clean_line(input).map_err(CommentError::NameUnreadable)?;
         let count = grapheme_count(&name);
         if count == 0 {
             return Err(CommentError::NameMissing);
@@ -73,7 +75,7 @@ impl CommentBody {
     pub const MAX_CHARS: usize = 300;
 
     pub fn parse(input: &str) -> Result<Self, CommentError> {
-        let body = normalise(input);
+        let body = clean_text(input).map_err(CommentError::BodyUnreadable)?;
         let count = grapheme_count(&body);
         if count == 0 {
             return Err(CommentError::BodyMissing);
@@ -167,6 +169,18 @@ mod tests {
         assert_eq!(CommenterName::parse("Ana\nLee").map(|n| n.as_str().to_owned()), Ok("Ana Lee".to_owned()));
         assert!(CommenterName::parse(&"n".repeat(50)).is_ok());
         assert_eq!(CommenterName::parse(&"n".repeat(51)), Err(CommentError::NameTooLong { actual: 51 }));
+    }
+
+    #[test]
+    fn invisible_bidi_and_stacked_marks_are_handled() {
+        assert_eq!(CommentBody::parse("\u{200B}\u{200B}\u{FEFF}"), Err(CommentError::BodyMissing));
+        assert_eq!(CommenterName::parse("\u{200D}\u{2060}"), Err(CommentError::NameMissing));
+        let body = CommentBody::parse("abc\u{202E}cba").map(|b| b.as_str().to_owned());
+        assert_eq!(body, Ok("abccba".to_owned()));
+        let zalgo = format!("a{}", "\u{0301}".repeat(5000));
+        assert!(matches!(CommentBody::parse(&zalgo), Err(CommentError::BodyUnreadable(_))));
+        let message = CommentBody::parse(&zalgo).expect_err("refused").to_string();
+        assert!(message.starts_with("Your comment has a character with"), "{message}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod email;
 pub mod page;
 pub mod role;
 pub mod slug;
+pub mod text;
 pub mod user;
 
 pub use article::{Article, ArticleCard, ArticleId, ArticleStatus, AuthorRef, FeaturedImage, TagRef};

@@ -25,8 +25,16 @@ pub struct User {
 /// A person's display name: trimmed, 1 to 100 characters, no control characters.
 pub fn parse_person_name(input: &str) -> Result<String, &'static str> {
     let name = input.trim();
-    if name.is_empty() {
+    // A byline made only of zero-width characters shows nothing; a direction override makes it
+    // read differently from what it is.
+    if super::text::clean_line(name).is_ok_and(|cleaned| cleaned.is_empty()) {
         return Err("a name is required");
+    }
+    if name.chars().any(super::text::is_bidi_control) {
+        return Err("a name cannot contain direction-override characters");
+    }
+    if super::text::clean_line(name).is_err() {
+        return Err("a name cannot have a character with more than 8 accents or marks stacked on it");
     }
     if name.chars().count() > 100 {
         return Err("a name can be at most 100 characters long");
@@ -47,5 +55,9 @@ mod tests {
         assert!(parse_person_name("   ").is_err());
         assert!(parse_person_name(&"x".repeat(101)).is_err());
         assert!(parse_person_name("a\u{7}b").is_err());
+        assert_eq!(parse_person_name("\u{200B}\u{FEFF}"), Err("a name is required"));
+        assert!(parse_person_name("Kim\u{202E}miK").is_err());
+        assert!(parse_person_name(&format!("Z{}", "\u{0301}".repeat(9))).is_err());
+        assert_eq!(parse_person_name("Nguyễn Thị Minh Khai"), Ok("Nguyễn Thị Minh Khai".to_owned()));
     }
 }

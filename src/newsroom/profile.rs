@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
+use crate::domain::text::{clean_line, clean_text, is_site_or_web_url};
 
 pub const PROFILE_KEY: &str = "site_profile";
 pub const BREAKING_KEY: &str = "breaking";
@@ -70,17 +71,33 @@ pub enum ProfileError {
     BadLink(String),
     #[error("the logo address must start with / or https://")]
     BadLogo,
+    /// Text with direction overrides, control characters or stacked marks; refused rather than
+    /// changed behind the editor's back, so what they typed stays in the form.
+    #[error("the {0} contains invisible control characters or a character with too many stacked marks")]
+    UnreadableText(&'static str),
 }
 
-fn is_site_or_web_url(url: &str) -> bool {
-    (url.starts_with('/') && !url.starts_with("//")) || url.starts_with("https://") || url.starts_with("http://")
+/// Whether settings text would show as typed: [`clean_line`] (or [`clean_text`]) leaves it as it
+/// is. Trimming is not held against it.
+fn shows_as_typed(text: &str, multiline: bool) -> bool {
+    let cleaned = if multiline { clean_text(text) } else { clean_line(text) };
+    cleaned.is_ok_and(|c| c == text.trim())
 }
 
 impl SiteProfile {
     /// Checks a profile built from a form.
     pub fn validate(&self) -> Result<(), ProfileError> {
-        if self.name.trim().is_empty() {
+        if clean_line(&self.name).is_ok_and(|name| name.is_empty()) {
             return Err(ProfileError::NameMissing);
+        }
+        if !shows_as_typed(&self.name, false) {
+            return Err(ProfileError::UnreadableText("site name"));
+        }
+        if !shows_as_typed(&self.description, true) {
+            return Err(ProfileError::UnreadableText("description"));
+        }
+        if self.navigation.iter().any(|l| !shows_as_typed(&l.label, false)) {
+            return Err(ProfileError::UnreadableText("navigation"));
         }
         if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
             return Err(ProfileError::UnknownTimeZone(self.time_zone.clone()));
@@ -147,6 +164,24 @@ mod tests {
         profile.navigation = SiteProfile::parse_navigation("About | /about\nBad | javascript:alert(1)\nnoise");
         assert_eq!(profile.navigation.len(), 2);
         assert_eq!(profile.validate(), Err(ProfileError::BadLink("Bad".into())));
+        for url in ["/\\evil.example", "//evil.example", "\\\\evil.example", "/\t/evil.example"] {
+            profile.navigation = vec![NavLink { label: "Bad".into(), url: url.into() }];
+            assert_eq!(profile.validate(), Err(ProfileError::BadLink("Bad".into())), "{url:?}");
+        }
+        profile.navigation = Vec::new();
+        profile.logo_url = "/\\evil.example/logo.png".into();
+        assert_eq!(profile.validate(), Err(ProfileError::BadLogo));
+    }
+
+    #[test]
+    fn settings_text_with_invisible_controls_is_refused() {
+        let mut profile = SiteProfile { name: "\u{200B}\u{FEFF}".into(), ..SiteProfile::default() };
+        assert_eq!(profile.validate(), Err(ProfileError::NameMissing));
+        profile.name = "Daily\u{202E}swen".into();
+        assert_eq!(profile.validate(), Err(ProfileError::UnreadableText("site name")));
+        profile.name = "Daily News".into();
+        profile.navigation = vec![NavLink { label: "A\u{2066}b".into(), url: "/about".into() }];
+        assert_eq!(profile.validate(), Err(ProfileError::UnreadableText("navigation")));
     }
 
     #[test]

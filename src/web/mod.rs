@@ -107,7 +107,7 @@ impl AppState {
     pub async fn new(settings: Settings, store: Arc<dyn Store>) -> StoreResult<Self> {
         let per_minute = NonZeroU32::new(settings.comments.per_ip_per_minute).unwrap_or(NonZeroU32::MIN);
         Self(Arc::new(Shared {
-            views: Arc::new(ViewCounter::new(settings.views.dedupe_window_secs)),
+            views: Arc::new(ViewCounter::new(&settings.views)),
             popular: Arc::new(PopularNow::new(Duration::from_secs(settings.cache.max_age_secs))),
             cache: Arc::new(PageCache::new(
                 Duration::from_secs(settings.cache.max_age_secs),

@@ -3,9 +3,11 @@
 //! database per test. One binary, one module per area.
 
 mod cdn;
+mod clients;
 mod comments;
 mod helpers;
 mod http;
+mod input_text;
 mod modules;
 mod newsroom;
 mod ops;

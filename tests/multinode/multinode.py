@@ -266,8 +266,10 @@ def run_checks(a, b, database_url, media, nodes):
 
     def view(i):
         node = a if i % 2 == 0 else b
-        ua = f"{BROWSER} visitor/{i}"
-        status, _, body = request(f"{node.base}{beacon}", data=b"", headers={"User-Agent": ua})
+        # A reader is an address (a new user agent is not a new reader): each view comes from its
+        # own address, as the proxy in front (trust_forwarded_for, one hop) reports it.
+        reader = f"10.20.{i // 256}.{i % 256}"
+        status, _, body = request(f"{node.base}{beacon}", data=b"", headers={"X-Forwarded-For": reader})
         return status == 200 and json.loads(body)["counted"]
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool:

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::session::{FormData, Member, Submitted};
 use super::{AdminChrome, AdminError, audit, notice_text, page, page_number, page_with_status, see_other};
+use crate::domain::text::clean_field;
 use crate::domain::{Action, ArticleId, ArticleStatus, Author, Ownership, Section, Slug, permits};
 use crate::newsroom::checklist::{self, CheckItem, ImageFacts};
 use crate::newsroom::workflow::{Step, available_steps, may_take, parse_local_time};
@@ -296,7 +297,7 @@ async fn parse_fields(
     form: &FormData,
 ) -> Result<(ArticleFields, Vec<String>), AdminError> {
     let mut errors = Vec::new();
-    let headline = form.text("headline").trim().to_owned();
+    let headline = clean_field(&mut errors, "The headline", &form.text("headline"), false);
     if headline.is_empty() {
         errors.push("A headline is required.".to_owned());
     } else if headline.chars().count() > MAX_HEADLINE_CHARS {
@@ -342,7 +343,7 @@ async fn parse_fields(
     if tags.len() > MAX_TAGS {
         errors.push(format!("Use at most {MAX_TAGS} tags."));
     }
-    let body_markdown = form.text("body").replace("\r\n", "\n");
+    let body_markdown = clean_field(&mut errors, "The body", &form.text("body"), true);
     if body_markdown.chars().count() > MAX_BODY_CHARS {
         errors.push(format!("The body can be at most {MAX_BODY_CHARS} characters."));
     }
@@ -351,15 +352,15 @@ async fn parse_fields(
             if state.store.media_by_id(media_id).await?.is_none() {
                 errors.push("The chosen image no longer exists.".to_owned());
             }
-            let alt = form.text("image_alt").trim().to_owned();
+            let alt = clean_field(&mut errors, "The alt text", &form.text("image_alt"), false);
             if alt.is_empty() {
                 errors.push("The featured image needs alt text: describe what it shows.".to_owned());
             }
             Some(ImageChoice {
                 media_id,
                 alt,
-                caption: form.text("image_caption").trim().to_owned(),
-                credit: form.text("image_credit").trim().to_owned(),
+                caption: clean_field(&mut errors, "The caption", &form.text("image_caption"), false),
+                credit: clean_field(&mut errors, "The credit", &form.text("image_credit"), false),
             })
         }
         Err(_) => None,
@@ -368,13 +369,13 @@ async fn parse_fields(
         section_id,
         slug,
         headline,
-        dek: form.text("dek").trim().to_owned(),
+        dek: clean_field(&mut errors, "The dek", &form.text("dek"), false),
         body_markdown,
         author_ids,
         tags: tags.into_iter().take(MAX_TAGS).collect(),
         image,
-        seo_title: form.text("seo_title").trim().to_owned(),
-        seo_description: form.text("seo_description").trim().to_owned(),
+        seo_title: clean_field(&mut errors, "The search title", &form.text("seo_title"), false),
+        seo_description: clean_field(&mut errors, "The search description", &form.text("seo_description"), false),
     };
     Ok((fields, errors))
 }

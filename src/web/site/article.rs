@@ -219,34 +219,42 @@ pub async fn show(
     headers: HeaderMap,
 ) -> Result<Response, SiteError> {
     let path = format!("/{section}/{slug}");
-    // The notice after posting a comment is personal: render it fresh, never from the cache.
-    let notice = match query.comment.as_deref() {
-        Some("published") => Some("Thank you. Your comment is published below."),
-        Some("held") => Some("Thank you. Your comment will appear once a moderator has approved it."),
-        _ => None,
+    // The notice after posting a comment is the same for everyone, so each of the two variants is
+    // a cached page of its own; any other query string is the plain page. Unknown parameters
+    // therefore neither create cache entries nor miss the cache.
+    let (key, notice) = match query.comment.as_deref() {
+        Some("published") => (format!("{path}?comment=published"), Some(NOTICE_PUBLISHED)),
+        Some("held") => (format!("{path}?comment=held"), Some(NOTICE_HELD)),
+        _ => (path.clone(), None),
     };
-    if notice.is_none() {
-        if let Some(page) = state.cache.get(&path) {
-            state.metrics.record_cache(crate::web::metrics::CacheOutcome::Hit);
-            return Ok(send_page(&state, &headers, &page));
-        }
+    if let Some(page) = state.cache.get(&key) {
+        state.metrics.record_cache(crate::web::metrics::CacheOutcome::Hit);
+        return Ok(personal(notice.is_some(), send_page(&state, &headers, &page)));
     }
     let article = published(&state, &slug).await?;
     if article.section_slug != section {
         return Ok(Redirect::permanent(&article.path()).into_response());
     }
     let id = article.id;
-    if let Some(notice) = notice {
-        let html = render(&state, article, CommentForm { notice: Some(notice), ..CommentForm::default() }).await?;
-        let mut response = Html(html).into_response();
-        response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
-        return Ok(response);
-    }
     let st = state.clone();
-    cached_page(&state, &headers, path, vec![Dependency::Lists, Dependency::Article(id)], move || async move {
-        render(&st, article, CommentForm::default()).await
-    })
-    .await
+    let response =
+        cached_page(&state, &headers, key, vec![Dependency::Lists, Dependency::Article(id)], move || async move {
+            render(&st, article, CommentForm { notice, ..CommentForm::default() }).await
+        })
+        .await?;
+    Ok(personal(notice.is_some(), response))
+}
+
+const NOTICE_PUBLISHED: &str = "Thank you. Your comment is published below.";
+const NOTICE_HELD: &str = "Thank you. Your comment will appear once a moderator has approved it.";
+
+/// A page with a notice is kept out of shared caches and browsers' history caches: it thanks
+/// whoever just posted, and nobody else should be sent it by a CDN.
+fn personal(with_notice: bool, mut response: Response) -> Response {
+    if with_notice {
+        response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 #[derive(Debug, Deserialize)]

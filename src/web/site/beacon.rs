@@ -1,9 +1,14 @@
 //! The view beacon: a tiny request the page sends after it loads (or an image in `<noscript>`), so
 //! views are counted even when the page itself came from a cache or CDN.
+//!
+//! Both go through the same rules in [`crate::views`]: one reader per address, the caps, browsers
+//! only. The `<noscript>` pixel exists for readers without JavaScript; it must not be a cheaper
+//! way to count, so it has no rule of its own. Both also refuse what a browser marks as sent from
+//! another site or typed in (`Sec-Fetch-Site`): a real beacon always comes from our own page.
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -29,12 +34,28 @@ struct Counted {
     views: Option<i64>,
 }
 
-fn count(state: &AppState, id: ArticleId, signature_given: &str, client: &Client) -> Result<Counted, SiteError> {
+/// Whether the browser says the request came from a page of this site. Browsers that predate
+/// `Sec-Fetch-Site` do not send it; its absence is no evidence either way.
+pub fn sent_by_our_page(headers: &HeaderMap) -> bool {
+    match headers.get("sec-fetch-site").map(HeaderValue::as_bytes) {
+        None => true,
+        Some(site) => site == b"same-origin" || site == b"same-site",
+    }
+}
+
+fn count(
+    state: &AppState,
+    id: ArticleId,
+    signature_given: &str,
+    client: &Client,
+    headers: &HeaderMap,
+) -> Result<Counted, SiteError> {
     if signature(&state.beacon_key, id) != signature_given {
         return Err(SiteError::NotFound);
     }
-    let outcome = state.views.record(id, client.ip, &client.user_agent, chrono::Utc::now());
-    Ok(Counted { counted: outcome == ViewOutcome::Counted, views: state.views.live_total(id) })
+    let counted = sent_by_our_page(headers)
+        && state.views.record(id, client.ip, &client.user_agent, chrono::Utc::now()) == ViewOutcome::Counted;
+    Ok(Counted { counted, views: state.views.live_total(id) })
 }
 
 fn no_store(mut response: Response) -> Response {
@@ -46,8 +67,9 @@ pub async fn record(
     State(state): State<AppState>,
     Path((id, signature)): Path<(ArticleId, String)>,
     client: Client,
+    headers: HeaderMap,
 ) -> Result<Response, SiteError> {
-    let counted = count(&state, id, &signature, &client)?;
+    let counted = count(&state, id, &signature, &client, &headers)?;
     Ok(no_store(Json(counted).into_response()))
 }
 
@@ -62,7 +84,8 @@ pub async fn pixel(
     State(state): State<AppState>,
     Path((id, signature)): Path<(ArticleId, String)>,
     client: Client,
+    headers: HeaderMap,
 ) -> Result<Response, SiteError> {
-    count(&state, id, &signature, &client)?;
+    count(&state, id, &signature, &client, &headers)?;
     Ok(no_store(([(header::CONTENT_TYPE, "image/gif")], PIXEL).into_response()))
 }
