@@ -103,7 +103,10 @@ mod tests {
         assert_eq!(removed, 2);
         // A fresh .part may be another node's write in progress; finished files are never touched.
         assert_eq!(names(dir.path()), [".abc-320w.webp.123-1.part", "abc-640w.webp", "notes.part"]);
-        assert_eq!(sweep_partial_files(&dir.path().join("missing"), PARTIAL_FILE_MAX_AGE, SystemTime::now()).ok(), Some(0));
+        assert_eq!(
+            sweep_partial_files(&dir.path().join("missing"), PARTIAL_FILE_MAX_AGE, SystemTime::now()).ok(),
+            Some(0)
+        );
     }
 
     #[test]

@@ -67,8 +67,8 @@ pub(super) async fn media_without_variants(
     )))
     .bind(to_unix(now))
     .bind(limit)
-        .fetch_all(pool)
-        .await?;
+    .fetch_all(pool)
+    .await?;
     rows.iter().map(media_from_row).collect()
 }
 
@@ -89,13 +89,12 @@ pub(super) async fn update_media_meta(pool: &PgPool, id: i64, meta: &MediaMeta) 
 /// Stores the variants, or with `None` clears them so the worker makes them again.
 pub(super) async fn set_media_variants(pool: &PgPool, id: i64, variants: Option<&[Variant]>) -> StoreResult<()> {
     let json = variants_json(variants)?;
-    let done = sqlx::query(
-        "UPDATE media SET variants = $1, variant_attempts = 0, variant_retry_at = NULL WHERE id = $2",
-    )
-    .bind(json)
-    .bind(id)
-    .execute(pool)
-    .await?;
+    let done =
+        sqlx::query("UPDATE media SET variants = $1, variant_attempts = 0, variant_retry_at = NULL WHERE id = $2")
+            .bind(json)
+            .bind(id)
+            .execute(pool)
+            .await?;
     touched(done.rows_affected(), || format!("media {id}"))
 }
 

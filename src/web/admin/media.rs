@@ -78,7 +78,9 @@ struct UploadForm {
 
 enum Unreadable {
     /// Over the body limit: the file is larger than uploads may be.
-    TooLarge { file_name: Option<String> },
+    TooLarge {
+        file_name: Option<String>,
+    },
     Broken,
 }
 
@@ -142,9 +144,7 @@ async fn refused(
 async fn ingest_upload(state: &AppState, bytes: bytes::Bytes) -> Result<Ingested, media::MediaError> {
     let limits = state.settings.newsroom.upload_limits();
     let header = bytes.clone();
-    let probe = tokio::task::spawn_blocking(move || media::probe(&header, &limits))
-        .await
-        .map_err(panicked)??;
+    let probe = tokio::task::spawn_blocking(move || media::probe(&header, &limits)).await.map_err(panicked)??;
     // Half the request's time for waiting, so the person hears "busy" rather than a bare timeout.
     let wait = Duration::from_secs((state.settings.server.request_timeout_secs / 2).clamp(1, 10));
     let permit =
@@ -180,7 +180,8 @@ pub async fn upload(
             // Nothing is changed by showing the form again, so this needs no form token: the token
             // may be in the part of the body that was never read.
             let what = file_name.map_or_else(|| "The file".to_owned(), |name| format!("“{name}”"));
-            let message = format!("{what} was not uploaded: it is larger than {max_mib} MiB, the most an image may be.");
+            let message =
+                format!("{what} was not uploaded: it is larger than {max_mib} MiB, the most an image may be.");
             return refused(&state, &member, StatusCode::PAYLOAD_TOO_LARGE, message).await;
         }
         Err(Unreadable::Broken) => {

@@ -247,12 +247,19 @@ async fn an_upload_over_the_size_limit_gets_413_and_the_form_again_however_it_ar
             assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE, "{label}, {how}: {}", response.text());
             let doc = response.html();
             let message = texts(&doc, ".error").concat();
-            assert!(message.contains("not uploaded") && message.contains("larger than 20"), "{label}, {how}: {message}");
+            assert!(
+                message.contains("not uploaded") && message.contains("larger than 20"),
+                "{label}, {how}: {message}"
+            );
             // Named when the limit trips inside the file: a body there whole trips it before any part.
             if how == "streamed" || label == "just over" {
                 assert!(message.contains("“scan.png”"), "{label}, {how}: {message}");
             }
-            assert_eq!(attrs(&doc, "input[type=file]", "name"), vec!["file"], "{label}, {how}: the form is offered again");
+            assert_eq!(
+                attrs(&doc, "input[type=file]", "name"),
+                vec!["file"],
+                "{label}, {how}: the form is offered again"
+            );
         }
     }
     assert_eq!(media_count(&app).await, 0);
