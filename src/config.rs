@@ -263,6 +263,32 @@ pub struct NewsroomSettings {
     pub max_upload_mib: usize,
     /// Largest image, in millions of pixels (refuses decompression bombs).
     pub max_image_megapixels: u64,
+    /// Memory, in MiB, that decoding images (uploads and their resized copies) may use at once.
+    /// Work that would not fit waits; an image that alone needs more is refused.
+    pub decode_memory_mib: u64,
+    /// Images decoded at the same time, at most. 0: one per CPU core.
+    pub parallel_decodes: usize,
+}
+
+impl NewsroomSettings {
+    /// The limits an upload is checked against.
+    pub fn upload_limits(&self) -> crate::media::Limits {
+        crate::media::Limits {
+            max_bytes: self.max_upload_mib.saturating_mul(1 << 20),
+            max_pixels: self.max_image_megapixels.saturating_mul(1_000_000),
+            max_decode_bytes: self.decode_memory_mib.saturating_mul(1 << 20),
+            ..crate::media::Limits::default()
+        }
+    }
+
+    /// The shared budget every decode takes its share of.
+    pub fn decode_budget(&self) -> crate::media::DecodeBudget {
+        let parallel = match self.parallel_decodes {
+            0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+            n => n,
+        };
+        crate::media::DecodeBudget::new(self.decode_memory_mib.saturating_mul(1 << 20), parallel)
+    }
 }
 
 impl Default for NewsroomSettings {
@@ -281,6 +307,8 @@ impl Default for NewsroomSettings {
             password_link_hours: 72,
             max_upload_mib: 20,
             max_image_megapixels: 40,
+            decode_memory_mib: crate::media::DEFAULT_DECODE_MEMORY_MIB,
+            parallel_decodes: 0,
         }
     }
 }

@@ -10,7 +10,7 @@ use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
 use image::{DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageError, Rgb, RgbImage};
 
 use super::sniff::{self, Sniffed};
-use super::{ImageFormat, Ingested, Limits, MediaError};
+use super::{Cancel, ImageFormat, Ingested, Limits, MediaError};
 
 /// JPEG quality for the stored original: high enough that a later re-crop or re-size does not
 /// compound visible loss.
@@ -21,19 +21,47 @@ const ORIGINAL_WEBP_QUALITY: f32 = 90.0;
 /// seconds on a large frame, and a GIF that already has at most 256 colours keeps them exactly.
 const GIF_SPEED: i32 = 10;
 
+/// What the header of an upload says, read without decoding a pixel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    pub format: ImageFormat,
+    pub width: u32,
+    pub height: u32,
+    /// Size of the decoded pixels, as the decoder will allocate them.
+    pub decoded_bytes: u64,
+}
+
+impl Probe {
+    /// Peak memory of working on this image: the decoded pixels and one working copy of them
+    /// (orienting it, converting it for an encoder, cropping the social card each make one).
+    pub fn working_bytes(&self) -> u64 {
+        self.decoded_bytes.saturating_mul(2)
+    }
+}
+
+/// Recognises the upload and reads its header, refusing it if it is too large in bytes, pixels or
+/// the memory decoding it would take. Cheap: nothing is decoded. Callers use the answer to take a
+/// share of the [`super::DecodeBudget`] before [`ingest_cancellable`].
+pub fn probe(data: &[u8], limits: &Limits) -> Result<Probe, MediaError> {
+    let format = recognise(data, limits)?;
+    let (_, probe) = open(data, format, limits)?;
+    Ok(probe)
+}
+
+/// [`ingest_cancellable`] for work nobody will cancel.
+pub fn ingest(data: &[u8], limits: &Limits) -> Result<Ingested, MediaError> {
+    ingest_cancellable(data, limits, &Cancel::default())
+}
+
 /// Checks by content (never by file name), reads dimensions from the header BEFORE decoding so a
 /// pixel flood is refused without allocating, decodes with image::Limits set, applies the EXIF
 /// orientation, and re-encodes in the same format so EXIF/GPS/XMP/comments are gone (JPEG quality
-/// 90; GIF: first frame is fine).
-pub fn ingest(data: &[u8], limits: &Limits) -> Result<Ingested, MediaError> {
-    if data.len() > limits.max_bytes {
-        return Err(MediaError::TooLarge { bytes: data.len(), limit: limits.max_bytes });
-    }
-    let format = match sniff::sniff(data) {
-        Sniffed::Image(format) => format,
-        Sniffed::Other(what) => return Err(MediaError::Unsupported { detected: what.to_owned() }),
-    };
-    let Decoded { image, icc } = decode(data, format, limits)?;
+/// 90; GIF: first frame is fine). Stops with [`MediaError::Cancelled`] between stages once `cancel`
+/// is set, so work for a request that is gone does not run on.
+pub fn ingest_cancellable(data: &[u8], limits: &Limits, cancel: &Cancel) -> Result<Ingested, MediaError> {
+    let format = recognise(data, limits)?;
+    let Decoded { image, icc } = decode(data, format, limits, cancel)?;
+    cancel.check()?;
     let bytes = match format {
         ImageFormat::Jpeg => encode_jpeg(&image, ORIGINAL_JPEG_QUALITY, icc)?,
         ImageFormat::Png => encode_png(&image, icc)?,
@@ -42,6 +70,17 @@ pub fn ingest(data: &[u8], limits: &Limits) -> Result<Ingested, MediaError> {
         ImageFormat::Gif => encode_gif(&image)?,
     };
     Ok(Ingested { hash: content_hash(&bytes), format, width: image.width(), height: image.height(), bytes })
+}
+
+/// The size check and the format, by content.
+fn recognise(data: &[u8], limits: &Limits) -> Result<ImageFormat, MediaError> {
+    if data.len() > limits.max_bytes {
+        return Err(MediaError::TooLarge { bytes: data.len(), limit: limits.max_bytes });
+    }
+    match sniff::sniff(data) {
+        Sniffed::Image(format) => Ok(format),
+        Sniffed::Other(what) => Err(MediaError::Unsupported { detected: what.to_owned() }),
+    }
 }
 
 fn content_hash(bytes: &[u8]) -> String {
@@ -57,9 +96,15 @@ pub(super) struct Decoded {
     pub icc: Option<Vec<u8>>,
 }
 
-/// Decodes `data`, already known to be `format`, within `limits`.
-pub(super) fn decode(data: &[u8], format: ImageFormat, limits: &Limits) -> Result<Decoded, MediaError> {
-    let alloc_budget = limits.max_pixels.saturating_mul(8).max(64 * 1024 * 1024);
+/// Reads the header of `data`, already known to be `format`, and refuses it unless it fits `limits`;
+/// returns a decoder whose allocation limits are set, so not even a header that lies about the
+/// size can make it take more than the budget.
+fn open<'a>(
+    data: &'a [u8],
+    format: ImageFormat,
+    limits: &Limits,
+) -> Result<(impl ImageDecoder + 'a, Probe), MediaError> {
+    let alloc_budget = limits.max_decode_bytes;
     // Width and height limits are left out while the header is read: a decoder would refuse an
     // oversized image with a bare "limits exceeded", and we want to say how large it is.
     let mut header_limits = image::Limits::default();
@@ -73,18 +118,36 @@ pub(super) fn decode(data: &[u8], format: ImageFormat, limits: &Limits) -> Resul
     if width > limits.max_side || height > limits.max_side || u64::from(width) * u64::from(height) > limits.max_pixels {
         return Err(MediaError::TooManyPixels { width, height, limit: limits.max_pixels });
     }
+    let probe = Probe { format, width, height, decoded_bytes: decoder.total_bytes() };
+    if probe.working_bytes() > alloc_budget {
+        return Err(MediaError::TooMuchMemory { width, height, needed: probe.working_bytes(), budget: alloc_budget });
+    }
     let mut full_limits = image::Limits::default();
     full_limits.max_image_width = Some(limits.max_side);
     full_limits.max_image_height = Some(limits.max_side);
     full_limits.max_alloc = Some(alloc_budget);
     full_limits.reserve(decoder.total_bytes()).map_err(|e| decode_error(e, format, dims))?;
     decoder.set_limits(full_limits).map_err(|e| decode_error(e, format, dims))?;
+    Ok((decoder, probe))
+}
 
+/// Decodes `data`, already known to be `format`, within `limits`.
+pub(super) fn decode(
+    data: &[u8],
+    format: ImageFormat,
+    limits: &Limits,
+    cancel: &Cancel,
+) -> Result<Decoded, MediaError> {
+    let (mut decoder, probe) = open(data, format, limits)?;
+    let dims = Some((probe.width, probe.height, limits.max_pixels));
+    // The permit may have been waited for: the request can be gone by now.
+    cancel.check()?;
     // A damaged EXIF block is common (editors rewrite it carelessly) and no reason to refuse the
     // pixels; the picture then stays as stored.
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let icc = decoder.icc_profile().ok().flatten();
     let mut image = DynamicImage::from_decoder(decoder).map_err(|e| decode_error(e, format, dims))?;
+    cancel.check()?;
     image.apply_orientation(orientation);
     Ok(Decoded { image, icc })
 }
@@ -326,6 +389,31 @@ mod tests {
         let limits = Limits { max_side: 29, ..Limits::default() };
         assert!(matches!(ingest(&data, &limits), Err(MediaError::TooManyPixels { .. })));
         assert!(ingest(&data, &Limits { max_pixels: 900, max_side: 30, ..Limits::default() }).is_ok());
+    }
+
+    #[test]
+    fn an_image_needing_more_memory_than_the_budget_is_refused_before_decoding() {
+        let data = fixtures::encode(&fixtures::photo(200, 100), image::ImageFormat::Png);
+        // 200 x 100 RGB is 60,000 bytes decoded, and twice that at the peak.
+        let got = probe(&data, &Limits::default()).expect("probe");
+        assert_eq!((got.format, got.width, got.height, got.decoded_bytes), (ImageFormat::Png, 200, 100, 60_000));
+        assert_eq!(got.working_bytes(), 120_000);
+        let limits = Limits { max_decode_bytes: 119_999, ..Limits::default() };
+        let err = ingest(&data, &limits).expect_err("over the budget");
+        assert!(
+            matches!(err, MediaError::TooMuchMemory { width: 200, height: 100, needed: 120_000, budget: 119_999 }),
+            "{err:?}"
+        );
+        assert!(matches!(probe(&data, &limits), Err(MediaError::TooMuchMemory { .. })));
+        assert!(ingest(&data, &Limits { max_decode_bytes: 120_000, ..Limits::default() }).is_ok());
+    }
+
+    #[test]
+    fn cancelled_work_stops_before_decoding() {
+        let data = fixtures::encode(&fixtures::photo(64, 64), image::ImageFormat::Png);
+        let cancel = Cancel::default();
+        cancel.cancel();
+        assert!(matches!(ingest_cancellable(&data, &Limits::default(), &cancel), Err(MediaError::Cancelled)));
     }
 
     #[test]

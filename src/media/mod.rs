@@ -7,7 +7,11 @@
 //! to be gigapixels) costs nothing. It re-encodes what it accepts, because that is the only reliable
 //! way to shed EXIF, GPS positions, XMP and comments, which newsroom photographers routinely leak.
 //! [`render_variants`] is the slow part and belongs in `spawn_blocking`, off the request path.
+//! Both decode, so both first take a share of the [`DecodeBudget`], and both stop between stages
+//! once their [`Cancel`] token says nobody waits for the result.
 
+mod budget;
+mod files;
 #[cfg(test)]
 mod fixtures;
 mod ingest;
@@ -15,8 +19,11 @@ mod render;
 mod sniff;
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
-pub use ingest::ingest;
+pub use budget::{Cancel, CancelOnDrop, DecodeBudget, DecodePermit};
+pub use files::{PARTIAL_FILE_MAX_AGE, sweep_partial_files, sync_dir, write_atomic};
+pub use ingest::{Probe, ingest, ingest_cancellable, probe};
 pub use render::{focal_crop, render_variants};
 
 /// What an upload may be, checked before decoding.
@@ -28,12 +35,24 @@ pub struct Limits {
     pub max_pixels: u64,
     /// Longest allowed width or height, so a 1 x 40 million strip is refused too.
     pub max_side: u32,
+    /// Memory one decode may need at its peak (see [`Probe::working_bytes`]); also the largest
+    /// single allocation a decoder may make.
+    pub max_decode_bytes: u64,
 }
+
+/// The default decode memory budget: a 40-megapixel photo with transparency (160 MB decoded, twice
+/// that at the peak) fits; a 16-bit one does not.
+pub const DEFAULT_DECODE_MEMORY_MIB: u64 = 384;
 
 impl Default for Limits {
     fn default() -> Self {
         // 40 megapixels covers full-frame cameras; 12,000 px covers stitched panoramas of sane size.
-        Self { max_bytes: 20 * 1024 * 1024, max_pixels: 40_000_000, max_side: 12_000 }
+        Self {
+            max_bytes: 20 * 1024 * 1024,
+            max_pixels: 40_000_000,
+            max_side: 12_000,
+            max_decode_bytes: DEFAULT_DECODE_MEMORY_MIB * 1024 * 1024,
+        }
     }
 }
 
@@ -110,13 +129,25 @@ impl ImageFormat {
 /// Messages are written for the person uploading, who may see them as they are.
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
-    #[error("The file is {} MB; images can be at most {} MB.", megabytes(*bytes), megabytes(*limit))]
+    // The file's own size is left out: just over the limit, both would round to the same figure.
+    #[error("The file is larger than {} MB, the most an image may be.", megabytes(*limit))]
     TooLarge { bytes: usize, limit: usize },
     #[error(
         "The image is {width} x {height} pixels, too large to process: the limit is {limit} pixels in all, \
          and each side is capped too."
     )]
     TooManyPixels { width: u32, height: u32, limit: u64 },
+    #[error(
+        "The image is {width} x {height} pixels and would need {} MB of memory to process; this server \
+         processes images of at most {} MB. Upload a smaller version.",
+        megabytes_u64(*needed), megabytes_u64(*budget)
+    )]
+    TooMuchMemory { width: u32, height: u32, needed: u64, budget: u64 },
+    #[error("The server is busy processing other images. Nothing was stored; please try again in a minute.")]
+    Busy,
+    /// Nobody waits for the result any more (the request timed out, the server is stopping).
+    #[error("the work was cancelled")]
+    Cancelled,
     #[error("Only JPEG, PNG, WebP and GIF images are accepted; this file is {detected}.")]
     Unsupported { detected: String },
     #[error("The image is damaged or incomplete and could not be read ({0}).")]
@@ -131,16 +162,39 @@ impl MediaError {
         match self {
             Self::TooLarge { .. } => "media_too_large",
             Self::TooManyPixels { .. } => "media_too_many_pixels",
+            Self::TooMuchMemory { .. } => "media_too_much_memory",
+            Self::Busy => "media_busy",
+            Self::Cancelled => "media_cancelled",
             Self::Unsupported { .. } => "media_unsupported",
             Self::Corrupt(_) => "media_corrupt",
             Self::Io(_) => "media_io",
         }
     }
+
+    /// Whether the same work may succeed later: the disk was full, the folder unreachable, the
+    /// server busy or stopping. Anything else is a property of the picture and will fail again.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Io(_) | Self::Busy | Self::Cancelled)
+    }
+}
+
+/// How long the worker waits before trying an image's variants again after `attempts` failed
+/// attempts: doubling from 2 s, so a full disk that is cleared soon costs little delay, up to ten
+/// minutes, so one that stays full is not hammered.
+pub fn retry_delay(attempts: u32) -> Duration {
+    const MAX: Duration = Duration::from_secs(600);
+    let secs = 1u64.checked_shl(attempts.clamp(1, 20)).unwrap_or(u64::MAX);
+    Duration::from_secs(secs).min(MAX)
 }
 
 fn megabytes(bytes: usize) -> String {
     // Precision is irrelevant at this size; an f64 holds any upload length exactly enough.
     format!("{:.1}", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// Whole megabytes (MiB), for memory sizes.
+fn megabytes_u64(bytes: u64) -> String {
+    format!("{:.0}", bytes as f64 / (1024.0 * 1024.0))
 }
 
 /// An accepted upload, cleaned: `bytes` is what gets stored, never the file as uploaded.
@@ -255,10 +309,29 @@ mod tests {
         assert!(message.contains("JPEG, PNG, WebP and GIF") && message.contains("a PDF document"), "{message}");
         let too_large = MediaError::TooLarge { bytes: 25 * 1024 * 1024, limit: 20 * 1024 * 1024 };
         assert_eq!(too_large.code(), "media_too_large");
-        assert_eq!(too_large.to_string(), "The file is 25.0 MB; images can be at most 20.0 MB.");
+        assert_eq!(too_large.to_string(), "The file is larger than 20.0 MB, the most an image may be.");
         assert_eq!(MediaError::TooManyPixels { width: 1, height: 1, limit: 1 }.code(), "media_too_many_pixels");
         assert_eq!(MediaError::Corrupt("x".into()).code(), "media_corrupt");
         assert_eq!(MediaError::from(std::io::Error::other("disk")).code(), "media_io");
+        let memory = MediaError::TooMuchMemory { width: 9000, height: 9000, needed: 486 << 20, budget: 384 << 20 };
+        assert_eq!(memory.code(), "media_too_much_memory");
+        assert!(memory.to_string().contains("9000 x 9000 pixels and would need 486 MB"), "{memory}");
+        assert!(memory.to_string().contains("at most 384 MB"), "{memory}");
+    }
+
+    #[test]
+    fn only_failures_of_circumstance_are_worth_retrying() {
+        assert!(MediaError::from(std::io::Error::other("No space left on device")).is_transient());
+        assert!(MediaError::Busy.is_transient() && MediaError::Cancelled.is_transient());
+        assert!(!MediaError::Corrupt("truncated".into()).is_transient());
+        assert!(!MediaError::TooManyPixels { width: 1, height: 1, limit: 1 }.is_transient());
+    }
+
+    #[test]
+    fn retries_back_off_from_two_seconds_to_ten_minutes() {
+        let secs: Vec<u64> = (0..12).map(|n| retry_delay(n).as_secs()).collect();
+        assert_eq!(secs, [2, 2, 4, 8, 16, 32, 64, 128, 256, 512, 600, 600]);
+        assert_eq!(retry_delay(u32::MAX), Duration::from_secs(600));
     }
 
     fn variant(width: u32, format: ImageFormat, file_name: &str) -> Variant {

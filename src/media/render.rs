@@ -2,17 +2,17 @@
 //! encodings of a large picture), so it runs in `spawn_blocking` once per upload, never per request.
 
 use std::borrow::Cow;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write as _};
+use std::fs;
+use std::io;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use image::imageops::FilterType;
 use image::{DynamicImage, Rgb, RgbImage, RgbaImage};
 
+use super::files::{sync_dir, write_atomic};
 use super::ingest::{self, Decoded};
 use super::{
-    CARD_HEIGHT, CARD_WIDTH, FocalPoint, ImageFormat, Ingested, Limits, MediaError, VARIANT_WIDTHS, Variant,
+    CARD_HEIGHT, CARD_WIDTH, Cancel, FocalPoint, ImageFormat, Ingested, Limits, MediaError, VARIANT_WIDTHS, Variant,
     card_file_name, variant_file_name,
 };
 
@@ -26,10 +26,18 @@ const CARD_JPEG_QUALITY: u8 = 85;
 /// smaller than the original width (and always one at the original width if it is at most 1600),
 /// a lossy WebP (quality 80) AND one in the original format; a WebP original gets the WebP only,
 /// as both would be the same file. Then a social card "{hash}-card.jpg" of 1200x630 cropped around
-/// the focal point (upscaled if the original is smaller). Files are written atomically (temp file in
-/// out_dir, fsync, rename). Returns all variants (the card too, with format Jpeg and width 1200)
-/// sorted by width then format. Meant to run in spawn_blocking, off the request path.
-pub fn render_variants(original: &Ingested, focal: FocalPoint, out_dir: &Path) -> Result<Vec<Variant>, MediaError> {
+/// the focal point (upscaled if the original is smaller). Files are written atomically (a `.part`
+/// file in out_dir, fsync, rename; removed again if anything fails). Returns all variants (the card
+/// too, with format Jpeg and width 1200) sorted by width then format. Meant to run in
+/// spawn_blocking, off the request path, holding a decode permit for `max_decode_bytes`; stops with
+/// [`MediaError::Cancelled`] between files once `cancel` is set.
+pub fn render_variants(
+    original: &Ingested,
+    focal: FocalPoint,
+    out_dir: &Path,
+    max_decode_bytes: u64,
+    cancel: &Cancel,
+) -> Result<Vec<Variant>, MediaError> {
     // The hash becomes part of file paths; anything but hex could climb out of out_dir.
     if original.hash.is_empty() || !original.hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "media hash must be lowercase hex").into());
@@ -39,8 +47,9 @@ pub fn render_variants(original: &Ingested, focal: FocalPoint, out_dir: &Path) -
         max_bytes: original.bytes.len(),
         max_pixels: u64::from(width) * u64::from(height),
         max_side: width.max(height),
+        max_decode_bytes,
     };
-    let Decoded { image, icc } = ingest::decode(&original.bytes, original.format, &limits)?;
+    let Decoded { image, icc } = ingest::decode(&original.bytes, original.format, &limits, cancel)?;
     if (image.width(), image.height()) != (width, height) {
         return Err(MediaError::Corrupt(format!(
             "stored image is {}x{}, but its record says {width}x{height}",
@@ -58,6 +67,7 @@ pub fn render_variants(original: &Ingested, focal: FocalPoint, out_dir: &Path) -
     // most of the time, and Lanczos steps of at most 2x lose nothing visible.
     let mut source: Option<Working> = None;
     for target in variant_widths(width).into_iter().rev() {
+        cancel.check()?;
         let target_height = scaled_height(width, height, target);
         let resized = (target != width).then(|| source.as_ref().unwrap_or(&working).resize(target, target_height));
         let current = resized.as_ref().unwrap_or(&working);
@@ -85,6 +95,7 @@ pub fn render_variants(original: &Ingested, focal: FocalPoint, out_dir: &Path) -
         }
     }
 
+    cancel.check()?;
     let (x, y, w, h) = focal_crop(width, height, CARD_WIDTH, CARD_HEIGHT, focal);
     let card = working.crop(x, y, w, h).resize(CARD_WIDTH, CARD_HEIGHT).on_white();
     let name = card_file_name(hash);
@@ -212,28 +223,6 @@ impl Working {
     }
 }
 
-/// Writes next to the destination and renames over it, so a reader (or a crash) never sees half a
-/// file: rename within one directory is atomic.
-fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let tmp = dir.join(format!(".{name}.{}-{}.tmp", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
-    let result = (|| -> io::Result<()> {
-        let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, dir.join(name))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    // Only Unix can open a directory to sync it; elsewhere the rename is as durable as it gets.
-    if cfg!(unix) { File::open(dir)?.sync_all() } else { Ok(()) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::fixtures;
@@ -242,6 +231,10 @@ mod tests {
 
     fn ingested(image: &DynamicImage, format: image::ImageFormat) -> Ingested {
         ingest(&fixtures::encode(image, format), &Limits::default()).expect("ingest")
+    }
+
+    fn render(original: &Ingested, focal: FocalPoint, dir: &Path) -> Result<Vec<Variant>, MediaError> {
+        render_variants(original, focal, dir, Limits::default().max_decode_bytes, &Cancel::default())
     }
 
     fn open(dir: &Path, variant: &Variant) -> DynamicImage {
@@ -257,7 +250,7 @@ mod tests {
     fn a_large_jpeg_gets_every_width_in_webp_and_jpeg_and_a_card() {
         let original = ingested(&fixtures::photo(2000, 1000), image::ImageFormat::Jpeg);
         let dir = tempfile::tempdir().expect("tempdir");
-        let variants = render_variants(&original, FocalPoint::CENTRE, dir.path()).expect("render");
+        let variants = render(&original, FocalPoint::CENTRE, dir.path()).expect("render");
         use ImageFormat::{Jpeg, Webp};
         assert_eq!(
             summary(&variants),
@@ -294,7 +287,7 @@ mod tests {
     fn a_small_png_gets_its_own_width_and_an_upscaled_card() {
         let original = ingested(&fixtures::red_on_transparent(500, 400), image::ImageFormat::Png);
         let dir = tempfile::tempdir().expect("tempdir");
-        let variants = render_variants(&original, FocalPoint::CENTRE, dir.path()).expect("render");
+        let variants = render(&original, FocalPoint::CENTRE, dir.path()).expect("render");
         use ImageFormat::{Jpeg, Png, Webp};
         assert_eq!(
             summary(&variants),
@@ -316,7 +309,7 @@ mod tests {
     fn resizing_transparency_leaves_no_dark_halo() {
         let original = ingested(&fixtures::red_on_transparent(1000, 1000), image::ImageFormat::Png);
         let dir = tempfile::tempdir().expect("tempdir");
-        let variants = render_variants(&original, FocalPoint::CENTRE, dir.path()).expect("render");
+        let variants = render(&original, FocalPoint::CENTRE, dir.path()).expect("render");
         let small = variants.iter().find(|v| v.width == 320 && v.format == ImageFormat::Png).expect("320w png");
         let image = open(dir.path(), small).to_rgba8();
         // Every visible pixel, edges included, is still red: resampling straight colours would mix
@@ -331,7 +324,7 @@ mod tests {
     fn a_webp_original_gets_one_file_per_width() {
         let original = ingested(&fixtures::photo(700, 350), image::ImageFormat::WebP);
         let dir = tempfile::tempdir().expect("tempdir");
-        let variants = render_variants(&original, FocalPoint { x: 0.0, y: 1.0 }, dir.path()).expect("render");
+        let variants = render(&original, FocalPoint { x: 0.0, y: 1.0 }, dir.path()).expect("render");
         use ImageFormat::{Jpeg, Webp};
         assert_eq!(summary(&variants), vec![(320, 160, Webp), (640, 320, Webp), (700, 350, Webp), (1200, 630, Jpeg)]);
     }
@@ -342,7 +335,7 @@ mod tests {
         let original = ingested(&fixtures::halves(2000, 600), image::ImageFormat::Png);
         let card = |x: f32| {
             let dir = tempfile::tempdir().expect("tempdir");
-            let variants = render_variants(&original, FocalPoint { x, y: 0.5 }, dir.path()).expect("render");
+            let variants = render(&original, FocalPoint { x, y: 0.5 }, dir.path()).expect("render");
             let v = variants.iter().find(|v| is_card(&v.file_name)).expect("card");
             open(dir.path(), v).to_rgb8().get_pixel(600, 315).0
         };
@@ -357,7 +350,7 @@ mod tests {
         let mut original = ingested(&fixtures::photo(50, 50), image::ImageFormat::Png);
         original.hash = "../../etc/passwd".into();
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = render_variants(&original, FocalPoint::CENTRE, dir.path()).expect_err("refused");
+        let err = render(&original, FocalPoint::CENTRE, dir.path()).expect_err("refused");
         assert_eq!(err.code(), "media_io");
         assert_eq!(fs::read_dir(dir.path()).expect("list").count(), 0);
     }

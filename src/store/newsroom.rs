@@ -259,6 +259,8 @@ pub struct MediaRecord {
     pub variants: Option<Vec<Variant>>,
     pub uploaded_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
+    /// Failed attempts at making the variants since they were last made or reset.
+    pub variant_attempts: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -464,8 +466,13 @@ pub trait Newsroom: Send + Sync + 'static {
     async fn update_media_meta(&self, id: i64, meta: &MediaMeta) -> StoreResult<()>;
     /// Clears the variants so the worker makes them again (after a focal point change).
     async fn reset_media_variants(&self, id: i64) -> StoreResult<()>;
-    async fn media_without_variants(&self, limit: i64) -> StoreResult<Vec<MediaRecord>>;
+    /// Uploads still without variants whose retry time (if any) is not after `now`, oldest first.
+    async fn media_without_variants(&self, limit: i64, now: DateTime<Utc>) -> StoreResult<Vec<MediaRecord>>;
+    /// Stores the variants; clears any retry schedule.
     async fn set_media_variants(&self, id: i64, variants: &[Variant]) -> StoreResult<()>;
+    /// Leaves the variants pending, counts a failed attempt, and keeps the worker away until
+    /// `retry_at`. Does nothing if the variants were made meanwhile (by another node).
+    async fn defer_media_variants(&self, id: i64, retry_at: DateTime<Utc>) -> StoreResult<()>;
 
     // Curation.
     /// Every pick, in order, with its expiry, whatever the article's status.

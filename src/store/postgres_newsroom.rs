@@ -558,12 +558,16 @@ impl Newsroom for PgStore {
         curation::set_media_variants(&self.pool, id, None).await
     }
 
-    async fn media_without_variants(&self, limit: i64) -> StoreResult<Vec<MediaRecord>> {
-        curation::media_without_variants(&self.pool, limit).await
+    async fn media_without_variants(&self, limit: i64, now: DateTime<Utc>) -> StoreResult<Vec<MediaRecord>> {
+        curation::media_without_variants(&self.pool, limit, now).await
     }
 
     async fn set_media_variants(&self, id: i64, variants: &[Variant]) -> StoreResult<()> {
         curation::set_media_variants(&self.pool, id, Some(variants)).await
+    }
+
+    async fn defer_media_variants(&self, id: i64, retry_at: DateTime<Utc>) -> StoreResult<()> {
+        curation::defer_media_variants(&self.pool, id, retry_at).await
     }
 
     async fn must_read_entries(&self) -> StoreResult<Vec<CuratedEntry>> {

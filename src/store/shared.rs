@@ -180,7 +180,7 @@ pub(super) const SESSION_COLUMNS: &str = "SELECT token_hash, user_id, csrf_token
      last_seen_at, reauth_at, ip, user_agent FROM sessions";
 
 pub(super) const MEDIA_COLUMNS: &str = "SELECT id, hash, format, width, height, bytes, original_name, alt, caption, \
-     credit, focal_x, focal_y, variants, uploaded_by, created_at FROM media";
+     credit, focal_x, focal_y, variants, uploaded_by, created_at, variant_attempts FROM media";
 
 pub(super) const CORRECTION_COLUMNS: &str = "SELECT c.id, c.article_id, c.kind, c.body, c.created_at, a.headline, \
      s.slug, a.slug FROM corrections c JOIN articles a ON a.id = c.article_id JOIN sections s ON s.id = a.section_id";
@@ -395,6 +395,7 @@ pub(super) fn media_from_row(row: &impl Cols) -> StoreResult<MediaRecord> {
         variants: row.opt_text(12)?.as_deref().map(parse_variants).transpose()?,
         uploaded_by: row.opt_int(13)?,
         created_at: from_unix(row.int(14)?)?,
+        variant_attempts: unsigned(row.int(15)?, "variant attempts")?,
     })
 }
 

@@ -55,11 +55,19 @@ pub(super) async fn media_list(pool: &SqlitePool, limit: i64, offset: i64) -> St
     rows.iter().map(media_from_row).collect()
 }
 
-pub(super) async fn media_without_variants(pool: &SqlitePool, limit: i64) -> StoreResult<Vec<MediaRecord>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{MEDIA_COLUMNS} WHERE variants IS NULL ORDER BY id LIMIT ?")))
-        .bind(limit)
-        .fetch_all(pool)
-        .await?;
+pub(super) async fn media_without_variants(
+    pool: &SqlitePool,
+    limit: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<MediaRecord>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{MEDIA_COLUMNS} WHERE variants IS NULL AND (variant_retry_at IS NULL OR variant_retry_at <= ?) \
+         ORDER BY id LIMIT ?"
+    )))
+    .bind(to_unix(now))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
     rows.iter().map(media_from_row).collect()
 }
 
@@ -79,7 +87,11 @@ pub(super) async fn update_media_meta(pool: &SqlitePool, id: i64, meta: &MediaMe
 /// Stores the variants, or with `None` clears them so the worker makes them again.
 pub(super) async fn set_media_variants(pool: &SqlitePool, id: i64, variants: Option<&[Variant]>) -> StoreResult<()> {
     let json = variants_json(variants)?;
-    let done = sqlx::query("UPDATE media SET variants = ? WHERE id = ?").bind(json).bind(id).execute(pool).await?;
+    let done = sqlx::query("UPDATE media SET variants = ?, variant_attempts = 0, variant_retry_at = NULL WHERE id = ?")
+        .bind(json)
+        .bind(id)
+        .execute(pool)
+        .await?;
     touched(done.rows_affected(), || format!("media {id}"))
 }
 
@@ -133,6 +145,18 @@ pub(super) async fn set_setting(
     .await?;
     tx.commit().await?;
     Ok(VersionedWrite::Written)
+}
+
+pub(super) async fn defer_media_variants(pool: &SqlitePool, id: i64, retry_at: DateTime<Utc>) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE media SET variant_attempts = variant_attempts + 1, variant_retry_at = ? \
+         WHERE id = ? AND variants IS NULL",
+    )
+    .bind(to_unix(retry_at))
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// The two editor-ordered lists of articles.

@@ -78,6 +78,8 @@ pub struct Shared {
     breaking_banner: Arc<RwLock<Option<Breaking>>>,
     /// Wakes the media worker when an upload arrives.
     pub media_work: Arc<tokio::sync::Notify>,
+    /// Bounds the memory and cores that decoding images takes, uploads and the worker together.
+    pub decode_budget: crate::media::DecodeBudget,
     /// Sends CDN purges, when a purge URL is configured.
     pub purger: Option<changes::Purger>,
     /// `Cache-Control` of public pages, from the CDN settings.
@@ -131,6 +133,7 @@ impl AppState {
             newsroom_profile: Arc::new(RwLock::new(Arc::new(SiteProfile::from_settings(&settings)))),
             breaking_banner: Arc::new(RwLock::new(None)),
             media_work: Arc::new(tokio::sync::Notify::new()),
+            decode_budget: settings.newsroom.decode_budget(),
             purger: changes::Purger::spawn(settings.cdn.clone()),
             public_cache_control: public_cache_control(&settings.cdn),
             metrics: Arc::new(metrics::Metrics::default()),

@@ -458,9 +458,20 @@ async fn the_same_upload_twice_is_one_media_record() {
     assert_eq!(first, again);
     assert_ne!(first, other);
     assert_eq!(db.store.media_list(10, 0).await.expect("list").len(), 2);
-    let pending: Vec<_> =
-        db.store.media_without_variants(10).await.expect("pending").into_iter().map(|m| m.id).collect();
-    assert_eq!(pending, [first, other]);
+    let pending_at = |now| {
+        let store = db.store.clone();
+        async move {
+            store.media_without_variants(10, now).await.expect("pending").into_iter().map(|m| m.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(pending_at(t0()).await, [first, other]);
+
+    // A failed attempt keeps the job pending but out of the worker's way until its retry time.
+    db.store.defer_media_variants(other, t0() + Duration::seconds(60)).await.expect("defer");
+    assert_eq!(pending_at(t0()).await, [first]);
+    assert_eq!(pending_at(t0() + Duration::seconds(60)).await, [first, other]);
+    let deferred = db.store.media_by_id(other).await.expect("read").expect("exists");
+    assert_eq!((deferred.variants.as_ref(), deferred.variant_attempts), (None, 1));
 
     let variants = vec![
         Variant { width: 800, height: 450, format: ImageFormat::Jpeg, file_name: "feedface-800.jpg".into() },

@@ -3,10 +3,10 @@
 //! an upload answers as soon as the original is safely on disk.
 
 use std::path::{Path as FsPath, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::session::{Member, Submitted, check_origin, same_secret};
 use super::{AdminChrome, AdminError, audit, notice_text, page, page_with_status, see_other};
 use crate::domain::{Action, Ownership, permits};
-use crate::media::{self, FocalPoint, Ingested, Limits};
+use crate::media::{self, CancelOnDrop, FocalPoint, Ingested, Limits};
 use crate::store::newsroom::{MediaMeta, MediaRecord, NewMedia};
 use crate::web::AppState;
 
@@ -62,18 +62,105 @@ pub async fn library(
 
 /// Writes a file so that it is either wholly there or not at all, and on disk before we answer.
 fn write_durably(dir: &FsPath, name: &str, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
     std::fs::create_dir_all(dir)?;
-    let target = dir.join(name);
-    if target.exists() {
+    if dir.join(name).exists() {
         return Ok(());
     }
-    let temp = dir.join(format!(".{name}.part"));
-    let mut file = std::fs::File::create(&temp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&temp, &target)?;
-    std::fs::File::open(dir)?.sync_all()
+    media::write_atomic(dir, name, bytes)?;
+    media::sync_dir(dir)
+}
+
+/// What the upload form sent, or why it could not be read.
+struct UploadForm {
+    csrf: String,
+    file: Option<(String, bytes::Bytes)>,
+}
+
+enum Unreadable {
+    /// Over the body limit: the file is larger than uploads may be.
+    TooLarge {
+        file_name: Option<String>,
+    },
+    Broken,
+}
+
+impl Unreadable {
+    fn from(e: &axum::extract::multipart::MultipartError, file_name: Option<String>) -> Self {
+        // The body limit can be hit while any part is read: in the first `next_field` when the whole
+        // body arrived at once, or deep inside the file when it streams in over the network.
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE { Self::TooLarge { file_name } } else { Self::Broken }
+    }
+}
+
+async fn read_upload(multipart: &mut Multipart) -> Result<UploadForm, Unreadable> {
+    let mut form = UploadForm { csrf: String::new(), file: None };
+    while let Some(field) = multipart.next_field().await.map_err(|e| Unreadable::from(&e, None))? {
+        match field.name() {
+            Some("_csrf") => form.csrf = field.text().await.map_err(|e| Unreadable::from(&e, None))?,
+            Some("file") => {
+                let name = field.file_name().unwrap_or("upload").chars().take(200).collect::<String>();
+                let bytes = field.bytes().await.map_err(|e| Unreadable::from(&e, Some(name.clone())))?;
+                form.file = Some((name, bytes));
+            }
+            _ => {}
+        }
+    }
+    Ok(form)
+}
+
+/// A panic while processing an image: a decoder tripped over something in the file. Reported as a
+/// file that cannot be read, so the worker does not retry it forever.
+fn panicked(e: tokio::task::JoinError) -> media::MediaError {
+    media::MediaError::Corrupt(format!("processing stopped unexpectedly: {e}"))
+}
+
+/// The status an upload refused for `e` gets.
+fn refusal_status(e: &media::MediaError) -> StatusCode {
+    match e {
+        media::MediaError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        media::MediaError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+/// The library page again, saying why the upload was refused, so the person can pick another file.
+async fn refused(
+    state: &AppState,
+    member: &Member,
+    status: StatusCode,
+    message: String,
+) -> Result<Response, AdminError> {
+    let context = library_page(state, member, Some(message), None).await?;
+    let mut response = page_with_status(state, status, "admin/media.html", &context)?;
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+    }
+    Ok(response)
+}
+
+/// Checks, decodes and cleans an upload off the async threads, within the decode budget. Nothing is
+/// decoded until the picture's share of the budget is free; a request that times out meanwhile
+/// (dropping this future) cancels the work, which stops at its next stage and frees its share.
+async fn ingest_upload(state: &AppState, bytes: bytes::Bytes) -> Result<Ingested, media::MediaError> {
+    let limits = state.settings.newsroom.upload_limits();
+    let header = bytes.clone();
+    let probe = tokio::task::spawn_blocking(move || media::probe(&header, &limits)).await.map_err(panicked)??;
+    // Half the request's time for waiting, so the person hears "busy" rather than a bare timeout.
+    let wait = Duration::from_secs((state.settings.server.request_timeout_secs / 2).clamp(1, 10));
+    let permit =
+        tokio::time::timeout(wait, state.decode_budget.acquire(probe.working_bytes(), probe.width, probe.height))
+            .await
+            .map_err(|_| media::MediaError::Busy)??;
+    let guard = CancelOnDrop::default();
+    let cancel = guard.token();
+    let result = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        media::ingest_cancellable(&bytes, &limits, &cancel)
+    })
+    .await
+    .map_err(panicked)?;
+    drop(guard);
+    result
 }
 
 pub async fn upload(
@@ -86,52 +173,33 @@ pub async fn upload(
     if !permits(member.user.role, Action::UploadMedia, Ownership::Newsroom, None) {
         return Err(AdminError::Forbidden);
     }
-    let mut csrf = String::new();
-    let mut file: Option<(String, Vec<u8>)> = None;
-    let limits = Limits {
-        max_bytes: state.settings.newsroom.max_upload_mib.saturating_mul(1 << 20),
-        max_pixels: state.settings.newsroom.max_image_megapixels.saturating_mul(1_000_000),
-        ..Limits::default()
-    };
-    let too_large = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AdminError::TooLarge(format!("Uploads can be at most {} MiB.", state.settings.newsroom.max_upload_mib))
-        } else {
-            AdminError::BadRequest("The upload could not be read; please try again.".into())
+    let max_mib = state.settings.newsroom.max_upload_mib;
+    let form = match read_upload(&mut multipart).await {
+        Ok(form) => form,
+        Err(Unreadable::TooLarge { file_name }) => {
+            // Nothing is changed by showing the form again, so this needs no form token: the token
+            // may be in the part of the body that was never read.
+            let what = file_name.map_or_else(|| "The file".to_owned(), |name| format!("“{name}”"));
+            let message =
+                format!("{what} was not uploaded: it is larger than {max_mib} MiB, the most an image may be.");
+            return refused(&state, &member, StatusCode::PAYLOAD_TOO_LARGE, message).await;
+        }
+        Err(Unreadable::Broken) => {
+            return Err(AdminError::BadRequest("The upload could not be read; please try again.".into()));
         }
     };
-    while let Some(field) = multipart.next_field().await.map_err(too_large)? {
-        match field.name() {
-            Some("_csrf") => csrf = field.text().await.unwrap_or_default(),
-            Some("file") => {
-                let name = field.file_name().unwrap_or("upload").chars().take(200).collect::<String>();
-                let bytes = field.bytes().await.map_err(|_| {
-                    AdminError::BadRequest(format!(
-                        "The file is larger than {} MiB.",
-                        state.settings.newsroom.max_upload_mib
-                    ))
-                })?;
-                file = Some((name, bytes.to_vec()));
-            }
-            _ => {}
-        }
-    }
-    if !same_secret(&csrf, member.csrf()) {
+    if !same_secret(&form.csrf, member.csrf()) {
         return Err(AdminError::CsrfFailed);
     }
-    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
-        let context = library_page(&state, &member, Some("Choose an image file to upload.".into()), None).await?;
-        return page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, "admin/media.html", &context);
+    let Some((name, bytes)) = form.file.filter(|(_, b)| !b.is_empty()) else {
+        return refused(&state, &member, StatusCode::UNPROCESSABLE_ENTITY, "Choose an image file to upload.".into())
+            .await;
     };
-    let ingested = match tokio::task::spawn_blocking(move || media::ingest(&bytes, &limits))
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?
-    {
+    let ingested = match ingest_upload(&state, bytes).await {
         Ok(ingested) => ingested,
         Err(e) => {
             tracing::info!(code = e.code(), file = %name, "upload refused");
-            let context = library_page(&state, &member, Some(format!("“{name}” was not uploaded: {e}")), None).await?;
-            return page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, "admin/media.html", &context);
+            return refused(&state, &member, refusal_status(&e), format!("“{name}” was not uploaded: {e}")).await;
         }
     };
     let dir = media_dir(&state);
@@ -146,10 +214,20 @@ pub async fn upload(
         uploaded_by: Some(member.user.id),
         created_at: Utc::now(),
     };
-    tokio::task::spawn_blocking(move || write_durably(&dir, &file_name, &ingested.bytes))
+    let written = tokio::task::spawn_blocking(move || write_durably(&dir, &file_name, &ingested.bytes))
         .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?
-        .map_err(|e| AdminError::Internal(format!("cannot store the upload: {e}")))?;
+        .map_err(|e| AdminError::Internal(e.to_string()))?;
+    match written {
+        Ok(()) => {}
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded) => {
+            tracing::warn!(error = %e, file = %name, "upload refused: the media folder is full");
+            let message = format!(
+                "“{name}” was not uploaded: the server’s storage is full. Nothing was stored; please try again later."
+            );
+            return refused(&state, &member, StatusCode::SERVICE_UNAVAILABLE, message).await;
+        }
+        Err(e) => return Err(AdminError::Internal(format!("cannot store the upload: {e}"))),
+    }
     let stored = state.store.insert_media(record).await?;
     audit(&state, Some(&member), "media_uploaded", "media", Some(stored.id), name).await;
     state.media_work.notify_one();
@@ -217,52 +295,144 @@ pub async fn save(
     Ok(see_other(&format!("/admin/media/{id}"), "saved"))
 }
 
-/// Makes the resized variants of new uploads, one at a time, off the request path.
+/// How often the worker looks for `.part` files left by a crash, besides at start.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+/// Longest the worker sleeps without looking for work (uploads wake it at once).
+const IDLE_WAIT: Duration = Duration::from_secs(30);
+
+/// Makes the resized variants of new uploads, one at a time, off the request path. First removes
+/// `.part` files a crash left behind. A job that fails for a passing reason (disk full, folder
+/// unreachable) stays pending and is retried after a growing delay kept in the database, so it is
+/// picked up again once there is room, also after a restart.
 pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut last_sweep: Option<Instant> = None;
+        // The soonest retry this worker scheduled and has not tried yet. An upload's wake-up may end a
+        // wait early, and the pass it starts finds nothing due: the retry must still come on time.
+        let mut next_due: Option<Instant> = None;
         loop {
-            match make_pending_variants(&state).await {
-                Ok(0) => {
-                    let _ = tokio::time::timeout(Duration::from_secs(30), state.media_work.notified()).await;
+            if last_sweep.is_none_or(|at| at.elapsed() >= SWEEP_EVERY) {
+                sweep_partial_files(&state).await;
+                last_sweep = Some(Instant::now());
+            }
+            if next_due.is_some_and(|due| due <= Instant::now()) {
+                next_due = None;
+            }
+            let wait = match make_pending_variants(&state).await {
+                Ok(pass) => {
+                    if let Some(delay) = pass.next_retry {
+                        let due = Instant::now() + delay;
+                        next_due = Some(next_due.map_or(due, |next| next.min(due)));
+                    }
+                    if pass.made + pass.given_up > 0 {
+                        continue;
+                    }
+                    next_due.map_or(IDLE_WAIT, |due| due.saturating_duration_since(Instant::now()).min(IDLE_WAIT))
                 }
-                Ok(_) => {}
                 Err(e) => {
                     tracing::error!(error = %e, "making image variants failed; will retry");
-                    tokio::time::sleep(Duration::from_secs(10)).await;
+                    Duration::from_secs(10)
                 }
-            }
+            };
+            let _ = tokio::time::timeout(wait, state.media_work.notified()).await;
         }
     })
 }
 
-/// Processes a few pending uploads; returns how many it finished.
-pub async fn make_pending_variants(state: &AppState) -> Result<usize, AdminError> {
-    let pending = state.store.media_without_variants(4).await?;
+/// Removes stale `.part` files from the media folder, logging what it did.
+pub async fn sweep_partial_files(state: &AppState) {
     let dir = media_dir(state);
-    let mut done = 0;
+    let swept = tokio::task::spawn_blocking(move || {
+        media::sweep_partial_files(&dir, media::PARTIAL_FILE_MAX_AGE, std::time::SystemTime::now())
+    })
+    .await;
+    match swept {
+        Ok(Ok(0)) => {}
+        Ok(Ok(removed)) => tracing::info!(removed, "removed unfinished media files left by an earlier run"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not clean unfinished files from the media folder"),
+        Err(e) => tracing::error!(error = %e, "cleaning the media folder panicked"),
+    }
+}
+
+/// What one pass of the worker did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct VariantPass {
+    /// Images whose variants were made.
+    pub made: usize,
+    /// Images left pending after a failure that may pass, to be tried again later.
+    pub deferred: usize,
+    /// Images that can never get variants (damaged, missing): they keep the original only.
+    pub given_up: usize,
+    /// The soonest retry this pass scheduled.
+    pub next_retry: Option<Duration>,
+}
+
+/// Processes a few pending uploads whose retry time has come.
+pub async fn make_pending_variants(state: &AppState) -> Result<VariantPass, AdminError> {
+    let pending = state.store.media_without_variants(4, Utc::now()).await?;
+    let mut pass = VariantPass::default();
+    // Dropped when the worker is aborted at shutdown: the blocking work then stops early.
+    let guard = CancelOnDrop::default();
     for item in pending {
-        let dir = dir.clone();
-        let hash = item.hash.clone();
-        let (format, width, height, focal) = (item.format, item.width, item.height, item.focal);
-        let result = tokio::task::spawn_blocking(move || {
-            let bytes = std::fs::read(dir.join(media::original_file_name(&hash, format)))?;
-            let original = Ingested { hash, format, width, height, bytes };
-            media::render_variants(&original, focal, &dir)
-        })
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?;
-        match result {
+        match make_variants(state, &item, guard.token()).await {
             Ok(variants) => {
                 state.store.set_media_variants(item.id, &variants).await?;
                 state.lists_changed();
-                done += 1;
+                pass.made += 1;
+            }
+            Err(e) if e.is_transient() => {
+                let delay = media::retry_delay(item.variant_attempts.saturating_add(1));
+                tracing::warn!(
+                    error = %e, media = item.id, retry_in_secs = delay.as_secs(),
+                    "cannot make variants now; will try again"
+                );
+                let retry_at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+                state.store.defer_media_variants(item.id, retry_at).await?;
+                pass.deferred += 1;
+                pass.next_retry = Some(pass.next_retry.map_or(delay, |next| next.min(delay)));
             }
             Err(e) => {
                 // A file that cannot be processed would otherwise be retried forever.
                 tracing::error!(error = %e, media = item.id, "cannot make variants; keeping the original only");
                 state.store.set_media_variants(item.id, &[]).await?;
+                pass.given_up += 1;
             }
         }
     }
-    Ok(done)
+    Ok(pass)
+}
+
+/// Reads the stored original and renders its variants within the decode budget.
+async fn make_variants(
+    state: &AppState,
+    item: &MediaRecord,
+    cancel: media::Cancel,
+) -> Result<Vec<media::Variant>, media::MediaError> {
+    let dir = media_dir(state);
+    let path = dir.join(media::original_file_name(&item.hash, item.format));
+    let budget = state.decode_budget.total_bytes();
+    // Stored originals were checked on upload; only the memory they need is looked at again, as
+    // the budget may have been lowered since.
+    let limits = Limits { max_bytes: usize::MAX, max_pixels: u64::MAX, max_side: u32::MAX, max_decode_bytes: budget };
+    let (bytes, probe) = tokio::task::spawn_blocking(move || {
+        let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                media::MediaError::Corrupt(format!("the stored original {} is missing", path.display()))
+            }
+            _ => media::MediaError::Io(e),
+        })?;
+        let probe = media::probe(&bytes, &limits)?;
+        Ok::<_, media::MediaError>((bytes, probe))
+    })
+    .await
+    .map_err(panicked)??;
+    let permit = state.decode_budget.acquire(probe.working_bytes(), probe.width, probe.height).await?;
+    let (hash, format, width, height, focal) = (item.hash.clone(), item.format, item.width, item.height, item.focal);
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let original = Ingested { hash, format, width, height, bytes };
+        media::render_variants(&original, focal, &dir, budget, &cancel)
+    })
+    .await
+    .map_err(panicked)?
 }

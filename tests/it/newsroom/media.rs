@@ -1,10 +1,15 @@
 //! Uploads through the media library: checked by decoding, never by name; limits on bytes and
 //! pixels; variants made off the request path and used with srcset on the article page.
 
-use axum::body::Body;
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::body::{Body, Bytes};
 use axum::http::{Method, StatusCode, header};
 use broadsheet::domain::{ArticleStatus, Role};
-use broadsheet::store::newsroom::ImageChoice;
+use broadsheet::store::newsroom::{ImageChoice, MediaRecord};
 
 use super::{Browser, as_refs, editor_form, fields_of, version_of};
 use crate::helpers::{TestApp, TestResponse, attrs, texts};
@@ -42,7 +47,7 @@ fn pixel_flood() -> Vec<u8> {
     bytes
 }
 
-async fn upload(app: &TestApp, browser: &Browser, file_name: &str, content_type: &str, data: &[u8]) -> TestResponse {
+fn multipart_body(browser: &Browser, file_name: &str, content_type: &str, data: &[u8]) -> Vec<u8> {
     let mut body = Vec::new();
     body.extend_from_slice(
         format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{}\r\n", browser.csrf)
@@ -53,12 +58,50 @@ async fn upload(app: &TestApp, browser: &Browser, file_name: &str, content_type:
     );
     body.extend_from_slice(data);
     body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+async fn send_upload(app: &TestApp, browser: &Browser, body: Body) -> TestResponse {
     let request = TestApp::request(Method::POST, "/admin/media", [10, 0, 0, 1].into())
         .header(header::COOKIE, &browser.cookie)
         .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"))
-        .body(Body::from(body))
+        .body(body)
         .expect("request");
     app.send(request).await
+}
+
+async fn upload(app: &TestApp, browser: &Browser, file_name: &str, content_type: &str, data: &[u8]) -> TestResponse {
+    send_upload(app, browser, Body::from(multipart_body(browser, file_name, content_type, data))).await
+}
+
+/// A body that arrives in pieces of 64 KiB with a pause before each, as one sent over a network
+/// does. The multipart parser reads all that has arrived at once, so a body that is there whole
+/// trips the size limit before the first part, and one arriving in pieces trips it inside the file.
+struct Chunked {
+    chunks: Vec<Bytes>,
+    paused: bool,
+}
+
+impl http_body::Body for Chunked {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        if !self.paused {
+            self.paused = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        self.paused = false;
+        Poll::Ready(if self.chunks.is_empty() { None } else { Some(Ok(http_body::Frame::data(self.chunks.remove(0)))) })
+    }
+}
+
+fn streamed(body: Vec<u8>) -> Body {
+    Body::new(Chunked { chunks: body.chunks(64 * 1024).map(Bytes::copy_from_slice).collect(), paused: false })
 }
 
 async fn media_count(app: &TestApp) -> usize {
@@ -79,7 +122,7 @@ async fn a_valid_image_is_stored_by_its_hash_and_used_with_responsive_variants()
     assert!(dir.join(format!("{}.png", item.hash)).exists());
 
     let made = broadsheet::web::admin::media::make_pending_variants(&app.state).await.expect("worker");
-    assert_eq!(made, 1);
+    assert_eq!((made.made, made.deferred, made.given_up), (1, 0, 0));
     let item = app.state.store.media_by_id(item.id).await.expect("store").expect("media");
     let variants = item.variants.clone().expect("variants");
     assert!(variants.iter().any(|v| v.width == 640 && v.file_name.ends_with(".webp")));
@@ -182,4 +225,144 @@ async fn uploads_need_the_form_token() {
     w.csrf = "forged".into();
     assert_eq!(upload(&app, &w, "a.png", "image/png", &png(64, 64)).await.status, StatusCode::FORBIDDEN);
     assert_eq!(media_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn an_upload_over_the_size_limit_gets_413_and_the_form_again_however_it_arrives() {
+    let app = TestApp::spawn().await;
+    let writer = app.add_user("w@news.test", "Wendy Writer", Role::Contributor).await;
+    let w = app.sign_in(&writer).await;
+    let limit = app.state.settings.newsroom.max_upload_mib << 20;
+
+    // Just over: the body still fits the request limit, the file does not fit the upload limit.
+    let just_over = vec![0u8; limit + 1024];
+    // Far over, as in the review: 21 MiB against 20, streamed in, so the limit trips inside the file.
+    let far_over = vec![0u8; limit + (1 << 20)];
+    for (label, data) in [("just over", &just_over), ("far over", &far_over)] {
+        for (how, body) in [
+            ("streamed", streamed(multipart_body(&w, "scan.png", "image/png", data))),
+            ("whole", Body::from(multipart_body(&w, "scan.png", "image/png", data))),
+        ] {
+            let response = send_upload(&app, &w, body).await;
+            assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE, "{label}, {how}: {}", response.text());
+            let doc = response.html();
+            let message = texts(&doc, ".error").concat();
+            assert!(
+                message.contains("not uploaded") && message.contains("larger than 20"),
+                "{label}, {how}: {message}"
+            );
+            // Named when the limit trips inside the file: a body there whole trips it before any part.
+            if how == "streamed" || label == "just over" {
+                assert!(message.contains("“scan.png”"), "{label}, {how}: {message}");
+            }
+            assert_eq!(
+                attrs(&doc, "input[type=file]", "name"),
+                vec!["file"],
+                "{label}, {how}: the form is offered again"
+            );
+        }
+    }
+    assert_eq!(media_count(&app).await, 0);
+}
+
+#[tokio::test]
+async fn an_image_needing_more_memory_than_the_decode_budget_is_refused_with_a_reason() {
+    let app = TestApp::spawn_with(|s| s.newsroom.decode_memory_mib = 8, true).await;
+    let editor = app.add_user("e@news.test", "Edna Editor", Role::Editor).await;
+    let e = app.sign_in(&editor).await;
+
+    // 1600 x 1200 RGB decodes to 5.8 MB and needs twice that while being cleaned: over 8 MiB. Its
+    // file is small and its pixel count far under the limit, so only the memory check refuses it.
+    let refused = upload(&app, &e, "wide.png", "image/png", &png(1600, 1200)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text());
+    let message = texts(&refused.html(), ".error").concat();
+    assert!(message.contains("1600 x 1200 pixels") && message.contains("memory"), "{message}");
+    assert!(message.contains("at most 8 MB"), "{message}");
+    assert_eq!(media_count(&app).await, 0);
+
+    let accepted = upload(&app, &e, "small.png", "image/png", &png(400, 300)).await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.text());
+}
+
+fn media_dir(app: &TestApp) -> std::path::PathBuf {
+    app.state.settings.media_dir()
+}
+
+fn partial_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("list media")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".part") || name.ends_with(".tmp"))
+        .collect()
+}
+
+/// Polls the record until `done` holds, for at most 20 s.
+async fn wait_for(app: &TestApp, id: i64, what: &str, done: impl Fn(&MediaRecord) -> bool) -> MediaRecord {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let item = app.state.store.media_by_id(id).await.expect("store").expect("media");
+        if done(&item) {
+            return item;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting until {what}: {item:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn variants_that_cannot_be_written_stay_pending_and_appear_once_writing_works_again() {
+    let app = TestApp::spawn().await;
+    let editor = app.add_user("e@news.test", "Edna Editor", Role::Editor).await;
+    let e = app.sign_in(&editor).await;
+    assert_eq!(upload(&app, &e, "quay.png", "image/png", &png(1600, 900)).await.status, StatusCode::SEE_OTHER);
+    let item = app.state.store.media_list(1, 0).await.expect("media").remove(0);
+    let dir = media_dir(&app);
+
+    // A folder where the first variant goes makes its write fail after the data was written, as a
+    // full disk does (and unlike file permissions, it does so for root too).
+    let obstacle = dir.join(format!("{}-1600w.webp", item.hash));
+    std::fs::create_dir(&obstacle).expect("obstacle");
+    let worker = broadsheet::web::admin::media::spawn_worker(app.state.clone());
+
+    let failed = wait_for(&app, item.id, "an attempt failed", |m| m.variant_attempts >= 1).await;
+    assert!(failed.variants.is_none(), "the job must stay pending, not be given up");
+    assert_eq!(partial_files(&dir), Vec::<String>::new(), "no .part file may be left behind");
+
+    // Room again: the running worker makes the variants by itself, no restart, no new upload.
+    std::fs::remove_dir(&obstacle).expect("remove obstacle");
+    let done = wait_for(&app, item.id, "the variants were made", |m| m.variants.is_some()).await;
+    let variants = done.variants.expect("variants");
+    assert!(variants.iter().any(|v| v.file_name == format!("{}-1600w.webp", item.hash)), "{variants:?}");
+    for v in &variants {
+        assert!(dir.join(&v.file_name).is_file(), "{}", v.file_name);
+    }
+    assert_eq!(done.variant_attempts, 0, "a success clears the retry count");
+    assert_eq!(partial_files(&dir), Vec::<String>::new());
+    worker.abort();
+}
+
+#[tokio::test]
+async fn stale_part_files_are_removed_when_the_worker_starts() {
+    let app = TestApp::spawn().await;
+    let dir = media_dir(&app);
+    std::fs::create_dir_all(&dir).expect("media dir");
+    let stale = dir.join(".0123abcd-640w.webp.4242-0.part");
+    let fresh = dir.join(".0123abcd-320w.webp.4242-1.part");
+    std::fs::write(&stale, b"half a picture").expect("stale");
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .and_then(|f| f.set_modified(SystemTime::now() - Duration::from_secs(3600)))
+        .expect("age it");
+    std::fs::write(&fresh, b"another node is writing this").expect("fresh");
+
+    let worker = broadsheet::web::admin::media::spawn_worker(app.state.clone());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stale.exists() {
+        assert!(Instant::now() < deadline, "the stale .part file is still there");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    worker.abort();
+    // One written moments ago may belong to a node sharing the folder, mid-write.
+    assert!(fresh.exists());
 }
