@@ -106,5 +106,12 @@ async fn publishing_purges_exactly_the_affected_keys_at_the_cdn() {
     .await;
     let reference = app.article_id(REFERENCE_PATH.rsplit('/').next().expect("slug")).await;
     let keys = purged_keys(&seen, &[format!("article-{reference}")]).await;
-    assert_eq!(keys, vec![format!("article-{reference}")]);
+    assert!(keys.contains(&format!("article-{reference}")), "{keys:?}");
+    // Publishing also refreshes related stories in the background and then purges the published
+    // story's page once more; that purge may arrive now, or be sent together with this one.
+    let late = format!("article-{id}");
+    assert!(
+        keys.iter().all(|k| *k == format!("article-{reference}") || *k == late),
+        "a comment purges its article's page and nothing else: {keys:?}"
+    );
 }
