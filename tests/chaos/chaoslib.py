@@ -7,6 +7,7 @@ import http.cookiejar
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -67,6 +68,7 @@ class Server:
 
     def __init__(self, backend="sqlite", demo=True, config="", data_dir=None, database_url=None, args=()):
         self.backend = backend
+        self.own_data_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="broadsheet-chaos-")
         self.database_url = database_url
         self.own_database = None
@@ -142,6 +144,9 @@ class Server:
             self.process.kill()
         if self.own_database:
             psql(PG_SERVER, f"DROP DATABASE IF EXISTS {self.own_database} WITH (FORCE)")
+        if self.own_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+        shutil.rmtree(os.path.dirname(self.config_path), ignore_errors=True)
 
     def rows(self, sql):
         """Rows read straight from the server's database, each a tuple of strings (NULL is '')."""
@@ -185,7 +190,7 @@ def form_token(page):
 class Member:
     """A newsroom member with their own cookies; `signed_in` tells whether sign-in worked."""
 
-    def __init__(self, server, email, password=PASSWORD, sign_in=True):
+    def __init__(self, server, email, password=PASSWORD, sign_in=True, headers=None):
         self.server = server
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPCookieProcessor(self.jar))
@@ -193,7 +198,7 @@ class Member:
         self.signed_in = False
         self.last_status = None
         if sign_in:
-            self.sign_in(email, password)
+            self.sign_in(email, password, headers=headers)
 
     def sign_in(self, email, password=PASSWORD, headers=None):
         """Posts the sign-in form; returns the status (303 on success)."""
