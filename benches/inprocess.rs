@@ -18,7 +18,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use broadsheet::config::Settings;
-use broadsheet::store::sqlite::SqliteStore;
+use broadsheet::store::{SqlStore, sqlite};
 use broadsheet::store::{ListFilter, Store};
 use broadsheet::web::{self, AppState};
 use http_body_util::BodyExt;
@@ -55,7 +55,7 @@ fn main() {
 async fn run() {
     let temp = tempfile::tempdir().expect("temp dir");
     let data_dir = std::env::var_os("BROADSHEET_BENCH_DATA").map(PathBuf::from).unwrap_or_else(|| temp.path().into());
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&data_dir).await.expect("open store"));
+    let store: Arc<dyn Store> = Arc::new(SqlStore::new(sqlite::open(&data_dir).await.expect("open store")));
     broadsheet::demo::load_if_empty(store.as_ref(), &data_dir.join("media")).await.expect("demo");
     let mut settings = Settings::default();
     settings.server.data_dir = data_dir.clone();

@@ -1,17 +1,18 @@
-//! Storage. Every query lives behind the [`Store`] trait, one implementation per backend, so the
-//! rest of the code never sees SQL. Handlers hold an `Arc<dyn Store>`.
+//! Storage. Every query lives behind the [`Store`] trait, so the rest of the code never sees SQL.
+//! Handlers hold an `Arc<dyn Store>`. There is one implementation, [`SqlStore`], whose statements
+//! are written once ([`sql`]) and run on SQLite (embedded, one node) or PostgreSQL (several nodes);
+//! `sqlite.rs` and `postgres.rs` only open their databases.
 
+mod curation;
+mod editorial;
 pub mod newsroom;
+mod people;
 pub mod postgres;
-mod postgres_articles;
 pub mod postgres_changes;
-mod postgres_curation;
-mod postgres_newsroom;
+mod reader;
 mod shared;
+pub mod sql;
 pub mod sqlite;
-mod sqlite_articles;
-mod sqlite_curation;
-mod sqlite_newsroom;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -263,17 +264,28 @@ pub trait Store: newsroom::Newsroom + Send + Sync + 'static {
     }
 }
 
+/// The one store: every query written once, run on whichever database [`sql::Db`] holds.
+pub struct SqlStore {
+    pub(crate) db: sql::Db,
+}
+
+impl SqlStore {
+    pub fn new(db: sql::Db) -> Self {
+        Self { db }
+    }
+}
+
 /// Opens the store the settings ask for: PostgreSQL when `database.url` is set, otherwise the
 /// embedded SQLite database in the data directory.
 pub async fn open(settings: &crate::config::Settings) -> StoreResult<std::sync::Arc<dyn Store>> {
     match &settings.database.url {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            Ok(std::sync::Arc::new(postgres::PgStore::connect(url, &settings.database).await?))
+            Ok(std::sync::Arc::new(SqlStore::new(postgres::connect(url, &settings.database).await?)))
         }
         Some(url) => Err(StoreError::Database(sqlx::Error::Configuration(
             format!("database.url must start with postgres:// (got {url:?}); leave it unset for SQLite").into(),
         ))),
-        None => Ok(std::sync::Arc::new(sqlite::SqliteStore::open(&settings.server.data_dir).await?)),
+        None => Ok(std::sync::Arc::new(SqlStore::new(sqlite::open(&settings.server.data_dir).await?))),
     }
 }
 

@@ -199,27 +199,29 @@ pub(super) trait Cols {
     fn real(&self, i: usize) -> StoreResult<f32>;
 }
 
-/// Implements the parts of [`Cols`] that read the same way from every backend's row type.
-macro_rules! common_cols {
-    () => {
-        fn int(&self, i: usize) -> StoreResult<i64> {
-            Ok(sqlx::Row::try_get(self, i)?)
-        }
-        fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
-            Ok(sqlx::Row::try_get(self, i)?)
-        }
-        fn text(&self, i: usize) -> StoreResult<String> {
-            Ok(sqlx::Row::try_get(self, i)?)
-        }
-        fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
-            Ok(sqlx::Row::try_get(self, i)?)
-        }
-        fn opt_bytes(&self, i: usize) -> StoreResult<Option<Vec<u8>>> {
-            Ok(sqlx::Row::try_get(self, i)?)
-        }
-    };
+impl Cols for super::sql::Row {
+    fn int(&self, i: usize) -> StoreResult<i64> {
+        self.try_get(i)
+    }
+    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
+        self.try_get(i)
+    }
+    fn text(&self, i: usize) -> StoreResult<String> {
+        self.try_get(i)
+    }
+    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
+        self.try_get(i)
+    }
+    fn opt_bytes(&self, i: usize) -> StoreResult<Option<Vec<u8>>> {
+        self.try_get(i)
+    }
+    fn flag(&self, i: usize) -> StoreResult<bool> {
+        self.flag_at(i)
+    }
+    fn real(&self, i: usize) -> StoreResult<f32> {
+        self.real_at(i)
+    }
 }
-pub(super) use common_cols;
 
 /// The six image columns from `first`, and the media format and variants at `media`.
 fn image_from_row(row: &impl Cols, first: usize, media: usize) -> StoreResult<Option<FeaturedImage>> {

@@ -1,23 +1,23 @@
-//! The editorial side of [`super::newsroom::Newsroom`] for SQLite: the editor's saves and their
-//! revisions, the workflow's compare-and-set transitions, the scheduler, and corrections.
+//! The editorial side of [`super::newsroom::Newsroom`]: the editor's saves and their revisions, the
+//! workflow's compare-and-set transitions, the scheduler, and corrections. A save or a transition
+//! reads the article's row and then writes it; on PostgreSQL the read locks the row
+//! (`FOR UPDATE`), which SQLite's single writer (`BEGIN IMMEDIATE`) gives its transactions for free.
 
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use sqlx::query::Query;
-use sqlx::sqlite::SqliteArguments;
-use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool};
 
 use super::newsroom::{
     ArticleFields, Correction, CorrectionKind, EditableArticle, ImageChoice, NewsroomListItem, NewsroomQuery, Revision,
     RevisionSummary, Transition, VersionedWrite, WorkflowEvent,
 };
+use super::reader::sync_links;
 use super::shared::{
     CORRECTION_COLUMNS, correction_from_row, editable_from_row, is_foreign_key_violation, is_unique_violation,
     media_url, newsroom_item_from_row, nonempty, parse_status, revision_from_row, revision_summary_from_row,
     snapshot_json, to_unix, workflow_event_from_row,
 };
-use super::sqlite_newsroom::write_tx;
+use super::sql::{Db, Statement, Tx, sql, sql_built};
 use super::{StoreError, StoreResult};
 use crate::domain::{ArticleId, ArticleStatus, Slug, UserId};
 
@@ -30,12 +30,9 @@ struct ImageColumns<'a> {
     height: i64,
 }
 
-async fn image_columns<'a>(
-    tx: &mut SqliteConnection,
-    image: Option<&'a ImageChoice>,
-) -> StoreResult<Option<ImageColumns<'a>>> {
+async fn image_columns<'a>(tx: &mut Tx, image: Option<&'a ImageChoice>) -> StoreResult<Option<ImageColumns<'a>>> {
     let Some(choice) = image else { return Ok(None) };
-    let row = sqlx::query("SELECT hash, format, width, height FROM media WHERE id = ?")
+    let row = sql("SELECT hash, format, width, height FROM media WHERE id = $1")
         .bind(choice.media_id)
         .fetch_optional(&mut *tx)
         .await?
@@ -48,12 +45,12 @@ async fn image_columns<'a>(
 /// Binds the fifteen edited columns in the order both the insert and the update list them:
 /// section_id, slug, headline, dek, body_markdown, body_html, seo_title, seo_description,
 /// image_media_id, image_alt, image_caption, image_credit, image_url, image_width, image_height.
-fn bind_fields<'q>(
-    query: Query<'q, Sqlite, SqliteArguments>,
+fn bind_fields(
+    query: Statement,
     fields: &ArticleFields,
     body_html: &str,
     image: Option<&ImageColumns<'_>>,
-) -> Query<'q, Sqlite, SqliteArguments> {
+) -> Statement {
     query
         .bind(fields.section_id)
         .bind(fields.slug.clone())
@@ -84,20 +81,15 @@ fn article_write_error(err: sqlx::Error, fields: &ArticleFields) -> StoreError {
 
 /// Replaces the byline and tags. `listed_at` is the publication time while the article is
 /// published (the author and tag pages list by it), otherwise none.
-async fn replace_links(
-    tx: &mut SqliteConnection,
-    id: ArticleId,
-    fields: &ArticleFields,
-    listed_at: Option<i64>,
-) -> StoreResult<()> {
-    sqlx::query("DELETE FROM article_authors WHERE article_id = ?").bind(id).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM article_tags WHERE article_id = ?").bind(id).execute(&mut *tx).await?;
+async fn replace_links(tx: &mut Tx, id: ArticleId, fields: &ArticleFields, listed_at: Option<i64>) -> StoreResult<()> {
+    sql("DELETE FROM article_authors WHERE article_id = $1").bind(id).execute(&mut *tx).await?;
+    sql("DELETE FROM article_tags WHERE article_id = $1").bind(id).execute(&mut *tx).await?;
     let mut authors = HashSet::new();
     for &author_id in &fields.author_ids {
         if !authors.insert(author_id) {
             continue;
         }
-        sqlx::query("INSERT INTO article_authors (article_id, author_id, position, published_at) VALUES (?, ?, ?, ?)")
+        sql("INSERT INTO article_authors (article_id, author_id, position, published_at) VALUES ($1, $2, $3, $4)")
             .bind(id)
             .bind(author_id)
             .bind(authors.len() as i64 - 1)
@@ -115,15 +107,13 @@ async fn replace_links(
         if !tags.insert(slug.clone()) {
             continue;
         }
-        sqlx::query("INSERT INTO tags (slug, name) VALUES (?, ?) ON CONFLICT (slug) DO NOTHING")
+        sql("INSERT INTO tags (slug, name) VALUES ($1, $2) ON CONFLICT (slug) DO NOTHING")
             .bind(&slug)
             .bind(name.trim())
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO article_tags (article_id, tag_id, position, published_at) \
-             SELECT ?, id, ?, ? FROM tags WHERE slug = ?",
-        )
+        sql("INSERT INTO article_tags (article_id, tag_id, position, published_at) \
+             SELECT $1, id, $2, $3 FROM tags WHERE slug = $4")
         .bind(id)
         .bind(tags.len() as i64 - 1)
         .bind(listed_at)
@@ -135,7 +125,7 @@ async fn replace_links(
 }
 
 async fn insert_revision(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     id: ArticleId,
     fields: &ArticleFields,
     user_id: Option<UserId>,
@@ -143,10 +133,10 @@ async fn insert_revision(
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
     let snapshot = snapshot_json(fields)?;
-    sqlx::query("INSERT INTO revisions (article_id, user_id, autosave, snapshot, created_at) VALUES (?, ?, ?, ?, ?)")
+    sql("INSERT INTO revisions (article_id, user_id, autosave, snapshot, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(id)
         .bind(user_id)
-        .bind(autosave)
+        .bind(i64::from(autosave))
         .bind(snapshot)
         .bind(to_unix(at))
         .execute(&mut *tx)
@@ -157,37 +147,33 @@ async fn insert_revision(
 /// Whether `slug` is an old address of an article other than `id`. Taking it would shadow that
 /// article's redirect, and renaming the taker later would repoint the redirect to the taker: an old
 /// address stays with the article it belonged to.
-async fn redirects_elsewhere(tx: &mut SqliteConnection, slug: &str, id: Option<ArticleId>) -> StoreResult<bool> {
-    let owner: Option<ArticleId> = sqlx::query_scalar("SELECT article_id FROM slug_redirects WHERE old_slug = ?")
-        .bind(slug)
-        .fetch_optional(&mut *tx)
-        .await?;
+async fn redirects_elsewhere(tx: &mut Tx, slug: &str, id: Option<ArticleId>) -> StoreResult<bool> {
+    let owner: Option<ArticleId> =
+        sql("SELECT article_id FROM slug_redirects WHERE old_slug = $1").bind(slug).scalar_optional(&mut *tx).await?;
     Ok(owner.is_some_and(|owner| Some(owner) != id))
 }
 
 pub(super) async fn create_article(
-    pool: &SqlitePool,
+    db: &Db,
     fields: &ArticleFields,
     body_html: &str,
     user_id: Option<UserId>,
     at: DateTime<Utc>,
 ) -> StoreResult<ArticleId> {
-    let mut tx = write_tx(pool).await?;
+    let mut tx = db.begin().await?;
     if redirects_elsewhere(&mut tx, &fields.slug, None).await? {
         return Err(StoreError::Conflict("slug".into()));
     }
     let image = image_columns(&mut tx, fields.image.as_ref()).await?;
-    let insert = sqlx::query(
-        "INSERT INTO articles (section_id, slug, headline, dek, body_markdown, body_html, seo_title, \
+    let insert = sql("INSERT INTO articles (section_id, slug, headline, dek, body_markdown, body_html, seo_title, \
          seo_description, image_media_id, image_alt, image_caption, image_credit, image_url, image_width, \
          image_height, status, updated_at, created_at, created_by) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?) RETURNING id",
-    );
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'draft', $16, $17, $18) RETURNING id");
     let id: ArticleId = bind_fields(insert, fields, body_html, image.as_ref())
         .bind(to_unix(at))
         .bind(to_unix(at))
         .bind(user_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut tx)
         .await
         .map_err(|e| article_write_error(e, fields))?
         .try_get(0)?;
@@ -200,7 +186,7 @@ pub(super) async fn create_article(
 // The arguments of `Newsroom::save_article`, passed through as they are.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn save_article(
-    pool: &SqlitePool,
+    db: &Db,
     id: ArticleId,
     fields: &ArticleFields,
     body_html: &str,
@@ -209,29 +195,32 @@ pub(super) async fn save_article(
     at: DateTime<Utc>,
     base_version: i64,
 ) -> StoreResult<VersionedWrite> {
-    let mut tx = write_tx(pool).await?;
-    let current = sqlx::query("SELECT slug, status, published_at, version FROM articles WHERE id = ?")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StoreError::Missing(format!("article {id}")))?;
+    let mut tx = db.begin().await?;
+    let current = sql_built(format!(
+        "SELECT slug, status, published_at, version FROM articles WHERE id = $1{}",
+        tx.dialect().for_update()
+    ))
+    .bind(id)
+    .fetch_optional(&mut tx)
+    .await?
+    .ok_or_else(|| StoreError::Missing(format!("article {id}")))?;
     let old_slug: String = current.try_get(0)?;
-    let published = parse_status(current.try_get(1)?)? == ArticleStatus::Published;
+    let published = parse_status(&current.text("status")?)? == ArticleStatus::Published;
     let listed_at: Option<i64> = if published { current.try_get(2)? } else { None };
     // Someone saved since this edit was loaded: writing now would silently drop their work.
-    if current.try_get::<i64, _>(3)? != base_version {
+    if current.try_get::<i64>(3)? != base_version {
         return Ok(VersionedWrite::Stale);
     }
     if redirects_elsewhere(&mut tx, &fields.slug, Some(id)).await? {
         return Err(StoreError::Conflict("slug".into()));
     }
     let image = image_columns(&mut tx, fields.image.as_ref()).await?;
-    let update = sqlx::query(
-        "UPDATE articles SET section_id = ?, slug = ?, headline = ?, dek = ?, body_markdown = ?, body_html = ?, \
-         seo_title = ?, seo_description = ?, image_media_id = ?, image_alt = ?, image_caption = ?, \
-         image_credit = ?, image_url = ?, image_width = ?, image_height = ?, \
-         updated_at = CASE WHEN ? THEN updated_at ELSE ? END, version = version + 1 \
-         WHERE id = ? AND version = ?",
+    let update = sql(
+        "UPDATE articles SET section_id = $1, slug = $2, headline = $3, dek = $4, body_markdown = $5, body_html = $6, \
+         seo_title = $7, seo_description = $8, image_media_id = $9, image_alt = $10, image_caption = $11, \
+         image_credit = $12, image_url = $13, image_width = $14, image_height = $15, \
+         updated_at = CASE WHEN $16 THEN updated_at ELSE $17 END, version = version + 1 \
+         WHERE id = $18 AND version = $19",
     );
     // An autosave of a live article is not an edit readers are told about.
     let updated = bind_fields(update, fields, body_html, image.as_ref())
@@ -239,29 +228,27 @@ pub(super) async fn save_article(
         .bind(to_unix(at))
         .bind(id)
         .bind(base_version)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(|e| article_write_error(e, fields))?;
-    if updated.rows_affected() == 0 {
+    if updated == 0 {
         return Ok(VersionedWrite::Stale);
     }
     if old_slug != fields.slug {
         // The article takes back an old address of its own: it is no longer a redirect.
-        sqlx::query("DELETE FROM slug_redirects WHERE old_slug = ? AND article_id = ?")
+        sql("DELETE FROM slug_redirects WHERE old_slug = $1 AND article_id = $2")
             .bind(&fields.slug)
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
         // Only an address readers have seen needs to keep working; a draft's or a scheduled story's
         // old slug must not lead anyone to its new one before publication.
         if published {
-            sqlx::query(
-                "INSERT INTO slug_redirects (old_slug, article_id) VALUES (?, ?) ON CONFLICT (old_slug) DO NOTHING",
-            )
-            .bind(&old_slug)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+            sql("INSERT INTO slug_redirects (old_slug, article_id) VALUES ($1, $2) ON CONFLICT (old_slug) DO NOTHING")
+                .bind(&old_slug)
+                .bind(id)
+                .execute(&mut tx)
+                .await?;
         }
     }
     replace_links(&mut tx, id, fields, listed_at).await?;
@@ -270,77 +257,63 @@ pub(super) async fn save_article(
     Ok(VersionedWrite::Written)
 }
 
-pub(super) async fn editable_article(pool: &SqlitePool, id: ArticleId) -> StoreResult<Option<EditableArticle>> {
-    let Some(row) = sqlx::query(
-        "SELECT a.section_id, a.slug, a.headline, a.dek, a.body_markdown, a.seo_title, a.seo_description, \
+pub(super) async fn editable_article(db: &Db, id: ArticleId) -> StoreResult<Option<EditableArticle>> {
+    let Some(row) =
+        sql("SELECT a.section_id, a.slug, a.headline, a.dek, a.body_markdown, a.seo_title, a.seo_description, \
          a.image_media_id, a.image_alt, a.image_caption, a.image_credit, s.slug, a.status, a.publish_at, \
          a.unpublish_at, a.published_at, a.updated_at, a.created_at, a.created_by, a.version \
-         FROM articles a JOIN sections s ON s.id = a.section_id WHERE a.id = ?",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?
+         FROM articles a JOIN sections s ON s.id = a.section_id WHERE a.id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await?
     else {
         return Ok(None);
     };
-    let author_ids: Vec<i64> =
-        sqlx::query_scalar("SELECT author_id FROM article_authors WHERE article_id = ? ORDER BY position")
-            .bind(id)
-            .fetch_all(pool)
-            .await?;
-    let tags: Vec<String> = sqlx::query_scalar(
-        "SELECT t.name FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = ? ORDER BY at.position",
+    let author_ids: Vec<i64> = sql("SELECT author_id FROM article_authors WHERE article_id = $1 ORDER BY position")
+        .bind(id)
+        .scalar_all(db)
+        .await?;
+    let tags: Vec<String> = sql(
+        "SELECT t.name FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = $1 ORDER BY at.position",
     )
     .bind(id)
-    .fetch_all(pool)
+    .scalar_all(db)
     .await?;
     Ok(Some(editable_from_row(id, &row, author_ids, tags)?))
 }
 
-pub(super) async fn newsroom_articles(pool: &SqlitePool, query: NewsroomQuery) -> StoreResult<Vec<NewsroomListItem>> {
-    let rows = sqlx::query(
+pub(super) async fn newsroom_articles(db: &Db, query: NewsroomQuery) -> StoreResult<Vec<NewsroomListItem>> {
+    let bylines = db.dialect().string_agg("au.name", "', '", "aa.position");
+    let rows = sql_built(format!(
         "SELECT a.id, a.headline, a.slug, s.slug, s.name, a.status, \
-         (SELECT group_concat(au.name, ', ' ORDER BY aa.position) FROM article_authors aa \
+         (SELECT {bylines} FROM article_authors aa \
            JOIN authors au ON au.id = aa.author_id WHERE aa.article_id = a.id), \
          a.updated_at, a.publish_at, a.published_at \
          FROM articles a JOIN sections s ON s.id = a.section_id \
-         WHERE (?1 IS NULL OR a.status = ?1) \
-           AND (?2 IS NULL OR a.created_by = ?3 \
-                OR EXISTS (SELECT 1 FROM article_authors o WHERE o.article_id = a.id AND o.author_id = ?2)) \
-         ORDER BY a.updated_at DESC, a.id DESC LIMIT ?4 OFFSET ?5",
-    )
+         WHERE ($1 IS NULL OR a.status = $1) \
+           AND ($2 IS NULL OR a.created_by = $3 \
+                OR EXISTS (SELECT 1 FROM article_authors o WHERE o.article_id = a.id AND o.author_id = $2)) \
+         ORDER BY a.updated_at DESC, a.id DESC LIMIT $4 OFFSET $5"
+    ))
     .bind(query.status.map(ArticleStatus::as_str))
     .bind(query.owner.map(|(author_id, _)| author_id))
     .bind(query.owner.map(|(_, user_id)| user_id))
     .bind(query.limit)
     .bind(query.offset)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     rows.iter().map(newsroom_item_from_row).collect()
 }
 
-/// Author and tag links carry the publication time exactly while the article is published.
-async fn sync_links(tx: &mut SqliteConnection, id: ArticleId) -> StoreResult<()> {
-    for sql in [
-        "UPDATE article_authors SET published_at = (SELECT CASE WHEN status = 'published' THEN published_at END \
-         FROM articles WHERE id = ?1) WHERE article_id = ?1",
-        "UPDATE article_tags SET published_at = (SELECT CASE WHEN status = 'published' THEN published_at END \
-         FROM articles WHERE id = ?1) WHERE article_id = ?1",
-    ] {
-        sqlx::query(sql).bind(id).execute(&mut *tx).await?;
-    }
-    Ok(())
-}
-
 async fn insert_event(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     id: ArticleId,
     from: ArticleStatus,
     to: ArticleStatus,
     user_id: Option<UserId>,
     at: i64,
 ) -> StoreResult<()> {
-    sqlx::query("INSERT INTO workflow_events (article_id, from_status, to_status, user_id, at) VALUES (?, ?, ?, ?, ?)")
+    sql("INSERT INTO workflow_events (article_id, from_status, to_status, user_id, at) VALUES ($1, $2, $3, $4, $5)")
         .bind(id)
         .bind(from.as_str())
         .bind(to.as_str())
@@ -351,7 +324,7 @@ async fn insert_event(
     Ok(())
 }
 
-pub(super) async fn transition(pool: &SqlitePool, id: ArticleId, t: &Transition<'_>) -> StoreResult<bool> {
+pub(super) async fn transition(db: &Db, id: ArticleId, t: &Transition<'_>) -> StoreResult<bool> {
     let publish_at = match (t.to, t.publish_at) {
         (ArticleStatus::Scheduled, None) => {
             return Err(StoreError::WriteFailed("scheduling needs a publication time".into()));
@@ -362,28 +335,28 @@ pub(super) async fn transition(pool: &SqlitePool, id: ArticleId, t: &Transition<
     if t.from.is_empty() {
         return Ok(false);
     }
-    let mut tx = write_tx(pool).await?;
-    let old: String = sqlx::query_scalar("SELECT status FROM articles WHERE id = ?")
+    let mut tx = db.begin().await?;
+    let old: String = sql_built(format!("SELECT status FROM articles WHERE id = $1{}", tx.dialect().for_update()))
         .bind(id)
-        .fetch_optional(&mut *tx)
+        .scalar_optional(&mut tx)
         .await?
         .ok_or_else(|| StoreError::Missing(format!("article {id}")))?;
     let old = parse_status(&old)?;
     // The IN list is made from the enum's own names, never from request text.
     let from = t.from.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
-    let done = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE articles SET status = ?1, publish_at = ?2, \
-         published_at = CASE WHEN ?1 = 'published' THEN COALESCE(published_at, ?3) ELSE published_at END, \
-         unpublish_at = CASE WHEN ?1 = 'published' THEN unpublish_at END, updated_at = ?3 \
-         WHERE id = ?4 AND status IN ({from})"
-    )))
+    let done = sql_built(format!(
+        "UPDATE articles SET status = $1, publish_at = $2, \
+         published_at = CASE WHEN $1 = 'published' THEN COALESCE(published_at, $3) ELSE published_at END, \
+         unpublish_at = CASE WHEN $1 = 'published' THEN unpublish_at END, updated_at = $3 \
+         WHERE id = $4 AND status IN ({from})"
+    ))
     .bind(t.to.as_str())
     .bind(publish_at)
     .bind(to_unix(t.at))
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut tx)
     .await?;
-    if done.rows_affected() == 0 {
+    if done == 0 {
         return Ok(false);
     }
     if t.to == ArticleStatus::Published || old == ArticleStatus::Published {
@@ -394,13 +367,11 @@ pub(super) async fn transition(pool: &SqlitePool, id: ArticleId, t: &Transition<
     Ok(true)
 }
 
-pub(super) async fn workflow_events(pool: &SqlitePool, id: ArticleId) -> StoreResult<Vec<WorkflowEvent>> {
-    let rows = sqlx::query(
-        "SELECT w.from_status, w.to_status, u.name, w.at FROM workflow_events w \
-         LEFT JOIN users u ON u.id = w.user_id WHERE w.article_id = ? ORDER BY w.id",
-    )
+pub(super) async fn workflow_events(db: &Db, id: ArticleId) -> StoreResult<Vec<WorkflowEvent>> {
+    let rows = sql("SELECT w.from_status, w.to_status, u.name, w.at FROM workflow_events w \
+         LEFT JOIN users u ON u.id = w.user_id WHERE w.article_id = $1 ORDER BY w.id")
     .bind(id)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     rows.iter().map(workflow_event_from_row).collect()
 }
@@ -414,34 +385,36 @@ pub(super) enum Due {
 /// Fires every due publication or take-down. Each article gets its own transaction whose first
 /// statement is the conditional update: of several schedulers (threads or processes) only the one
 /// whose update matched records the event, so each change happens exactly once. The event's time is
-/// the scheduled time, not the moment the scheduler got to it.
-pub(super) async fn fire_due(pool: &SqlitePool, due: Due, now: DateTime<Utc>) -> StoreResult<Vec<ArticleId>> {
+/// the scheduled time, not the moment the scheduler got to it. (A second scheduler's update waits
+/// on the first one's row lock and then re-checks its condition against the committed row, which
+/// is no longer due; read committed is enough for that.)
+pub(super) async fn fire_due(db: &Db, due: Due, now: DateTime<Utc>) -> StoreResult<Vec<ArticleId>> {
     const BATCH: i64 = 100;
     let (select, update, from, to) = match due {
         Due::Publish => (
-            "SELECT id FROM articles WHERE status = 'scheduled' AND publish_at <= ? ORDER BY publish_at, id LIMIT ?",
+            "SELECT id FROM articles WHERE status = 'scheduled' AND publish_at <= $1 ORDER BY publish_at, id \
+             LIMIT $2",
             "UPDATE articles SET status = 'published', published_at = COALESCE(published_at, publish_at), \
              updated_at = publish_at, publish_at = NULL \
-             WHERE id = ? AND status = 'scheduled' AND publish_at <= ? RETURNING updated_at",
+             WHERE id = $1 AND status = 'scheduled' AND publish_at <= $2 RETURNING updated_at",
             ArticleStatus::Scheduled,
             ArticleStatus::Published,
         ),
         Due::Unpublish => (
-            "SELECT id FROM articles WHERE status = 'published' AND unpublish_at <= ? ORDER BY unpublish_at, id \
-             LIMIT ?",
+            "SELECT id FROM articles WHERE status = 'published' AND unpublish_at <= $1 ORDER BY unpublish_at, id \
+             LIMIT $2",
             "UPDATE articles SET status = 'unpublished', updated_at = unpublish_at, unpublish_at = NULL \
-             WHERE id = ? AND status = 'published' AND unpublish_at <= ? RETURNING updated_at",
+             WHERE id = $1 AND status = 'published' AND unpublish_at <= $2 RETURNING updated_at",
             ArticleStatus::Published,
             ArticleStatus::Unpublished,
         ),
     };
     let mut fired = Vec::new();
     loop {
-        let ids: Vec<ArticleId> = sqlx::query_scalar(select).bind(to_unix(now)).bind(BATCH).fetch_all(pool).await?;
+        let ids: Vec<ArticleId> = sql(select).bind(to_unix(now)).bind(BATCH).scalar_all(db).await?;
         for &id in &ids {
-            let mut tx = pool.begin().await?;
-            let at: Option<i64> =
-                sqlx::query_scalar(update).bind(id).bind(to_unix(now)).fetch_optional(&mut *tx).await?;
+            let mut tx = db.begin().await?;
+            let at: Option<i64> = sql(update).bind(id).bind(to_unix(now)).scalar_optional(&mut tx).await?;
             // Another scheduler got there first (or an editor changed the article meanwhile).
             let Some(at) = at else { continue };
             insert_event(&mut tx, id, from, to, None, at).await?;
@@ -456,56 +429,52 @@ pub(super) async fn fire_due(pool: &SqlitePool, due: Due, now: DateTime<Utc>) ->
     }
 }
 
-pub(super) async fn revisions(pool: &SqlitePool, id: ArticleId) -> StoreResult<Vec<RevisionSummary>> {
-    let rows = sqlx::query(
-        "SELECT r.id, u.name, r.autosave, r.created_at FROM revisions r LEFT JOIN users u ON u.id = r.user_id \
-         WHERE r.article_id = ? ORDER BY r.id DESC",
-    )
-    .bind(id)
-    .fetch_all(pool)
-    .await?;
+pub(super) async fn revisions(db: &Db, id: ArticleId) -> StoreResult<Vec<RevisionSummary>> {
+    let rows =
+        sql("SELECT r.id, u.name, r.autosave, r.created_at FROM revisions r LEFT JOIN users u ON u.id = r.user_id \
+         WHERE r.article_id = $1 ORDER BY r.id DESC")
+        .bind(id)
+        .fetch_all(db)
+        .await?;
     rows.iter().map(revision_summary_from_row).collect()
 }
 
-pub(super) async fn revision(pool: &SqlitePool, revision_id: i64) -> StoreResult<Option<Revision>> {
-    let row = sqlx::query("SELECT id, article_id, snapshot, created_at FROM revisions WHERE id = ?")
+pub(super) async fn revision(db: &Db, revision_id: i64) -> StoreResult<Option<Revision>> {
+    let row = sql("SELECT id, article_id, snapshot, created_at FROM revisions WHERE id = $1")
         .bind(revision_id)
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await?;
     row.as_ref().map(revision_from_row).transpose()
 }
 
 pub(super) async fn add_correction(
-    pool: &SqlitePool,
+    db: &Db,
     article_id: ArticleId,
     kind: CorrectionKind,
     body: &str,
     user_id: Option<UserId>,
     at: DateTime<Utc>,
 ) -> StoreResult<Correction> {
-    let mut tx = write_tx(pool).await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO corrections (article_id, kind, body, user_id, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+    let mut tx = db.begin().await?;
+    let id: i64 = sql(
+        "INSERT INTO corrections (article_id, kind, body, user_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(article_id)
     .bind(kind.as_str())
     .bind(body)
     .bind(user_id)
     .bind(to_unix(at))
-    .fetch_one(&mut *tx)
+    .scalar_one(&mut tx)
     .await
     .map_err(|e| {
         if is_foreign_key_violation(&e) { StoreError::Missing(format!("article {article_id}")) } else { e.into() }
     })?;
-    sqlx::query("UPDATE articles SET updated_at = ? WHERE id = ?")
+    sql("UPDATE articles SET updated_at = $1 WHERE id = $2")
         .bind(to_unix(at))
         .bind(article_id)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{CORRECTION_COLUMNS} WHERE c.id = ?")))
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let row = sql_built(format!("{CORRECTION_COLUMNS} WHERE c.id = $1")).bind(id).fetch_one(&mut tx).await?;
     let correction = correction_from_row(&row)?;
     tx.commit().await?;
     Ok(correction)
@@ -513,30 +482,30 @@ pub(super) async fn add_correction(
 
 /// One article's notes oldest first, or (for `None`) the published articles' notes newest first.
 pub(super) async fn corrections(
-    pool: &SqlitePool,
+    db: &Db,
     article_id: Option<ArticleId>,
     limit: i64,
     offset: i64,
 ) -> StoreResult<Vec<Correction>> {
     let rows = match article_id {
         Some(id) => {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "{CORRECTION_COLUMNS} WHERE c.article_id = ? ORDER BY c.created_at, c.id LIMIT ? OFFSET ?"
-            )))
+            sql_built(format!(
+                "{CORRECTION_COLUMNS} WHERE c.article_id = $1 ORDER BY c.created_at, c.id LIMIT $2 OFFSET $3"
+            ))
             .bind(id)
             .bind(limit)
             .bind(offset)
-            .fetch_all(pool)
+            .fetch_all(db)
             .await?
         }
         None => {
-            sqlx::query(sqlx::AssertSqlSafe(format!(
+            sql_built(format!(
                 "{CORRECTION_COLUMNS} WHERE a.status = 'published' \
-                 ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?"
-            )))
+                 ORDER BY c.created_at DESC, c.id DESC LIMIT $1 OFFSET $2"
+            ))
             .bind(limit)
             .bind(offset)
-            .fetch_all(pool)
+            .fetch_all(db)
             .await?
         }
     };

@@ -1,0 +1,417 @@
+//! One SQL text for both databases. A [`Statement`] holds a query written once, with PostgreSQL's
+//! numbered placeholders (`$1`, `$2`…, which sqlx's SQLite driver reads the same way), and its
+//! arguments in a backend-neutral form; it is turned into the native sqlx query of whichever
+//! database it runs on. Rows come back as [`Row`] and are read by column name.
+//!
+//! The backend is chosen at run time ([`Db`]), so the rest of the store is written once; the few
+//! places where the databases really differ ask [`Db::dialect`] / [`Tx::dialect`].
+
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{ColumnIndex, Decode, PgConnection, PgPool, Postgres, SqlStr, Sqlite, SqliteConnection, SqlitePool, Type};
+use sqlx::{SqlSafeStr, Transaction};
+
+use super::StoreResult;
+
+/// Which SQL dialect a connection speaks, for the few statements that differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// Row locking for a read that a write in the same transaction depends on. SQLite's single
+    /// writer (every read-then-write transaction starts with `BEGIN IMMEDIATE`) gives this for free.
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Self::Sqlite => "",
+            Self::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// `expr` values of a group joined with `separator` (a SQL string literal), in `order`.
+    pub fn string_agg(self, expr: &str, separator: &str, order: &str) -> String {
+        match self {
+            Self::Sqlite => format!("group_concat({expr}, {separator} ORDER BY {order})"),
+            Self::Postgres => format!("string_agg({expr}, {separator} ORDER BY {order})"),
+        }
+    }
+
+    /// A join that walks the table on its left first. SQLite takes `CROSS JOIN` as that
+    /// instruction (a short list of picks or related ids drives the query); PostgreSQL plans joins
+    /// itself and does not allow `ON` after `CROSS JOIN`.
+    pub fn driving_join(self) -> &'static str {
+        match self {
+            Self::Sqlite => "CROSS JOIN",
+            Self::Postgres => "JOIN",
+        }
+    }
+}
+
+/// Separates the values that [`Dialect::string_agg`] joins when they are split again in Rust (the
+/// ASCII unit separator, which no name contains).
+pub const UNIT_SEPARATOR: char = '\u{1f}';
+
+/// A pool on one of the two databases. The store is written against this one type.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Db {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Self::Sqlite(_) => Dialect::Sqlite,
+            Self::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// A transaction that will write. On SQLite it takes the write lock up front: under WAL, a
+    /// deferred transaction whose snapshot went stale while it read cannot upgrade to a writer and
+    /// fails at once instead of waiting for the lock. PostgreSQL locks rows as it goes
+    /// ([`Dialect::for_update`]).
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        Ok(match self {
+            Self::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Connections in the pool: (open, idle).
+    pub fn pool_stats(&self) -> (u32, u32) {
+        match self {
+            Self::Sqlite(pool) => (pool.size(), pool.num_idle() as u32),
+            Self::Postgres(pool) => (pool.size(), pool.num_idle() as u32),
+        }
+    }
+}
+
+/// An open transaction on either database; rolled back when dropped without [`Tx::commit`].
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Self::Sqlite(_) => Dialect::Sqlite,
+            Self::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Makes other transactions that replace the whole of `table` wait for this one; readers
+    /// still read. SQLite's single writer gives this already.
+    pub async fn lock_table(&mut self, table: &'static str) -> StoreResult<()> {
+        if let Self::Postgres(_) = self {
+            sql_built(format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")).execute(self).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes other transactions that call this with the same `key` wait until this one ends, so
+    /// a count-then-insert on `key` is not raced by another node. SQLite's single writer gives
+    /// this already.
+    pub async fn serialize_on(&mut self, key: &str) -> StoreResult<()> {
+        if let Self::Postgres(_) = self {
+            sql("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))").bind(key).execute(self).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn commit(self) -> StoreResult<()> {
+        match self {
+            Self::Sqlite(tx) => tx.commit().await?,
+            Self::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// Where a statement runs: a pool or an open transaction.
+pub enum On<'a> {
+    SqlitePool(&'a SqlitePool),
+    PgPool(&'a PgPool),
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+impl<'a> From<&'a Db> for On<'a> {
+    fn from(db: &'a Db) -> Self {
+        match db {
+            Db::Sqlite(pool) => On::SqlitePool(pool),
+            Db::Postgres(pool) => On::PgPool(pool),
+        }
+    }
+}
+
+impl<'a> From<&'a mut Tx> for On<'a> {
+    fn from(tx: &'a mut Tx) -> Self {
+        match tx {
+            Tx::Sqlite(tx) => On::Sqlite(tx),
+            Tx::Postgres(tx) => On::Postgres(tx),
+        }
+    }
+}
+
+/// A bound argument, kept typed so that a NULL still tells PostgreSQL what it is.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Int(Option<i64>),
+    Real(Option<f64>),
+    Float(Option<f32>),
+    Bool(Option<bool>),
+    Text(Option<String>),
+    Bytes(Option<Vec<u8>>),
+}
+
+/// A value that can be bound to a statement on either database.
+pub trait ToArg {
+    fn to_arg(self) -> Arg;
+    /// NULL of this value's type.
+    fn null() -> Arg;
+}
+
+macro_rules! to_arg {
+    ($variant:ident: $($t:ty => |$v:ident| $convert:expr),+ $(,)?) => {
+        $(impl ToArg for $t {
+            fn to_arg(self) -> Arg {
+                let $v = self;
+                Arg::$variant(Some($convert))
+            }
+            fn null() -> Arg {
+                Arg::$variant(None)
+            }
+        })+
+    };
+}
+
+to_arg!(Int: i64 => |v| v, i32 => |v| i64::from(v), u32 => |v| i64::from(v), usize => |v| v as i64);
+to_arg!(Real: f64 => |v| v);
+to_arg!(Float: f32 => |v| v);
+to_arg!(Bool: bool => |v| v);
+to_arg!(Text: String => |v| v, &String => |v| v.clone(), &str => |v| v.to_owned(), &&str => |v| (*v).to_owned());
+to_arg!(Bytes: Vec<u8> => |v| v, &[u8] => |v| v.to_vec(), &Vec<u8> => |v| v.clone());
+
+impl ToArg for &i64 {
+    fn to_arg(self) -> Arg {
+        Arg::Int(Some(*self))
+    }
+    fn null() -> Arg {
+        Arg::Int(None)
+    }
+}
+
+impl<T: ToArg> ToArg for Option<T> {
+    fn to_arg(self) -> Arg {
+        match self {
+            Some(value) => value.to_arg(),
+            None => T::null(),
+        }
+    }
+    fn null() -> Arg {
+        T::null()
+    }
+}
+
+impl<T: ToArg + Clone> ToArg for &Option<T> {
+    fn to_arg(self) -> Arg {
+        self.clone().to_arg()
+    }
+    fn null() -> Arg {
+        T::null()
+    }
+}
+
+/// One SQL statement, written once, with its arguments.
+#[must_use = "a statement does nothing until it is run"]
+pub struct Statement {
+    sql: SqlStr,
+    args: Vec<Arg>,
+}
+
+/// A statement whose text is known at compile time.
+pub fn sql(text: &'static str) -> Statement {
+    Statement { sql: text.into_sql_str(), args: Vec::new() }
+}
+
+/// A statement whose text is put together at run time from trusted pieces (column lists, a
+/// dialect's clause); never from input.
+pub fn sql_built(text: String) -> Statement {
+    Statement { sql: sqlx::AssertSqlSafe(text).into_sql_str(), args: Vec::new() }
+}
+
+impl Statement {
+    pub fn bind(mut self, value: impl ToArg) -> Self {
+        self.args.push(value.to_arg());
+        self
+    }
+
+    fn sqlite(self) -> Query<'static, Sqlite, SqliteArguments> {
+        let mut query = sqlx::query(self.sql);
+        for arg in self.args {
+            query = match arg {
+                Arg::Int(v) => query.bind(v),
+                Arg::Real(v) => query.bind(v),
+                Arg::Float(v) => query.bind(v),
+                Arg::Bool(v) => query.bind(v),
+                Arg::Text(v) => query.bind(v),
+                Arg::Bytes(v) => query.bind(v),
+            };
+        }
+        query
+    }
+
+    fn postgres(self) -> Query<'static, Postgres, PgArguments> {
+        let mut query = sqlx::query(self.sql);
+        for arg in self.args {
+            query = match arg {
+                Arg::Int(v) => query.bind(v),
+                Arg::Real(v) => query.bind(v),
+                Arg::Float(v) => query.bind(v),
+                Arg::Bool(v) => query.bind(v),
+                Arg::Text(v) => query.bind(v),
+                Arg::Bytes(v) => query.bind(v),
+            };
+        }
+        query
+    }
+
+    /// Runs the statement; the number of rows it changed.
+    pub async fn execute<'a>(self, on: impl Into<On<'a>>) -> Result<u64, sqlx::Error> {
+        Ok(match on.into() {
+            On::SqlitePool(pool) => self.sqlite().execute(pool).await?.rows_affected(),
+            On::PgPool(pool) => self.postgres().execute(pool).await?.rows_affected(),
+            On::Sqlite(conn) => self.sqlite().execute(conn).await?.rows_affected(),
+            On::Postgres(conn) => self.postgres().execute(conn).await?.rows_affected(),
+        })
+    }
+
+    pub async fn fetch_all<'a>(self, on: impl Into<On<'a>>) -> Result<Vec<Row>, sqlx::Error> {
+        Ok(match on.into() {
+            On::SqlitePool(pool) => self.sqlite().fetch_all(pool).await?.into_iter().map(Row::Sqlite).collect(),
+            On::PgPool(pool) => self.postgres().fetch_all(pool).await?.into_iter().map(Row::Postgres).collect(),
+            On::Sqlite(conn) => self.sqlite().fetch_all(conn).await?.into_iter().map(Row::Sqlite).collect(),
+            On::Postgres(conn) => self.postgres().fetch_all(conn).await?.into_iter().map(Row::Postgres).collect(),
+        })
+    }
+
+    pub async fn fetch_optional<'a>(self, on: impl Into<On<'a>>) -> Result<Option<Row>, sqlx::Error> {
+        Ok(match on.into() {
+            On::SqlitePool(pool) => self.sqlite().fetch_optional(pool).await?.map(Row::Sqlite),
+            On::PgPool(pool) => self.postgres().fetch_optional(pool).await?.map(Row::Postgres),
+            On::Sqlite(conn) => self.sqlite().fetch_optional(conn).await?.map(Row::Sqlite),
+            On::Postgres(conn) => self.postgres().fetch_optional(conn).await?.map(Row::Postgres),
+        })
+    }
+
+    pub async fn fetch_one<'a>(self, on: impl Into<On<'a>>) -> Result<Row, sqlx::Error> {
+        self.fetch_optional(on).await?.ok_or(sqlx::Error::RowNotFound)
+    }
+
+    /// The first column of the first row.
+    pub async fn scalar_one<'a, T: Column>(self, on: impl Into<On<'a>>) -> Result<T, sqlx::Error> {
+        self.fetch_one(on).await?.get_raw(0)
+    }
+
+    /// The first column of the first row, if there is a row.
+    pub async fn scalar_optional<'a, T: Column>(self, on: impl Into<On<'a>>) -> Result<Option<T>, sqlx::Error> {
+        match self.fetch_optional(on).await? {
+            Some(row) => Ok(Some(row.get_raw(0)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The first column of every row.
+    pub async fn scalar_all<'a, T: Column>(self, on: impl Into<On<'a>>) -> Result<Vec<T>, sqlx::Error> {
+        self.fetch_all(on).await?.iter().map(|row| row.get_raw(0)).collect()
+    }
+}
+
+/// A Rust type both databases can decode a column into.
+pub trait Column: for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres> {}
+impl<T> Column for T where T: for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres> {}
+
+/// A column named or numbered on either database's rows.
+pub trait Index: ColumnIndex<SqliteRow> + ColumnIndex<PgRow> + std::fmt::Debug + Copy {}
+impl<I> Index for I where I: ColumnIndex<SqliteRow> + ColumnIndex<PgRow> + std::fmt::Debug + Copy {}
+
+/// A result row from either database, read by column name.
+pub enum Row {
+    Sqlite(SqliteRow),
+    Postgres(PgRow),
+}
+
+impl Row {
+    pub fn try_get<T: Column>(&self, column: impl Index) -> StoreResult<T> {
+        Ok(self.get_raw(column)?)
+    }
+
+    fn get_raw<T: Column>(&self, column: impl Index) -> Result<T, sqlx::Error> {
+        use sqlx::Row as _;
+        match self {
+            Self::Sqlite(row) => row.try_get(column),
+            Self::Postgres(row) => row.try_get(column),
+        }
+    }
+
+    pub fn int(&self, column: &str) -> StoreResult<i64> {
+        self.try_get(column)
+    }
+
+    pub fn opt_int(&self, column: &str) -> StoreResult<Option<i64>> {
+        self.try_get(column)
+    }
+
+    pub fn text(&self, column: &str) -> StoreResult<String> {
+        self.try_get(column)
+    }
+
+    pub fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
+        self.try_get(column)
+    }
+
+    pub fn opt_bytes(&self, column: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.try_get(column)
+    }
+
+    /// A yes/no column: stored as an integer (0 or 1) in both schemas, but an expression such as
+    /// `EXISTS (…)` is a boolean on PostgreSQL.
+    pub fn flag(&self, column: &str) -> StoreResult<bool> {
+        self.flag_at(column)
+    }
+
+    pub fn flag_at(&self, column: impl Index) -> StoreResult<bool> {
+        match self {
+            Self::Sqlite(row) => {
+                use sqlx::Row as _;
+                Ok(row.try_get::<i64, _>(column)? != 0)
+            }
+            Self::Postgres(row) => {
+                use sqlx::{Column as _, Row as _, TypeInfo as _};
+                let index = column.index(row)?;
+                if row.column(index).type_info().name() == "BOOL" {
+                    Ok(row.try_get(index)?)
+                } else {
+                    Ok(row.try_get::<i64, _>(index)? != 0)
+                }
+            }
+        }
+    }
+
+    /// A `REAL` column: single precision on PostgreSQL, stored as a double by SQLite.
+    pub fn real(&self, column: &str) -> StoreResult<f32> {
+        self.real_at(column)
+    }
+
+    pub fn real_at(&self, column: impl Index) -> StoreResult<f32> {
+        use sqlx::Row as _;
+        match self {
+            Self::Sqlite(row) => Ok(row.try_get::<f64, _>(column)? as f32),
+            Self::Postgres(row) => Ok(row.try_get(column)?),
+        }
+    }
+}
