@@ -58,14 +58,14 @@ pub struct FeaturedImage {
     pub card_url: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct AuthorRef {
     pub slug: String,
     pub name: String,
     pub email: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct TagRef {
     pub slug: String,
     pub name: String,
@@ -90,6 +90,8 @@ pub struct Article {
     pub tags: Vec<TagRef>,
     pub view_count: i64,
     pub comment_count: i64,
+    /// Corrections and updates, oldest first.
+    pub corrections: Vec<super::Correction>,
 }
 
 impl Article {

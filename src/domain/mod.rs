@@ -3,6 +3,7 @@
 
 pub mod article;
 pub mod comment;
+pub mod correction;
 pub mod email;
 pub mod page;
 pub mod role;
@@ -12,6 +13,7 @@ pub mod user;
 
 pub use article::{Article, ArticleCard, ArticleId, ArticleStatus, AuthorRef, FeaturedImage, TagRef};
 pub use comment::{Comment, CommentBody, CommentError, CommentStatus, CommenterName};
+pub use correction::{Correction, CorrectionKind};
 pub use email::{Email, EmailError};
 pub use page::{PageNumber, PageNumberError};
 pub use role::{Action, Ownership, Role, permits};

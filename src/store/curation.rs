@@ -154,7 +154,7 @@ pub(super) async fn curated_entries(db: &Db, list: List) -> StoreResult<Vec<Cura
         List::HomeSlots => ("home_slots", "CAST(NULL AS BIGINT)"),
     };
     let rows = sql_built(format!(
-        "SELECT l.article_id, a.headline, s.name, a.status, {expires_at} FROM {table} l \
+        "SELECT l.article_id, a.headline, s.name AS section_name, a.status, {expires_at} AS expires_at FROM {table} l \
          {} articles a ON a.id = l.article_id JOIN sections s ON s.id = a.section_id ORDER BY l.position",
         db.dialect().driving_join()
     ))
@@ -290,11 +290,12 @@ pub(super) async fn save_sections(
 }
 
 pub(super) async fn tags_with_counts(db: &Db) -> StoreResult<Vec<(Tag, i64)>> {
-    let rows = sql("SELECT t.id, t.slug, t.name, (SELECT COUNT(*) FROM article_tags at WHERE at.tag_id = t.id) \
+    let rows =
+        sql("SELECT t.id, t.slug, t.name, (SELECT COUNT(*) FROM article_tags at WHERE at.tag_id = t.id) AS articles \
          FROM tags t ORDER BY t.name, t.id")
-    .fetch_all(db)
-    .await?;
-    rows.iter().map(|r| Ok((tag_from_row(r)?, r.try_get(3)?))).collect()
+        .fetch_all(db)
+        .await?;
+    rows.iter().map(|r| Ok((tag_from_row(r)?, r.int("articles")?))).collect()
 }
 
 pub(super) async fn comments_by_status(
@@ -304,8 +305,8 @@ pub(super) async fn comments_by_status(
     offset: i64,
 ) -> StoreResult<Vec<ModerationItem>> {
     let rows =
-        sql("SELECT c.id, c.article_id, a.headline, s.slug, a.slug, c.author_name, c.body, c.status, c.fingerprint, \
-         b.fingerprint IS NOT NULL, c.created_at \
+        sql("SELECT c.id, c.article_id, a.headline, s.slug AS section_slug, a.slug, c.author_name, c.body, c.status, \
+         c.fingerprint, b.fingerprint IS NOT NULL AS fingerprint_blocked, c.created_at \
          FROM comments c JOIN articles a ON a.id = c.article_id JOIN sections s ON s.id = a.section_id \
          LEFT JOIN blocked_fingerprints b ON b.fingerprint = c.fingerprint \
          WHERE c.status = $1 ORDER BY c.created_at DESC, c.id DESC LIMIT $2 OFFSET $3")
@@ -327,7 +328,7 @@ pub(super) async fn change_comment(db: &Db, id: i64, status: Option<CommentStatu
         .fetch_optional(&mut tx)
         .await?
         .ok_or_else(|| StoreError::Missing(format!("comment {id}")))?;
-    let article_id: ArticleId = row.try_get(0)?;
+    let article_id: ArticleId = row.int("article_id")?;
     let was_published = row.text("status")? == CommentStatus::Published.as_str();
     match status {
         Some(status) => {

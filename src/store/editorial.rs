@@ -260,7 +260,7 @@ pub(super) async fn save_article(
 pub(super) async fn editable_article(db: &Db, id: ArticleId) -> StoreResult<Option<EditableArticle>> {
     let Some(row) =
         sql("SELECT a.section_id, a.slug, a.headline, a.dek, a.body_markdown, a.seo_title, a.seo_description, \
-         a.image_media_id, a.image_alt, a.image_caption, a.image_credit, s.slug, a.status, a.publish_at, \
+         a.image_media_id, a.image_alt, a.image_caption, a.image_credit, s.slug AS section_slug, a.status, a.publish_at, \
          a.unpublish_at, a.published_at, a.updated_at, a.created_at, a.created_by, a.version \
          FROM articles a JOIN sections s ON s.id = a.section_id WHERE a.id = $1")
         .bind(id)
@@ -285,9 +285,9 @@ pub(super) async fn editable_article(db: &Db, id: ArticleId) -> StoreResult<Opti
 pub(super) async fn newsroom_articles(db: &Db, query: NewsroomQuery) -> StoreResult<Vec<NewsroomListItem>> {
     let bylines = db.dialect().string_agg("au.name", "', '", "aa.position");
     let rows = sql_built(format!(
-        "SELECT a.id, a.headline, a.slug, s.slug, s.name, a.status, \
+        "SELECT a.id, a.headline, a.slug, s.slug AS section_slug, s.name AS section_name, a.status, \
          (SELECT {bylines} FROM article_authors aa \
-           JOIN authors au ON au.id = aa.author_id WHERE aa.article_id = a.id), \
+           JOIN authors au ON au.id = aa.author_id WHERE aa.article_id = a.id) AS bylines, \
          a.updated_at, a.publish_at, a.published_at \
          FROM articles a JOIN sections s ON s.id = a.section_id \
          WHERE ($1 IS NULL OR a.status = $1) \
@@ -368,7 +368,7 @@ pub(super) async fn transition(db: &Db, id: ArticleId, t: &Transition<'_>) -> St
 }
 
 pub(super) async fn workflow_events(db: &Db, id: ArticleId) -> StoreResult<Vec<WorkflowEvent>> {
-    let rows = sql("SELECT w.from_status, w.to_status, u.name, w.at FROM workflow_events w \
+    let rows = sql("SELECT w.from_status, w.to_status, u.name AS user_name, w.at FROM workflow_events w \
          LEFT JOIN users u ON u.id = w.user_id WHERE w.article_id = $1 ORDER BY w.id")
     .bind(id)
     .fetch_all(db)
@@ -431,7 +431,7 @@ pub(super) async fn fire_due(db: &Db, due: Due, now: DateTime<Utc>) -> StoreResu
 
 pub(super) async fn revisions(db: &Db, id: ArticleId) -> StoreResult<Vec<RevisionSummary>> {
     let rows =
-        sql("SELECT r.id, u.name, r.autosave, r.created_at FROM revisions r LEFT JOIN users u ON u.id = r.user_id \
+        sql("SELECT r.id, u.name AS user_name, r.autosave, r.created_at FROM revisions r LEFT JOIN users u ON u.id = r.user_id \
          WHERE r.article_id = $1 ORDER BY r.id DESC")
         .bind(id)
         .fetch_all(db)

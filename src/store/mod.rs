@@ -248,6 +248,10 @@ pub trait Store: newsroom::Newsroom + Send + Sync + 'static {
     /// Connections in the pool: (open, idle), for the metrics page.
     fn pool_stats(&self) -> (u32, u32);
 
+    /// Statements run since the store was opened: what a page cost the database, for the
+    /// metrics page and for tests that hold a page to a budget of queries.
+    fn statements_run(&self) -> u64;
+
     /// Tells the other nodes on this database that cached pages changed (`change` is
     /// [`crate::web::changes::Change::encode`]d). SQLite serves one node, so there is no one to tell.
     async fn announce(&self, _change: &str) -> StoreResult<()> {

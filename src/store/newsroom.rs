@@ -191,44 +191,7 @@ pub struct Revision {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CorrectionKind {
-    Correction,
-    Clarification,
-    Update,
-}
-
-impl CorrectionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Correction => "correction",
-            Self::Clarification => "clarification",
-            Self::Update => "update",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Some(match value {
-            "correction" => Self::Correction,
-            "clarification" => Self::Clarification,
-            "update" => Self::Update,
-            _ => return None,
-        })
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Correction {
-    pub id: i64,
-    pub article_id: ArticleId,
-    pub kind: CorrectionKind,
-    pub body: String,
-    pub created_at: DateTime<Utc>,
-    pub headline: String,
-    pub section_slug: String,
-    pub slug: String,
-}
+pub use crate::domain::correction::{Correction, CorrectionKind};
 
 #[derive(Debug, Clone)]
 pub struct NewMedia {

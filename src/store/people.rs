@@ -659,7 +659,7 @@ impl Newsroom for SqlStore {
 
     async fn audit_entries(&self, limit: i64, offset: i64) -> StoreResult<Vec<AuditEntry>> {
         // The log is append-only, so the id is the order of events (and what the index is on).
-        let rows = sql("SELECT l.id, l.at, u.name, l.action, l.target_kind, l.target_id, l.detail \
+        let rows = sql("SELECT l.id, l.at, u.name AS user_name, l.action, l.target_kind, l.target_id, l.detail \
              FROM audit_log l LEFT JOIN users u ON u.id = l.user_id ORDER BY l.id DESC LIMIT $1 OFFSET $2")
         .bind(limit)
         .bind(offset)

@@ -18,7 +18,7 @@ use sqlx::Executor;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use super::StoreResult;
-use super::sql::Db;
+use super::sql::{Db, Pool};
 use crate::config::DatabaseSettings;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -43,7 +43,7 @@ pub async fn connect(url: &str, settings: &DatabaseSettings) -> StoreResult<Db> 
         .await
         .map_err(name_tls_failure)?;
     MIGRATOR.run(&pool).await?;
-    Ok(Db::Postgres(pool))
+    Ok(Db::new(Pool::Postgres(pool)))
 }
 
 /// rustls reports a refused server certificate as an I/O error, which reads as "error

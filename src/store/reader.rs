@@ -7,11 +7,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::shared::{
-    ARTICLE_COLUMNS, article_from_row, author_from_row, author_ref_from_row, card_columns, cards, comment_from_row,
-    fresh_secret, is_foreign_key_violation, is_unique_violation, media_join, related_doc_from_row, section_from_row,
-    tag_from_row, tag_ref_from_row, to_unix,
+    article_from_row, article_select, author_from_row, card_columns, cards, comment_from_row, fresh_secret,
+    is_foreign_key_violation, is_unique_violation, media_join, related_doc_from_row, section_from_row, tag_from_row,
+    to_unix,
 };
-use super::sql::{Db, Dialect, Row, Tx, UNIT_SEPARATOR, sql, sql_built};
+use super::sql::{Dialect, Pool, ToArg, Tx, UNIT_SEPARATOR, sql, sql_built};
 use super::{
     ListFilter, NewArticle, NewAuthor, NewComment, NewSection, RelatedDoc, SqlStore, Store, StoreError, StoreResult,
     ViewIncrement,
@@ -19,27 +19,14 @@ use super::{
 use crate::domain::{Article, ArticleCard, ArticleId, ArticleStatus, Author, Comment, CommentStatus, Section, Tag};
 
 impl SqlStore {
-    async fn load_article(&self, row: Option<Row>) -> StoreResult<Option<Article>> {
-        let Some(row) = row else { return Ok(None) };
-        let id: ArticleId = row.try_get(0)?;
-        let authors =
-            sql("SELECT au.slug, au.name, au.email FROM article_authors aa JOIN authors au ON au.id = aa.author_id \
-             WHERE aa.article_id = $1 ORDER BY aa.position")
-            .bind(id)
-            .fetch_all(&self.db)
-            .await?
-            .iter()
-            .map(author_ref_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        let tags = sql("SELECT t.slug, t.name FROM article_tags at JOIN tags t ON t.id = at.tag_id \
-             WHERE at.article_id = $1 ORDER BY at.position")
-        .bind(id)
-        .fetch_all(&self.db)
-        .await?
-        .iter()
-        .map(tag_ref_from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Some(article_from_row(&row, authors, tags)?))
+    /// One article with everything its page shows from the store but comments and related
+    /// stories, in one statement ([`article_select`]).
+    async fn article_where(&self, condition: &str, key: impl ToArg) -> StoreResult<Option<Article>> {
+        let row = sql_built(format!("{} WHERE {condition}", article_select(self.db.dialect())))
+            .bind(key)
+            .fetch_optional(&self.db)
+            .await?;
+        row.as_ref().map(article_from_row).transpose()
     }
 }
 
@@ -250,13 +237,11 @@ impl Store for SqlStore {
     }
 
     async fn article_by_slug(&self, slug: &str) -> StoreResult<Option<Article>> {
-        let row = sql_built(format!("{ARTICLE_COLUMNS} WHERE a.slug = $1")).bind(slug).fetch_optional(&self.db).await?;
-        self.load_article(row).await
+        self.article_where("a.slug = $1", slug).await
     }
 
     async fn article_by_id(&self, id: ArticleId) -> StoreResult<Option<Article>> {
-        let row = sql_built(format!("{ARTICLE_COLUMNS} WHERE a.id = $1")).bind(id).fetch_optional(&self.db).await?;
-        self.load_article(row).await
+        self.article_where("a.id = $1", id).await
     }
 
     async fn list_articles(&self, filter: ListFilter, limit: i64, offset: i64) -> StoreResult<Vec<ArticleCard>> {
@@ -565,11 +550,15 @@ impl Store for SqlStore {
         self.db.pool_stats()
     }
 
+    fn statements_run(&self) -> u64 {
+        self.db.statements_run()
+    }
+
     async fn announce(&self, change: &str) -> StoreResult<()> {
-        match &self.db {
-            Db::Postgres(pool) => super::postgres_changes::announce(pool, change).await,
+        match &self.db.pool {
+            Pool::Postgres(pool) => super::postgres_changes::announce(pool, change).await,
             // One node: nobody else to tell.
-            Db::Sqlite(_) => Ok(()),
+            Pool::Sqlite(_) => Ok(()),
         }
     }
 
@@ -577,9 +566,9 @@ impl Store for SqlStore {
         &self,
         on_heard: std::sync::Arc<dyn Fn(super::postgres_changes::Heard) + Send + Sync>,
     ) -> Option<tokio::task::JoinHandle<()>> {
-        match &self.db {
-            Db::Postgres(pool) => Some(super::postgres_changes::watch(pool.clone(), on_heard)),
-            Db::Sqlite(_) => None,
+        match &self.db.pool {
+            Pool::Postgres(pool) => Some(super::postgres_changes::watch(pool.clone(), on_heard)),
+            Pool::Sqlite(_) => None,
         }
     }
 }

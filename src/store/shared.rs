@@ -1,6 +1,6 @@
-//! What the SQLite and PostgreSQL backends share: time and format conversions, how errors are
-//! classified, the column lists both speak the same SQL for, and the row → domain conversions,
-//! written once over [`Cols`] (each backend reads its own row type by column position).
+//! Time and format conversions, how errors are classified, the column lists several statements
+//! share, and the row → domain conversions. Rows are read by column name: each conversion names
+//! the columns it reads, and the statements that feed it alias their columns to those names.
 
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -8,10 +8,11 @@ use super::newsroom::{
     ArticleFields, AuditEntry, Correction, CorrectionKind, Credentials, CuratedEntry, EditableArticle, ImageChoice,
     MediaRecord, ModerationItem, NewsroomListItem, Revision, RevisionSummary, SessionRecord, WorkflowEvent,
 };
+use super::sql::{Dialect, Row};
 use super::{StoreError, StoreResult};
 use crate::domain::{
-    Article, ArticleCard, ArticleId, ArticleStatus, Author, AuthorRef, Comment, CommentStatus, FeaturedImage, Role,
-    Section, Slug, Tag, TagRef, User, article::article_path,
+    Article, ArticleCard, ArticleId, ArticleStatus, Author, Comment, CommentStatus, FeaturedImage, Role, Section, Slug,
+    Tag, User, article::article_path,
 };
 use crate::media::{FocalPoint, ImageFormat, Variant};
 
@@ -134,15 +135,15 @@ fn srcsets(format: Option<&str>, variants: Option<&str>) -> StoreResult<(String,
     Ok((list(own), list(ImageFormat::Webp), card))
 }
 
-/// Columns of an [`ArticleCard`], in the order [`card_from_row`] reads them. `a` is articles, `s`
-/// is sections and `im` is the featured image's media row, joined with `media_join!`.
+/// Columns of an [`ArticleCard`], named as [`card_from_row`] reads them. `a` is articles, `s` is
+/// sections and `im` is the featured image's media row, joined with `media_join!`.
 macro_rules! card_columns {
     () => {
-        "a.id, a.slug, s.slug, s.name, a.headline, a.dek, a.published_at, \
+        "a.id, a.slug, s.slug AS section_slug, s.name AS section_name, a.headline, a.dek, a.published_at, \
          a.image_url, a.image_alt, a.image_caption, a.image_credit, a.image_width, a.image_height, \
          (SELECT au.name FROM article_authors aa JOIN authors au ON au.id = aa.author_id \
-           WHERE aa.article_id = a.id ORDER BY aa.position LIMIT 1), \
-         a.comment_count, im.format, im.variants"
+           WHERE aa.article_id = a.id ORDER BY aa.position LIMIT 1) AS lead_author, \
+         a.comment_count, im.format AS media_format, im.variants AS media_variants"
     };
 }
 pub(super) use card_columns;
@@ -155,12 +156,29 @@ macro_rules! media_join {
 }
 pub(super) use media_join;
 
-/// An article page's columns, in the order [`article_from_row`] reads them.
-pub(super) const ARTICLE_COLUMNS: &str = "SELECT a.id, a.slug, s.slug, s.name, a.headline, a.dek, a.body_html, \
-     a.status, a.published_at, a.updated_at, a.view_count, a.comment_count, \
-     a.image_url, a.image_alt, a.image_caption, a.image_credit, a.image_width, a.image_height, \
-     im.format, im.variants \
-     FROM articles a JOIN sections s ON s.id = a.section_id LEFT JOIN media im ON im.id = a.image_media_id";
+/// An article page in one statement: the article, its section and image, and, aggregated as JSON
+/// arrays, its byline, tags and corrections, so an uncached page costs one round trip for all of
+/// it. Filtered by the caller's `WHERE`.
+pub(super) fn article_select(dialect: Dialect) -> String {
+    let byline =
+        dialect.json_array_agg(&[("slug", "au.slug"), ("name", "au.name"), ("email", "au.email")], "aa.position");
+    let tags = dialect.json_array_agg(&[("slug", "t.slug"), ("name", "t.name")], "at.position");
+    let corrections = dialect.json_array_agg(
+        &[("id", "c.id"), ("kind", "c.kind"), ("body", "c.body"), ("created_at", "c.created_at")],
+        "c.created_at, c.id",
+    );
+    format!(
+        "SELECT a.id, a.slug, s.slug AS section_slug, s.name AS section_name, a.headline, a.dek, a.body_html, \
+         a.status, a.published_at, a.updated_at, a.view_count, a.comment_count, \
+         a.image_url, a.image_alt, a.image_caption, a.image_credit, a.image_width, a.image_height, \
+         im.format AS media_format, im.variants AS media_variants, \
+         (SELECT {byline} FROM article_authors aa JOIN authors au ON au.id = aa.author_id \
+           WHERE aa.article_id = a.id) AS byline, \
+         (SELECT {tags} FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = a.id) AS tag_list, \
+         (SELECT {corrections} FROM corrections c WHERE c.article_id = a.id) AS correction_list \
+         FROM articles a JOIN sections s ON s.id = a.section_id LEFT JOIN media im ON im.id = a.image_media_id"
+    )
+}
 
 /// Counts a sign-in attempt unless the limit is reached: $1 scope, $2 key, $3 now, $4 window
 /// start, $5 limit. Both databases accept it; each backend makes it atomic its own way.
@@ -171,9 +189,9 @@ pub(super) const RESERVE_LOGIN_ATTEMPT: &str = "INSERT INTO login_failures (scop
 pub(super) const REVOKE_PASSWORD_TOKENS: &str =
     "UPDATE password_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL";
 
-pub(super) const USER_COLUMNS: &str = "SELECT u.id, u.email, u.name, u.role, u.author_id, au.slug, \
-     u.password_hash IS NOT NULL, u.totp_secret IS NOT NULL, u.disabled_at IS NOT NULL, u.created_at, \
-     u.password_hash, u.totp_secret, u.totp_last_step \
+pub(super) const USER_COLUMNS: &str = "SELECT u.id, u.email, u.name, u.role, u.author_id, au.slug AS author_slug, \
+     u.password_hash IS NOT NULL AS has_password, u.totp_secret IS NOT NULL AS totp_enabled, \
+     u.disabled_at IS NOT NULL AS disabled, u.created_at, u.password_hash, u.totp_secret, u.totp_last_step \
      FROM users u JOIN authors au ON au.id = u.author_id";
 
 pub(super) const SESSION_COLUMNS: &str = "SELECT token_hash, user_id, csrf_token, pending_totp, created_at, \
@@ -183,197 +201,192 @@ pub(super) const MEDIA_COLUMNS: &str = "SELECT id, hash, format, width, height, 
      credit, focal_x, focal_y, variants, uploaded_by, created_at, variant_attempts FROM media";
 
 pub(super) const CORRECTION_COLUMNS: &str = "SELECT c.id, c.article_id, c.kind, c.body, c.created_at, a.headline, \
-     s.slug, a.slug FROM corrections c JOIN articles a ON a.id = c.article_id JOIN sections s ON s.id = a.section_id";
+     s.slug AS section_slug, a.slug FROM corrections c JOIN articles a ON a.id = c.article_id JOIN sections s ON s.id = a.section_id";
 
-/// Reading a row's columns by position, whichever backend it came from. The conversions below are
-/// written against this, so both backends turn rows into the same domain values the same way.
-pub(super) trait Cols {
-    fn int(&self, i: usize) -> StoreResult<i64>;
-    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>>;
-    fn text(&self, i: usize) -> StoreResult<String>;
-    fn opt_text(&self, i: usize) -> StoreResult<Option<String>>;
-    fn opt_bytes(&self, i: usize) -> StoreResult<Option<Vec<u8>>>;
-    /// A stored 0/1 flag or a boolean expression.
-    fn flag(&self, i: usize) -> StoreResult<bool>;
-    /// A REAL column.
-    fn real(&self, i: usize) -> StoreResult<f32>;
-}
-
-impl Cols for super::sql::Row {
-    fn int(&self, i: usize) -> StoreResult<i64> {
-        self.try_get(i)
-    }
-    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
-        self.try_get(i)
-    }
-    fn text(&self, i: usize) -> StoreResult<String> {
-        self.try_get(i)
-    }
-    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
-        self.try_get(i)
-    }
-    fn opt_bytes(&self, i: usize) -> StoreResult<Option<Vec<u8>>> {
-        self.try_get(i)
-    }
-    fn flag(&self, i: usize) -> StoreResult<bool> {
-        self.flag_at(i)
-    }
-    fn real(&self, i: usize) -> StoreResult<f32> {
-        self.real_at(i)
-    }
-}
-
-/// The six image columns from `first`, and the media format and variants at `media`.
-fn image_from_row(row: &impl Cols, first: usize, media: usize) -> StoreResult<Option<FeaturedImage>> {
-    let Some(url) = row.opt_text(first)? else { return Ok(None) };
+/// The featured image of a card or article row: the `image_*` columns, and the media library's
+/// `media_format` and `media_variants` for its responsive sources.
+fn image_from_row(row: &Row) -> StoreResult<Option<FeaturedImage>> {
+    let Some(url) = row.opt_text("image_url")? else { return Ok(None) };
     let (srcset, srcset_webp, card_url) =
-        srcsets(row.opt_text(media)?.as_deref(), row.opt_text(media + 1)?.as_deref())?;
+        srcsets(row.opt_text("media_format")?.as_deref(), row.opt_text("media_variants")?.as_deref())?;
     Ok(Some(FeaturedImage {
         url,
-        alt: row.opt_text(first + 1)?.unwrap_or_default(),
-        caption: row.opt_text(first + 2)?,
-        credit: row.opt_text(first + 3)?,
-        width: row.opt_int(first + 4)?.unwrap_or(0).try_into().unwrap_or(0),
-        height: row.opt_int(first + 5)?.unwrap_or(0).try_into().unwrap_or(0),
+        alt: row.opt_text("image_alt")?.unwrap_or_default(),
+        caption: row.opt_text("image_caption")?,
+        credit: row.opt_text("image_credit")?,
+        width: row.opt_int("image_width")?.unwrap_or(0).try_into().unwrap_or(0),
+        height: row.opt_int("image_height")?.unwrap_or(0).try_into().unwrap_or(0),
         srcset,
         srcset_webp,
         card_url,
     }))
 }
 
-fn card_from_row(row: &impl Cols) -> StoreResult<ArticleCard> {
-    let slug = row.text(1)?;
-    let section_slug = row.text(2)?;
+fn card_from_row(row: &Row) -> StoreResult<ArticleCard> {
+    let slug = row.text("slug")?;
+    let section_slug = row.text("section_slug")?;
     Ok(ArticleCard {
-        id: row.int(0)?,
+        id: row.int("id")?,
         path: article_path(&section_slug, &slug),
         slug,
         section_slug,
-        section_name: row.text(3)?,
-        headline: row.text(4)?,
-        dek: row.text(5)?,
-        published_at: from_unix(row.opt_int(6)?.unwrap_or(0))?,
-        image: image_from_row(row, 7, 15)?,
-        lead_author: row.opt_text(13)?,
-        comment_count: row.int(14)?,
+        section_name: row.text("section_name")?,
+        headline: row.text("headline")?,
+        dek: row.text("dek")?,
+        published_at: from_unix(row.opt_int("published_at")?.unwrap_or(0))?,
+        image: image_from_row(row)?,
+        lead_author: row.opt_text("lead_author")?,
+        comment_count: row.int("comment_count")?,
     })
 }
 
-pub(super) fn cards<R: Cols>(rows: &[R]) -> StoreResult<Vec<ArticleCard>> {
+pub(super) fn cards(rows: &[Row]) -> StoreResult<Vec<ArticleCard>> {
     rows.iter().map(card_from_row).collect()
 }
 
-/// An [`ARTICLE_COLUMNS`] row, with its byline and tags read separately.
-pub(super) fn article_from_row(row: &impl Cols, authors: Vec<AuthorRef>, tags: Vec<TagRef>) -> StoreResult<Article> {
+/// A list aggregated as a JSON array ([`Dialect::json_array_agg`]); NULL when there is none.
+fn json_list<T: serde::de::DeserializeOwned>(row: &Row, column: &str) -> StoreResult<Vec<T>> {
+    match row.opt_text(column)? {
+        Some(json) => {
+            serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("{column} of a stored article: {e}")))
+        }
+        None => Ok(Vec::new()),
+    }
+}
+
+/// A correction as [`article_select`] aggregates it.
+#[derive(serde::Deserialize)]
+struct CorrectionNote {
+    id: i64,
+    kind: String,
+    body: String,
+    created_at: i64,
+}
+
+/// An [`article_select`] row.
+pub(super) fn article_from_row(row: &Row) -> StoreResult<Article> {
+    let id = row.int("id")?;
+    let slug = row.text("slug")?;
+    let section_slug = row.text("section_slug")?;
+    let headline = row.text("headline")?;
+    let corrections = json_list::<CorrectionNote>(row, "correction_list")?
+        .into_iter()
+        .map(|note| {
+            Ok(Correction {
+                id: note.id,
+                article_id: id,
+                kind: CorrectionKind::parse(&note.kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown correction kind {}", note.kind)))?,
+                body: note.body,
+                created_at: from_unix(note.created_at)?,
+                headline: headline.clone(),
+                section_slug: section_slug.clone(),
+                slug: slug.clone(),
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
     Ok(Article {
-        id: row.int(0)?,
-        slug: row.text(1)?,
-        section_slug: row.text(2)?,
-        section_name: row.text(3)?,
-        headline: row.text(4)?,
-        dek: row.text(5)?,
-        body_html: row.text(6)?,
-        image: image_from_row(row, 12, 18)?,
-        status: parse_status(&row.text(7)?)?,
-        published_at: opt_time(row.opt_int(8)?)?,
-        updated_at: from_unix(row.int(9)?)?,
-        authors,
-        tags,
-        view_count: row.int(10)?,
-        comment_count: row.int(11)?,
+        id,
+        section_name: row.text("section_name")?,
+        dek: row.text("dek")?,
+        body_html: row.text("body_html")?,
+        image: image_from_row(row)?,
+        status: parse_status(&row.text("status")?)?,
+        published_at: opt_time(row.opt_int("published_at")?)?,
+        updated_at: from_unix(row.int("updated_at")?)?,
+        authors: json_list(row, "byline")?,
+        tags: json_list(row, "tag_list")?,
+        view_count: row.int("view_count")?,
+        comment_count: row.int("comment_count")?,
+        corrections,
+        slug,
+        section_slug,
+        headline,
     })
 }
 
-pub(super) fn author_ref_from_row(row: &impl Cols) -> StoreResult<AuthorRef> {
-    Ok(AuthorRef { slug: row.text(0)?, name: row.text(1)?, email: row.text(2)? })
+pub(super) fn section_from_row(row: &Row) -> StoreResult<Section> {
+    Ok(Section { id: row.int("id")?, slug: row.text("slug")?, name: row.text("name")?, position: row.int("position")? })
 }
 
-pub(super) fn tag_ref_from_row(row: &impl Cols) -> StoreResult<TagRef> {
-    Ok(TagRef { slug: row.text(0)?, name: row.text(1)? })
+/// A section and whether it is archived.
+pub(super) fn section_with_archived(row: &Row) -> StoreResult<(Section, bool)> {
+    Ok((section_from_row(row)?, row.flag("archived")?))
 }
 
-pub(super) fn section_from_row(row: &impl Cols) -> StoreResult<Section> {
-    Ok(Section { id: row.int(0)?, slug: row.text(1)?, name: row.text(2)?, position: row.int(3)? })
-}
-
-/// A section and whether it is archived (the fifth column).
-pub(super) fn section_with_archived(row: &impl Cols) -> StoreResult<(Section, bool)> {
-    Ok((section_from_row(row)?, row.flag(4)?))
-}
-
-pub(super) fn author_from_row(row: &impl Cols) -> StoreResult<Author> {
+pub(super) fn author_from_row(row: &Row) -> StoreResult<Author> {
     Ok(Author {
-        id: row.int(0)?,
-        slug: row.text(1)?,
-        name: row.text(2)?,
-        email: row.text(3)?,
-        bio: row.text(4)?,
-        photo_url: row.opt_text(5)?,
+        id: row.int("id")?,
+        slug: row.text("slug")?,
+        name: row.text("name")?,
+        email: row.text("email")?,
+        bio: row.text("bio")?,
+        photo_url: row.opt_text("photo_url")?,
     })
 }
 
-pub(super) fn tag_from_row(row: &impl Cols) -> StoreResult<Tag> {
-    Ok(Tag { id: row.int(0)?, slug: row.text(1)?, name: row.text(2)? })
+pub(super) fn tag_from_row(row: &Row) -> StoreResult<Tag> {
+    Ok(Tag { id: row.int("id")?, slug: row.text("slug")?, name: row.text("name")? })
 }
 
-pub(super) fn comment_from_row(row: &impl Cols) -> StoreResult<Comment> {
+pub(super) fn comment_from_row(row: &Row) -> StoreResult<Comment> {
     Ok(Comment {
-        id: row.int(0)?,
-        article_id: row.int(1)?,
-        author_name: row.text(2)?,
-        body: row.text(3)?,
-        status: parse_comment_status(&row.text(4)?)?,
-        created_at: from_unix(row.int(5)?)?,
+        id: row.int("id")?,
+        article_id: row.int("article_id")?,
+        author_name: row.text("author_name")?,
+        body: row.text("body")?,
+        status: parse_comment_status(&row.text("status")?)?,
+        created_at: from_unix(row.int("created_at")?)?,
     })
 }
 
-/// A related-corpus row: id, published_at, headline, body_markdown, then the tag names.
-pub(super) fn related_doc_from_row(row: &impl Cols, tags: Vec<String>) -> StoreResult<super::RelatedDoc> {
+/// A related-corpus row, with its tag names split out of `tags`.
+pub(super) fn related_doc_from_row(row: &Row, tags: Vec<String>) -> StoreResult<super::RelatedDoc> {
     Ok(super::RelatedDoc {
-        id: row.int(0)?,
-        published_at: from_unix(row.opt_int(1)?.unwrap_or(0))?,
-        headline: row.text(2)?,
-        body_markdown: row.text(3)?,
+        id: row.int("id")?,
+        published_at: from_unix(row.opt_int("published_at")?.unwrap_or(0))?,
+        headline: row.text("headline")?,
+        body_markdown: row.text("body_markdown")?,
         tags,
     })
 }
 
-pub(super) fn user_from_row(row: &impl Cols) -> StoreResult<User> {
-    let role = row.text(3)?;
+pub(super) fn user_from_row(row: &Row) -> StoreResult<User> {
+    let role = row.text("role")?;
     Ok(User {
-        id: row.int(0)?,
-        email: row.text(1)?,
-        name: row.text(2)?,
+        id: row.int("id")?,
+        email: row.text("email")?,
+        name: row.text("name")?,
         role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
-        author_id: row.int(4)?,
-        author_slug: row.text(5)?,
-        has_password: row.flag(6)?,
-        totp_enabled: row.flag(7)?,
-        disabled: row.flag(8)?,
-        created_at: from_unix(row.int(9)?)?,
+        author_id: row.int("author_id")?,
+        author_slug: row.text("author_slug")?,
+        has_password: row.flag("has_password")?,
+        totp_enabled: row.flag("totp_enabled")?,
+        disabled: row.flag("disabled")?,
+        created_at: from_unix(row.int("created_at")?)?,
     })
 }
 
-pub(super) fn credentials_from_row(row: &impl Cols) -> StoreResult<Credentials> {
+pub(super) fn credentials_from_row(row: &Row) -> StoreResult<Credentials> {
     Ok(Credentials {
         user: user_from_row(row)?,
-        password_hash: row.opt_text(10)?,
-        totp_secret: row.opt_bytes(11)?,
-        totp_last_step: row.opt_int(12)?,
+        password_hash: row.opt_text("password_hash")?,
+        totp_secret: row.opt_bytes("totp_secret")?,
+        totp_last_step: row.opt_int("totp_last_step")?,
     })
 }
 
-pub(super) fn session_from_row(row: &impl Cols) -> StoreResult<SessionRecord> {
+pub(super) fn session_from_row(row: &Row) -> StoreResult<SessionRecord> {
     Ok(SessionRecord {
-        token_hash: row.text(0)?,
-        user_id: row.int(1)?,
-        csrf_token: row.text(2)?,
-        pending_totp: row.flag(3)?,
-        created_at: from_unix(row.int(4)?)?,
-        last_seen_at: from_unix(row.int(5)?)?,
-        reauth_at: from_unix(row.int(6)?)?,
-        ip: row.text(7)?,
-        user_agent: row.text(8)?,
+        token_hash: row.text("token_hash")?,
+        user_id: row.int("user_id")?,
+        csrf_token: row.text("csrf_token")?,
+        pending_totp: row.flag("pending_totp")?,
+        created_at: from_unix(row.int("created_at")?)?,
+        last_seen_at: from_unix(row.int("last_seen_at")?)?,
+        reauth_at: from_unix(row.int("reauth_at")?)?,
+        ip: row.text("ip")?,
+        user_agent: row.text("user_agent")?,
     })
 }
 
@@ -381,38 +394,38 @@ fn unsigned<T: TryFrom<i64>>(value: i64, what: &str) -> StoreResult<T> {
     T::try_from(value).map_err(|_| StoreError::Corrupt(format!("media {what} {value} is out of range")))
 }
 
-pub(super) fn media_from_row(row: &impl Cols) -> StoreResult<MediaRecord> {
+pub(super) fn media_from_row(row: &Row) -> StoreResult<MediaRecord> {
     Ok(MediaRecord {
-        id: row.int(0)?,
-        hash: row.text(1)?,
-        format: parse_image_format(&row.text(2)?)?,
-        width: unsigned(row.int(3)?, "width")?,
-        height: unsigned(row.int(4)?, "height")?,
-        bytes: unsigned(row.int(5)?, "size")?,
-        original_name: row.text(6)?,
-        alt: row.text(7)?,
-        caption: row.text(8)?,
-        credit: row.text(9)?,
-        focal: FocalPoint { x: row.real(10)?, y: row.real(11)? },
-        variants: row.opt_text(12)?.as_deref().map(parse_variants).transpose()?,
-        uploaded_by: row.opt_int(13)?,
-        created_at: from_unix(row.int(14)?)?,
-        variant_attempts: unsigned(row.int(15)?, "variant attempts")?,
+        id: row.int("id")?,
+        hash: row.text("hash")?,
+        format: parse_image_format(&row.text("format")?)?,
+        width: unsigned(row.int("width")?, "width")?,
+        height: unsigned(row.int("height")?, "height")?,
+        bytes: unsigned(row.int("bytes")?, "size")?,
+        original_name: row.text("original_name")?,
+        alt: row.text("alt")?,
+        caption: row.text("caption")?,
+        credit: row.text("credit")?,
+        focal: FocalPoint { x: row.real("focal_x")?, y: row.real("focal_y")? },
+        variants: row.opt_text("variants")?.as_deref().map(parse_variants).transpose()?,
+        uploaded_by: row.opt_int("uploaded_by")?,
+        created_at: from_unix(row.int("created_at")?)?,
+        variant_attempts: unsigned(row.int("variant_attempts")?, "variant attempts")?,
     })
 }
 
-pub(super) fn correction_from_row(row: &impl Cols) -> StoreResult<Correction> {
-    let kind = row.text(2)?;
+pub(super) fn correction_from_row(row: &Row) -> StoreResult<Correction> {
+    let kind = row.text("kind")?;
     Ok(Correction {
-        id: row.int(0)?,
-        article_id: row.int(1)?,
+        id: row.int("id")?,
+        article_id: row.int("article_id")?,
         kind: CorrectionKind::parse(&kind)
             .ok_or_else(|| StoreError::Corrupt(format!("unknown correction kind {kind}")))?,
-        body: row.text(3)?,
-        created_at: from_unix(row.int(4)?)?,
-        headline: row.text(5)?,
-        section_slug: row.text(6)?,
-        slug: row.text(7)?,
+        body: row.text("body")?,
+        created_at: from_unix(row.int("created_at")?)?,
+        headline: row.text("headline")?,
+        section_slug: row.text("section_slug")?,
+        slug: row.text("slug")?,
     })
 }
 
@@ -420,123 +433,123 @@ pub(super) fn correction_from_row(row: &impl Cols) -> StoreResult<Correction> {
 /// tags read separately.
 pub(super) fn editable_from_row(
     id: ArticleId,
-    row: &impl Cols,
+    row: &Row,
     author_ids: Vec<i64>,
     tags: Vec<String>,
 ) -> StoreResult<EditableArticle> {
-    let image = match row.opt_int(7)? {
+    let image = match row.opt_int("image_media_id")? {
         Some(media_id) => Some(ImageChoice {
             media_id,
-            alt: row.opt_text(8)?.unwrap_or_default(),
-            caption: row.opt_text(9)?.unwrap_or_default(),
-            credit: row.opt_text(10)?.unwrap_or_default(),
+            alt: row.opt_text("image_alt")?.unwrap_or_default(),
+            caption: row.opt_text("image_caption")?.unwrap_or_default(),
+            credit: row.opt_text("image_credit")?.unwrap_or_default(),
         }),
         None => None,
     };
     Ok(EditableArticle {
         id,
         fields: ArticleFields {
-            section_id: row.int(0)?,
-            slug: row.text(1)?,
-            headline: row.text(2)?,
-            dek: row.text(3)?,
-            body_markdown: row.text(4)?,
+            section_id: row.int("section_id")?,
+            slug: row.text("slug")?,
+            headline: row.text("headline")?,
+            dek: row.text("dek")?,
+            body_markdown: row.text("body_markdown")?,
             author_ids,
             tags,
             image,
-            seo_title: row.text(5)?,
-            seo_description: row.text(6)?,
+            seo_title: row.text("seo_title")?,
+            seo_description: row.text("seo_description")?,
         },
-        section_slug: row.text(11)?,
-        status: parse_status(&row.text(12)?)?,
-        publish_at: opt_time(row.opt_int(13)?)?,
-        unpublish_at: opt_time(row.opt_int(14)?)?,
-        published_at: opt_time(row.opt_int(15)?)?,
-        updated_at: from_unix(row.int(16)?)?,
-        created_at: from_unix(row.int(17)?)?,
-        created_by: row.opt_int(18)?,
-        version: row.int(19)?,
+        section_slug: row.text("section_slug")?,
+        status: parse_status(&row.text("status")?)?,
+        publish_at: opt_time(row.opt_int("publish_at")?)?,
+        unpublish_at: opt_time(row.opt_int("unpublish_at")?)?,
+        published_at: opt_time(row.opt_int("published_at")?)?,
+        updated_at: from_unix(row.int("updated_at")?)?,
+        created_at: from_unix(row.int("created_at")?)?,
+        created_by: row.opt_int("created_by")?,
+        version: row.int("version")?,
     })
 }
 
-pub(super) fn newsroom_item_from_row(row: &impl Cols) -> StoreResult<NewsroomListItem> {
+pub(super) fn newsroom_item_from_row(row: &Row) -> StoreResult<NewsroomListItem> {
     Ok(NewsroomListItem {
-        id: row.int(0)?,
-        headline: row.text(1)?,
-        slug: row.text(2)?,
-        section_slug: row.text(3)?,
-        section_name: row.text(4)?,
-        status: parse_status(&row.text(5)?)?,
-        bylines: row.opt_text(6)?.unwrap_or_default(),
-        updated_at: from_unix(row.int(7)?)?,
-        publish_at: opt_time(row.opt_int(8)?)?,
-        published_at: opt_time(row.opt_int(9)?)?,
+        id: row.int("id")?,
+        headline: row.text("headline")?,
+        slug: row.text("slug")?,
+        section_slug: row.text("section_slug")?,
+        section_name: row.text("section_name")?,
+        status: parse_status(&row.text("status")?)?,
+        bylines: row.opt_text("bylines")?.unwrap_or_default(),
+        updated_at: from_unix(row.int("updated_at")?)?,
+        publish_at: opt_time(row.opt_int("publish_at")?)?,
+        published_at: opt_time(row.opt_int("published_at")?)?,
     })
 }
 
-pub(super) fn workflow_event_from_row(row: &impl Cols) -> StoreResult<WorkflowEvent> {
+pub(super) fn workflow_event_from_row(row: &Row) -> StoreResult<WorkflowEvent> {
     Ok(WorkflowEvent {
-        from: parse_status(&row.text(0)?)?,
-        to: parse_status(&row.text(1)?)?,
-        user_name: row.opt_text(2)?,
-        at: from_unix(row.int(3)?)?,
+        from: parse_status(&row.text("from_status")?)?,
+        to: parse_status(&row.text("to_status")?)?,
+        user_name: row.opt_text("user_name")?,
+        at: from_unix(row.int("at")?)?,
     })
 }
 
-pub(super) fn revision_summary_from_row(row: &impl Cols) -> StoreResult<RevisionSummary> {
+pub(super) fn revision_summary_from_row(row: &Row) -> StoreResult<RevisionSummary> {
     Ok(RevisionSummary {
-        id: row.int(0)?,
-        user_name: row.opt_text(1)?,
-        autosave: row.flag(2)?,
-        created_at: from_unix(row.int(3)?)?,
+        id: row.int("id")?,
+        user_name: row.opt_text("user_name")?,
+        autosave: row.flag("autosave")?,
+        created_at: from_unix(row.int("created_at")?)?,
     })
 }
 
-pub(super) fn revision_from_row(row: &impl Cols) -> StoreResult<Revision> {
-    let id = row.int(0)?;
+pub(super) fn revision_from_row(row: &Row) -> StoreResult<Revision> {
+    let id = row.int("id")?;
     Ok(Revision {
         id,
-        article_id: row.int(1)?,
-        fields: serde_json::from_str(&row.text(2)?)
+        article_id: row.int("article_id")?,
+        fields: serde_json::from_str(&row.text("snapshot")?)
             .map_err(|e| StoreError::Corrupt(format!("revision {id} snapshot: {e}")))?,
-        created_at: from_unix(row.int(3)?)?,
+        created_at: from_unix(row.int("created_at")?)?,
     })
 }
 
-pub(super) fn curated_entry_from_row(row: &impl Cols) -> StoreResult<CuratedEntry> {
+pub(super) fn curated_entry_from_row(row: &Row) -> StoreResult<CuratedEntry> {
     Ok(CuratedEntry {
-        article_id: row.int(0)?,
-        headline: row.text(1)?,
-        section_name: row.text(2)?,
-        status: parse_status(&row.text(3)?)?,
-        expires_at: opt_time(row.opt_int(4)?)?,
+        article_id: row.int("article_id")?,
+        headline: row.text("headline")?,
+        section_name: row.text("section_name")?,
+        status: parse_status(&row.text("status")?)?,
+        expires_at: opt_time(row.opt_int("expires_at")?)?,
     })
 }
 
-pub(super) fn moderation_item_from_row(row: &impl Cols) -> StoreResult<ModerationItem> {
+pub(super) fn moderation_item_from_row(row: &Row) -> StoreResult<ModerationItem> {
     Ok(ModerationItem {
-        id: row.int(0)?,
-        article_id: row.int(1)?,
-        headline: row.text(2)?,
-        section_slug: row.text(3)?,
-        slug: row.text(4)?,
-        author_name: row.text(5)?,
-        body: row.text(6)?,
-        status: parse_comment_status(&row.text(7)?)?,
-        fingerprint: row.text(8)?,
-        fingerprint_blocked: row.flag(9)?,
-        created_at: from_unix(row.int(10)?)?,
+        id: row.int("id")?,
+        article_id: row.int("article_id")?,
+        headline: row.text("headline")?,
+        section_slug: row.text("section_slug")?,
+        slug: row.text("slug")?,
+        author_name: row.text("author_name")?,
+        body: row.text("body")?,
+        status: parse_comment_status(&row.text("status")?)?,
+        fingerprint: row.text("fingerprint")?,
+        fingerprint_blocked: row.flag("fingerprint_blocked")?,
+        created_at: from_unix(row.int("created_at")?)?,
     })
 }
 
-pub(super) fn audit_entry_from_row(row: &impl Cols) -> StoreResult<AuditEntry> {
+pub(super) fn audit_entry_from_row(row: &Row) -> StoreResult<AuditEntry> {
     Ok(AuditEntry {
-        id: row.int(0)?,
-        at: from_unix(row.int(1)?)?,
-        user_name: row.opt_text(2)?,
-        action: row.text(3)?,
-        target_kind: row.text(4)?,
-        target_id: row.opt_int(5)?,
-        detail: row.text(6)?,
+        id: row.int("id")?,
+        at: from_unix(row.int("at")?)?,
+        user_name: row.opt_text("user_name")?,
+        action: row.text("action")?,
+        target_kind: row.text("target_kind")?,
+        target_id: row.opt_int("target_id")?,
+        detail: row.text("detail")?,
     })
 }

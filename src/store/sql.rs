@@ -9,8 +9,13 @@
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{ColumnIndex, Decode, PgConnection, PgPool, Postgres, SqlStr, Sqlite, SqliteConnection, SqlitePool, Type};
+use sqlx::{
+    ColumnIndex, Database, Decode, Encode, PgConnection, PgPool, Postgres, SqlStr, Sqlite, SqliteConnection,
+    SqlitePool, Type,
+};
 use sqlx::{SqlSafeStr, Transaction};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::StoreResult;
 
@@ -39,6 +44,16 @@ impl Dialect {
         }
     }
 
+    /// A JSON array of one object per row of the group, in `order`, as text; NULL for no rows.
+    /// `fields` are (key, SQL expression) pairs.
+    pub fn json_array_agg(self, fields: &[(&str, &str)], order: &str) -> String {
+        let pairs = fields.iter().map(|(key, expr)| format!("'{key}', {expr}")).collect::<Vec<_>>().join(", ");
+        match self {
+            Self::Sqlite => format!("json_group_array(json_object({pairs}) ORDER BY {order})"),
+            Self::Postgres => format!("CAST(json_agg(json_build_object({pairs}) ORDER BY {order}) AS TEXT)"),
+        }
+    }
+
     /// A join that walks the table on its left first. SQLite takes `CROSS JOIN` as that
     /// instruction (a short list of picks or related ids drives the query); PostgreSQL plans joins
     /// itself and does not allow `ON` after `CROSS JOIN`.
@@ -54,19 +69,37 @@ impl Dialect {
 /// ASCII unit separator, which no name contains).
 pub const UNIT_SEPARATOR: char = '\u{1f}';
 
-/// A pool on one of the two databases. The store is written against this one type.
+/// A connection pool on one of the two databases.
 #[derive(Clone, Debug)]
-pub enum Db {
+pub enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
 
+/// The database the store is written against: a pool on either backend, and a count of the
+/// statements run through it (for the metrics page, and for tests that hold a page to a budget of
+/// queries).
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: Pool,
+    statements: Arc<AtomicU64>,
+}
+
 impl Db {
+    pub fn new(pool: Pool) -> Self {
+        Self { pool, statements: Arc::default() }
+    }
+
     pub fn dialect(&self) -> Dialect {
-        match self {
-            Self::Sqlite(_) => Dialect::Sqlite,
-            Self::Postgres(_) => Dialect::Postgres,
+        match self.pool {
+            Pool::Sqlite(_) => Dialect::Sqlite,
+            Pool::Postgres(_) => Dialect::Postgres,
         }
+    }
+
+    /// Statements run since the store was opened (transaction control not included).
+    pub fn statements_run(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     /// A transaction that will write. On SQLite it takes the write lock up front: under WAL, a
@@ -74,39 +107,45 @@ impl Db {
     /// fails at once instead of waiting for the lock. PostgreSQL locks rows as it goes
     /// ([`Dialect::for_update`]).
     pub async fn begin(&self) -> StoreResult<Tx> {
-        Ok(match self {
-            Self::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-        })
+        let transaction = match &self.pool {
+            Pool::Sqlite(pool) => Transaction_::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(pool) => Transaction_::Postgres(pool.begin().await?),
+        };
+        Ok(Tx { transaction, statements: Arc::clone(&self.statements) })
     }
 
     /// Connections in the pool: (open, idle).
     pub fn pool_stats(&self) -> (u32, u32) {
-        match self {
-            Self::Sqlite(pool) => (pool.size(), pool.num_idle() as u32),
-            Self::Postgres(pool) => (pool.size(), pool.num_idle() as u32),
+        match &self.pool {
+            Pool::Sqlite(pool) => (pool.size(), pool.num_idle() as u32),
+            Pool::Postgres(pool) => (pool.size(), pool.num_idle() as u32),
         }
     }
 }
 
 /// An open transaction on either database; rolled back when dropped without [`Tx::commit`].
-pub enum Tx {
+pub struct Tx {
+    transaction: Transaction_,
+    statements: Arc<AtomicU64>,
+}
+
+enum Transaction_ {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
 }
 
 impl Tx {
     pub fn dialect(&self) -> Dialect {
-        match self {
-            Self::Sqlite(_) => Dialect::Sqlite,
-            Self::Postgres(_) => Dialect::Postgres,
+        match self.transaction {
+            Transaction_::Sqlite(_) => Dialect::Sqlite,
+            Transaction_::Postgres(_) => Dialect::Postgres,
         }
     }
 
     /// Makes other transactions that replace the whole of `table` wait for this one; readers
     /// still read. SQLite's single writer gives this already.
     pub async fn lock_table(&mut self, table: &'static str) -> StoreResult<()> {
-        if let Self::Postgres(_) = self {
+        if self.dialect() == Dialect::Postgres {
             sql_built(format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")).execute(self).await?;
         }
         Ok(())
@@ -116,23 +155,28 @@ impl Tx {
     /// a count-then-insert on `key` is not raced by another node. SQLite's single writer gives
     /// this already.
     pub async fn serialize_on(&mut self, key: &str) -> StoreResult<()> {
-        if let Self::Postgres(_) = self {
+        if self.dialect() == Dialect::Postgres {
             sql("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))").bind(key).execute(self).await?;
         }
         Ok(())
     }
 
     pub async fn commit(self) -> StoreResult<()> {
-        match self {
-            Self::Sqlite(tx) => tx.commit().await?,
-            Self::Postgres(tx) => tx.commit().await?,
+        match self.transaction {
+            Transaction_::Sqlite(tx) => tx.commit().await?,
+            Transaction_::Postgres(tx) => tx.commit().await?,
         }
         Ok(())
     }
 }
 
-/// Where a statement runs: a pool or an open transaction.
-pub enum On<'a> {
+/// Where a statement runs: a pool or an open transaction, and the count it adds to.
+pub struct On<'a> {
+    target: Target<'a>,
+    statements: &'a AtomicU64,
+}
+
+enum Target<'a> {
     SqlitePool(&'a SqlitePool),
     PgPool(&'a PgPool),
     Sqlite(&'a mut SqliteConnection),
@@ -141,19 +185,29 @@ pub enum On<'a> {
 
 impl<'a> From<&'a Db> for On<'a> {
     fn from(db: &'a Db) -> Self {
-        match db {
-            Db::Sqlite(pool) => On::SqlitePool(pool),
-            Db::Postgres(pool) => On::PgPool(pool),
-        }
+        let target = match &db.pool {
+            Pool::Sqlite(pool) => Target::SqlitePool(pool),
+            Pool::Postgres(pool) => Target::PgPool(pool),
+        };
+        On { target, statements: &db.statements }
     }
 }
 
 impl<'a> From<&'a mut Tx> for On<'a> {
     fn from(tx: &'a mut Tx) -> Self {
-        match tx {
-            Tx::Sqlite(tx) => On::Sqlite(tx),
-            Tx::Postgres(tx) => On::Postgres(tx),
-        }
+        let target = match &mut tx.transaction {
+            Transaction_::Sqlite(tx) => Target::Sqlite(tx),
+            Transaction_::Postgres(tx) => Target::Postgres(tx),
+        };
+        On { target, statements: &tx.statements }
+    }
+}
+
+impl<'a> On<'a> {
+    /// Where to run, counting the statement.
+    fn target(self) -> Target<'a> {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        self.target
     }
 }
 
@@ -251,60 +305,38 @@ impl Statement {
     }
 
     fn sqlite(self) -> Query<'static, Sqlite, SqliteArguments> {
-        let mut query = sqlx::query(self.sql);
-        for arg in self.args {
-            query = match arg {
-                Arg::Int(v) => query.bind(v),
-                Arg::Real(v) => query.bind(v),
-                Arg::Float(v) => query.bind(v),
-                Arg::Bool(v) => query.bind(v),
-                Arg::Text(v) => query.bind(v),
-                Arg::Bytes(v) => query.bind(v),
-            };
-        }
-        query
+        native(self)
     }
 
     fn postgres(self) -> Query<'static, Postgres, PgArguments> {
-        let mut query = sqlx::query(self.sql);
-        for arg in self.args {
-            query = match arg {
-                Arg::Int(v) => query.bind(v),
-                Arg::Real(v) => query.bind(v),
-                Arg::Float(v) => query.bind(v),
-                Arg::Bool(v) => query.bind(v),
-                Arg::Text(v) => query.bind(v),
-                Arg::Bytes(v) => query.bind(v),
-            };
-        }
-        query
+        native(self)
     }
 
     /// Runs the statement; the number of rows it changed.
     pub async fn execute<'a>(self, on: impl Into<On<'a>>) -> Result<u64, sqlx::Error> {
-        Ok(match on.into() {
-            On::SqlitePool(pool) => self.sqlite().execute(pool).await?.rows_affected(),
-            On::PgPool(pool) => self.postgres().execute(pool).await?.rows_affected(),
-            On::Sqlite(conn) => self.sqlite().execute(conn).await?.rows_affected(),
-            On::Postgres(conn) => self.postgres().execute(conn).await?.rows_affected(),
+        Ok(match on.into().target() {
+            Target::SqlitePool(pool) => self.sqlite().execute(pool).await?.rows_affected(),
+            Target::PgPool(pool) => self.postgres().execute(pool).await?.rows_affected(),
+            Target::Sqlite(conn) => self.sqlite().execute(conn).await?.rows_affected(),
+            Target::Postgres(conn) => self.postgres().execute(conn).await?.rows_affected(),
         })
     }
 
     pub async fn fetch_all<'a>(self, on: impl Into<On<'a>>) -> Result<Vec<Row>, sqlx::Error> {
-        Ok(match on.into() {
-            On::SqlitePool(pool) => self.sqlite().fetch_all(pool).await?.into_iter().map(Row::Sqlite).collect(),
-            On::PgPool(pool) => self.postgres().fetch_all(pool).await?.into_iter().map(Row::Postgres).collect(),
-            On::Sqlite(conn) => self.sqlite().fetch_all(conn).await?.into_iter().map(Row::Sqlite).collect(),
-            On::Postgres(conn) => self.postgres().fetch_all(conn).await?.into_iter().map(Row::Postgres).collect(),
+        Ok(match on.into().target() {
+            Target::SqlitePool(pool) => self.sqlite().fetch_all(pool).await?.into_iter().map(Row::Sqlite).collect(),
+            Target::PgPool(pool) => self.postgres().fetch_all(pool).await?.into_iter().map(Row::Postgres).collect(),
+            Target::Sqlite(conn) => self.sqlite().fetch_all(conn).await?.into_iter().map(Row::Sqlite).collect(),
+            Target::Postgres(conn) => self.postgres().fetch_all(conn).await?.into_iter().map(Row::Postgres).collect(),
         })
     }
 
     pub async fn fetch_optional<'a>(self, on: impl Into<On<'a>>) -> Result<Option<Row>, sqlx::Error> {
-        Ok(match on.into() {
-            On::SqlitePool(pool) => self.sqlite().fetch_optional(pool).await?.map(Row::Sqlite),
-            On::PgPool(pool) => self.postgres().fetch_optional(pool).await?.map(Row::Postgres),
-            On::Sqlite(conn) => self.sqlite().fetch_optional(conn).await?.map(Row::Sqlite),
-            On::Postgres(conn) => self.postgres().fetch_optional(conn).await?.map(Row::Postgres),
+        Ok(match on.into().target() {
+            Target::SqlitePool(pool) => self.sqlite().fetch_optional(pool).await?.map(Row::Sqlite),
+            Target::PgPool(pool) => self.postgres().fetch_optional(pool).await?.map(Row::Postgres),
+            Target::Sqlite(conn) => self.sqlite().fetch_optional(conn).await?.map(Row::Sqlite),
+            Target::Postgres(conn) => self.postgres().fetch_optional(conn).await?.map(Row::Postgres),
         })
     }
 
@@ -329,6 +361,30 @@ impl Statement {
     pub async fn scalar_all<'a, T: Column>(self, on: impl Into<On<'a>>) -> Result<Vec<T>, sqlx::Error> {
         self.fetch_all(on).await?.iter().map(|row| row.get_raw(0)).collect()
     }
+}
+
+/// The statement as the native query of database `DB`, its arguments bound in order.
+fn native<DB: Database>(statement: Statement) -> Query<'static, DB, <DB as Database>::Arguments>
+where
+    Option<i64>: for<'q> Encode<'q, DB> + Type<DB>,
+    Option<f64>: for<'q> Encode<'q, DB> + Type<DB>,
+    Option<f32>: for<'q> Encode<'q, DB> + Type<DB>,
+    Option<bool>: for<'q> Encode<'q, DB> + Type<DB>,
+    Option<String>: for<'q> Encode<'q, DB> + Type<DB>,
+    Option<Vec<u8>>: for<'q> Encode<'q, DB> + Type<DB>,
+{
+    let mut query = sqlx::query(statement.sql);
+    for arg in statement.args {
+        query = match arg {
+            Arg::Int(v) => query.bind(v),
+            Arg::Real(v) => query.bind(v),
+            Arg::Float(v) => query.bind(v),
+            Arg::Bool(v) => query.bind(v),
+            Arg::Text(v) => query.bind(v),
+            Arg::Bytes(v) => query.bind(v),
+        };
+    }
+    query
 }
 
 /// A Rust type both databases can decode a column into.

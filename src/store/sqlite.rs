@@ -8,7 +8,7 @@ use std::time::Duration;
 use sqlx::Connection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::sql::Db;
+use super::sql::{Db, Pool};
 use super::{StoreError, StoreResult};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -34,7 +34,7 @@ pub async fn open(data_dir: &Path) -> StoreResult<Db> {
     // more page caches than the memory budget allows.
     let pool = pool_options().max_connections(4).connect_with(options).await?;
     MIGRATOR.run(&pool).await?;
-    Ok(Db::Sqlite(pool))
+    Ok(Db::new(Pool::Sqlite(pool)))
 }
 
 /// Pool settings, with one guard: a connection whose transaction state is in doubt is closed

@@ -8,6 +8,7 @@ mod comments;
 mod helpers;
 mod http;
 mod input_text;
+mod miss_path;
 mod modules;
 mod newsroom;
 mod ops;

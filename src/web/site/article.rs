@@ -72,7 +72,7 @@ struct ArticlePage {
     more_comments: bool,
     form: CommentForm,
     modules: ArticleModules,
-    corrections: Vec<crate::store::newsroom::Correction>,
+    corrections: Vec<crate::domain::Correction>,
     /// A shared draft preview: not indexed, no counting, no comment form.
     preview: bool,
 }
@@ -149,7 +149,7 @@ pub async fn render_preview(state: &AppState, article: Article) -> Result<String
 
 async fn render_page(
     state: &AppState,
-    article: Article,
+    mut article: Article,
     form: CommentForm,
     preview: bool,
 ) -> Result<String, SiteError> {
@@ -181,7 +181,7 @@ async fn render_page(
         comments: store.published_comments(article.id, COMMENTS_ON_ARTICLE, 0).await?,
         more_comments: article.comment_count > COMMENTS_ON_ARTICLE,
         form: CommentForm { max_chars: CommentBody::MAX_CHARS, ..form },
-        corrections: store.corrections_for(article.id).await?,
+        corrections: std::mem::take(&mut article.corrections),
         preview,
         chrome,
         path,
