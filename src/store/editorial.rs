@@ -37,9 +37,12 @@ async fn image_columns<'a>(tx: &mut Tx, image: Option<&'a ImageChoice>) -> Store
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| StoreError::Missing(format!("media {}", choice.media_id)))?;
-    let hash: String = row.try_get(0)?;
-    let format: String = row.try_get(1)?;
-    Ok(Some(ImageColumns { choice, url: media_url(&hash, &format)?, width: row.try_get(2)?, height: row.try_get(3)? }))
+    Ok(Some(ImageColumns {
+        choice,
+        url: media_url(&row.text("hash")?, &row.text("format")?)?,
+        width: row.int("width")?,
+        height: row.int("height")?,
+    }))
 }
 
 /// Binds the fifteen edited columns in the order both the insert and the update list them:
@@ -176,7 +179,7 @@ pub(super) async fn create_article(
         .fetch_one(&mut tx)
         .await
         .map_err(|e| article_write_error(e, fields))?
-        .try_get(0)?;
+        .int("id")?;
     replace_links(&mut tx, id, fields, None).await?;
     insert_revision(&mut tx, id, fields, user_id, false, at).await?;
     tx.commit().await?;
@@ -204,11 +207,11 @@ pub(super) async fn save_article(
     .fetch_optional(&mut tx)
     .await?
     .ok_or_else(|| StoreError::Missing(format!("article {id}")))?;
-    let old_slug: String = current.try_get(0)?;
+    let old_slug = current.text("slug")?;
     let published = parse_status(&current.text("status")?)? == ArticleStatus::Published;
-    let listed_at: Option<i64> = if published { current.try_get(2)? } else { None };
+    let listed_at: Option<i64> = if published { current.opt_int("published_at")? } else { None };
     // Someone saved since this edit was loaded: writing now would silently drop their work.
-    if current.try_get::<i64>(3)? != base_version {
+    if current.int("version")? != base_version {
         return Ok(VersionedWrite::Stale);
     }
     if redirects_elsewhere(&mut tx, &fields.slug, Some(id)).await? {

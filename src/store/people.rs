@@ -470,13 +470,13 @@ impl Newsroom for SqlStore {
     }
 
     async fn slug_redirect(&self, old_slug: &str) -> StoreResult<Option<(String, String)>> {
-        let row = sql("SELECT s.slug, a.slug FROM slug_redirects r JOIN articles a ON a.id = r.article_id \
+        let row = sql("SELECT s.slug AS section_slug, a.slug FROM slug_redirects r JOIN articles a ON a.id = r.article_id \
              JOIN sections s ON s.id = a.section_id \
              WHERE r.old_slug = $1 AND a.status = 'published'")
         .bind(old_slug)
         .fetch_optional(&self.db)
         .await?;
-        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+        row.map(|r| Ok((r.text("section_slug")?, r.text("slug")?))).transpose()
     }
 
     async fn add_correction(

@@ -410,13 +410,13 @@ impl Store for SqlStore {
         let rows = sql_built(format!(
             "SELECT a.id, a.published_at, a.headline, a.body_markdown, \
              (SELECT {tags} FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = a.id) \
-             FROM articles a WHERE a.status = 'published'"
+             AS tags FROM articles a WHERE a.status = 'published'"
         ))
         .fetch_all(&self.db)
         .await?;
         rows.iter()
             .map(|r| {
-                let tags: Option<String> = r.try_get(4)?;
+                let tags = r.opt_text("tags")?;
                 related_doc_from_row(
                     r,
                     tags.map(|t| t.split(UNIT_SEPARATOR).map(str::to_owned).collect()).unwrap_or_default(),
