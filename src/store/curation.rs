@@ -1,87 +1,17 @@
-//! Media, curation, sections and tags, and moderation for [`super::newsroom::Newsroom`].
+//! What editors and the ranking choose: Must-Reads, home-page slots, related-story lists, and the
+//! newsroom settings, with the versions that stop two editors overwriting each other.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::newsroom::{
-    CuratedEntry, Edited, MediaMeta, MediaRecord, ModerationItem, NewMedia, SectionUpdate, VersionedWrite,
-};
+use super::newsroom::{CuratedEntry, Edited, VersionedWrite};
 use super::shared::{
-    MEDIA_COLUMNS, card_columns, cards, curated_entry_from_row, image_format_str, is_foreign_key_violation,
-    is_unique_violation, media_from_row, media_join, moderation_item_from_row, section_with_archived, tag_from_row,
-    to_unix, touched, variants_json,
+    card_columns, cards, curated_entry_from_row, is_foreign_key_violation, is_unique_violation, media_join,
+    related_doc_from_row, to_unix,
 };
-use super::sql::{Db, Tx, sql, sql_built};
-use super::{NewSection, StoreError, StoreResult};
-use crate::domain::{ArticleCard, ArticleId, CommentStatus, Section, Tag};
-use crate::media::Variant;
-
-pub(super) async fn insert_media(db: &Db, media: NewMedia) -> StoreResult<MediaRecord> {
-    // The hash names the content: a second upload of the same file is the same record.
-    sql("INSERT INTO media (hash, format, width, height, bytes, original_name, uploaded_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (hash) DO NOTHING")
-    .bind(&media.hash)
-    .bind(image_format_str(media.format))
-    .bind(i64::from(media.width))
-    .bind(i64::from(media.height))
-    .bind(i64::try_from(media.bytes).map_err(|_| StoreError::WriteFailed("the file is too large".into()))?)
-    .bind(&media.original_name)
-    .bind(media.uploaded_by)
-    .bind(to_unix(media.created_at))
-    .execute(db)
-    .await?;
-    let row = sql_built(format!("{MEDIA_COLUMNS} WHERE hash = $1")).bind(&media.hash).fetch_one(db).await?;
-    media_from_row(&row)
-}
-
-pub(super) async fn media_by_id(db: &Db, id: i64) -> StoreResult<Option<MediaRecord>> {
-    let row = sql_built(format!("{MEDIA_COLUMNS} WHERE id = $1")).bind(id).fetch_optional(db).await?;
-    row.as_ref().map(media_from_row).transpose()
-}
-
-pub(super) async fn media_list(db: &Db, limit: i64, offset: i64) -> StoreResult<Vec<MediaRecord>> {
-    let rows = sql_built(format!("{MEDIA_COLUMNS} ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2"))
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(db)
-        .await?;
-    rows.iter().map(media_from_row).collect()
-}
-
-pub(super) async fn media_without_variants(db: &Db, limit: i64, now: DateTime<Utc>) -> StoreResult<Vec<MediaRecord>> {
-    let rows = sql_built(format!(
-        "{MEDIA_COLUMNS} WHERE variants IS NULL AND (variant_retry_at IS NULL OR variant_retry_at <= $1) \
-         ORDER BY id LIMIT $2"
-    ))
-    .bind(to_unix(now))
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    rows.iter().map(media_from_row).collect()
-}
-
-pub(super) async fn update_media_meta(db: &Db, id: i64, meta: &MediaMeta) -> StoreResult<()> {
-    let done = sql("UPDATE media SET alt = $1, caption = $2, credit = $3, focal_x = $4, focal_y = $5 WHERE id = $6")
-        .bind(&meta.alt)
-        .bind(&meta.caption)
-        .bind(&meta.credit)
-        .bind(meta.focal.x)
-        .bind(meta.focal.y)
-        .bind(id)
-        .execute(db)
-        .await?;
-    touched(done, || format!("media {id}"))
-}
-
-/// Stores the variants, or with `None` clears them so the worker makes them again.
-pub(super) async fn set_media_variants(db: &Db, id: i64, variants: Option<&[Variant]>) -> StoreResult<()> {
-    let json = variants_json(variants)?;
-    let done = sql("UPDATE media SET variants = $1, variant_attempts = 0, variant_retry_at = NULL WHERE id = $2")
-        .bind(json)
-        .bind(id)
-        .execute(db)
-        .await?;
-    touched(done, || format!("media {id}"))
-}
+use super::sql::{Db, Tx, UNIT_SEPARATOR, sql, sql_built};
+use super::{RelatedDoc, SqlStore, StoreError, StoreResult};
+use crate::domain::{ArticleCard, ArticleId};
 
 /// Moves a named version counter from `base` to `base + 1` inside the caller's transaction; false
 /// (and nothing changed) when it was no longer at `base`. The first save of a thing is based on 0.
@@ -129,16 +59,6 @@ pub(super) async fn set_setting(
     .await?;
     tx.commit().await?;
     Ok(VersionedWrite::Written)
-}
-
-pub(super) async fn defer_media_variants(db: &Db, id: i64, retry_at: DateTime<Utc>) -> StoreResult<()> {
-    sql("UPDATE media SET variant_attempts = variant_attempts + 1, variant_retry_at = $1 \
-         WHERE id = $2 AND variants IS NULL")
-    .bind(to_unix(retry_at))
-    .bind(id)
-    .execute(db)
-    .await?;
-    Ok(())
 }
 
 /// The two editor-ordered lists of articles.
@@ -219,137 +139,196 @@ pub(super) async fn home_slots(db: &Db) -> StoreResult<Vec<ArticleCard>> {
     cards(&rows)
 }
 
-pub(super) async fn all_sections(db: &Db) -> StoreResult<Vec<(Section, bool)>> {
-    let rows =
-        sql("SELECT id, slug, name, position, archived FROM sections ORDER BY position, id").fetch_all(db).await?;
-    rows.iter().map(section_with_archived).collect()
+#[async_trait]
+pub trait CurationRepo: Send + Sync {
+    /// The editors' picks that are published, in the editors' order.
+    async fn must_reads(&self, limit: i64) -> StoreResult<Vec<ArticleCard>>;
+
+    async fn set_must_reads(&self, ids: &[ArticleId]) -> StoreResult<()>;
+
+    // Curation.
+    /// Every pick, in order, with its expiry, whatever the article's status.
+    async fn must_read_entries(&self) -> StoreResult<Vec<CuratedEntry>>;
+
+    /// Replaces the list if it is still at `base_version` (see [`CurationRepo::edit_version`]).
+    async fn set_must_read_entries(
+        &self,
+        entries: &[(ArticleId, Option<DateTime<Utc>>)],
+        base_version: i64,
+    ) -> StoreResult<VersionedWrite>;
+
+    /// The home page's lead (first) and top stories, in order.
+    async fn home_slot_entries(&self) -> StoreResult<Vec<CuratedEntry>>;
+
+    /// Replaces the slots if they are still at `base_version`.
+    async fn set_home_slots(&self, ids: &[ArticleId], base_version: i64) -> StoreResult<VersionedWrite>;
+
+    /// The published home slots as cards, in order (the reader's home page).
+    async fn home_slots(&self) -> StoreResult<Vec<crate::domain::ArticleCard>>;
+
+    /// Published related articles, best first.
+    async fn related_articles(&self, id: ArticleId, limit: i64) -> StoreResult<Vec<ArticleCard>>;
+
+    /// Replaces the stored related-article lists of the given articles, in one transaction.
+    async fn set_related(&self, lists: &[(ArticleId, Vec<(ArticleId, f32)>)]) -> StoreResult<()>;
+
+    async fn related_corpus(&self) -> StoreResult<Vec<RelatedDoc>>;
+
+    /// A settings value (JSON text) by key.
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
+
+    /// Stores the value if the setting is still at `base_version`.
+    async fn set_setting(
+        &self,
+        key: &str,
+        value: &str,
+        at: DateTime<Utc>,
+        base_version: i64,
+    ) -> StoreResult<VersionedWrite>;
+
+    /// The version a curated list or setting is at: 0 before its first save. Read it before the
+    /// content it guards, so a save in between makes the edit look stale rather than current.
+    async fn edit_version(&self, what: Edited<'_>) -> StoreResult<i64>;
 }
 
-pub(super) async fn update_section(db: &Db, id: i64, update: &SectionUpdate) -> StoreResult<()> {
-    let done = sql("UPDATE sections SET name = $1, slug = $2, position = $3, archived = $4 WHERE id = $5")
-        .bind(&update.name)
-        .bind(&update.slug)
-        .bind(update.position)
-        .bind(i64::from(update.archived))
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) { StoreError::Conflict(format!("section {}", update.slug)) } else { e.into() }
-        })?;
-    touched(done, || format!("section {id}"))
-}
-
-/// Every row and the new section in one transaction: all or nothing.
-pub(super) async fn save_sections(
-    db: &Db,
-    updates: &[(i64, SectionUpdate)],
-    new: Option<&NewSection>,
-) -> StoreResult<()> {
-    let mut tx = db.begin().await?;
-    // Two sections may trade addresses in one save. Each changed row first gets a placeholder that
-    // no real slug can be ('~' is not allowed in one), so no step in between breaks uniqueness.
-    for (id, _) in updates {
-        sql("UPDATE sections SET slug = $1 WHERE id = $2").bind(format!("~{id}")).bind(id).execute(&mut tx).await?;
-    }
-    for (id, update) in updates {
-        let done = sql("UPDATE sections SET name = $1, slug = $2, position = $3, archived = $4 WHERE id = $5")
-            .bind(&update.name)
-            .bind(&update.slug)
-            .bind(update.position)
-            .bind(i64::from(update.archived))
-            .bind(id)
-            .execute(&mut tx)
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict(format!("section {}", update.slug))
-                } else {
-                    e.into()
-                }
-            })?;
-        touched(done, || format!("section {id}"))?;
-    }
-    if let Some(section) = new {
-        sql("INSERT INTO sections (slug, name, position) VALUES ($1, $2, $3)")
-            .bind(&section.slug)
-            .bind(&section.name)
-            .bind(section.position)
-            .execute(&mut tx)
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict(format!("section {}", section.slug))
-                } else {
-                    e.into()
-                }
-            })?;
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
-pub(super) async fn tags_with_counts(db: &Db) -> StoreResult<Vec<(Tag, i64)>> {
-    let rows =
-        sql("SELECT t.id, t.slug, t.name, (SELECT COUNT(*) FROM article_tags at WHERE at.tag_id = t.id) AS articles \
-         FROM tags t ORDER BY t.name, t.id")
-        .fetch_all(db)
-        .await?;
-    rows.iter().map(|r| Ok((tag_from_row(r)?, r.int("articles")?))).collect()
-}
-
-pub(super) async fn comments_by_status(
-    db: &Db,
-    status: CommentStatus,
-    limit: i64,
-    offset: i64,
-) -> StoreResult<Vec<ModerationItem>> {
-    let rows =
-        sql("SELECT c.id, c.article_id, a.headline, s.slug AS section_slug, a.slug, c.author_name, c.body, c.status, \
-         c.fingerprint, b.fingerprint IS NOT NULL AS fingerprint_blocked, c.created_at \
-         FROM comments c JOIN articles a ON a.id = c.article_id JOIN sections s ON s.id = a.section_id \
-         LEFT JOIN blocked_fingerprints b ON b.fingerprint = c.fingerprint \
-         WHERE c.status = $1 ORDER BY c.created_at DESC, c.id DESC LIMIT $2 OFFSET $3")
-        .bind(status.as_str())
+#[async_trait]
+impl CurationRepo for SqlStore {
+    async fn must_reads(&self, limit: i64) -> StoreResult<Vec<ArticleCard>> {
+        let rows = sql_built(format!(
+            "SELECT {} FROM must_reads m {} articles a ON a.id = m.article_id JOIN sections s ON s.id = a.section_id {} \
+             WHERE a.status = 'published' AND (m.expires_at IS NULL OR m.expires_at > $2) \
+             ORDER BY m.position LIMIT $1",
+            card_columns!(),
+            self.db.dialect().driving_join(),
+            media_join!(),
+        ))
         .bind(limit)
-        .bind(offset)
-        .fetch_all(db)
+        .bind(to_unix(Utc::now()))
+        .fetch_all(&self.db)
         .await?;
-    rows.iter().map(moderation_item_from_row).collect()
-}
+        cards(&rows)
+    }
 
-/// Moves a comment to `status`, or deletes it (`None`), keeping the article's count of published
-/// comments right. Returns the article's id.
-pub(super) async fn change_comment(db: &Db, id: i64, status: Option<CommentStatus>) -> StoreResult<ArticleId> {
-    let mut tx = db.begin().await?;
-    // Locked, so a concurrent change to the same comment waits and then sees this one's status.
-    let row = sql_built(format!("SELECT article_id, status FROM comments WHERE id = $1{}", tx.dialect().for_update()))
-        .bind(id)
-        .fetch_optional(&mut tx)
-        .await?
-        .ok_or_else(|| StoreError::Missing(format!("comment {id}")))?;
-    let article_id: ArticleId = row.int("article_id")?;
-    let was_published = row.text("status")? == CommentStatus::Published.as_str();
-    match status {
-        Some(status) => {
-            sql("UPDATE comments SET status = $1 WHERE id = $2")
-                .bind(status.as_str())
+    async fn set_must_reads(&self, ids: &[ArticleId]) -> StoreResult<()> {
+        let mut tx = self.db.begin().await?;
+        // One replacement at a time; readers still read.
+        tx.lock_table("must_reads").await?;
+        sql("DELETE FROM must_reads").execute(&mut tx).await?;
+        for (position, id) in ids.iter().enumerate() {
+            sql("INSERT INTO must_reads (position, article_id) VALUES ($1, $2)")
+                .bind(position as i64)
                 .bind(id)
                 .execute(&mut tx)
-                .await?;
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) { StoreError::Conflict(format!("must-read {id}")) } else { e.into() }
+                })?;
         }
-        None => {
-            sql("DELETE FROM comments WHERE id = $1").bind(id).execute(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn must_read_entries(&self) -> StoreResult<Vec<CuratedEntry>> {
+        curated_entries(&self.db, List::MustReads).await
+    }
+
+    async fn set_must_read_entries(
+        &self,
+        entries: &[(ArticleId, Option<DateTime<Utc>>)],
+        base_version: i64,
+    ) -> StoreResult<VersionedWrite> {
+        set_curated(&self.db, List::MustReads, entries, base_version).await
+    }
+
+    async fn home_slot_entries(&self) -> StoreResult<Vec<CuratedEntry>> {
+        curated_entries(&self.db, List::HomeSlots).await
+    }
+
+    async fn set_home_slots(&self, ids: &[ArticleId], base_version: i64) -> StoreResult<VersionedWrite> {
+        let entries: Vec<_> = ids.iter().map(|&id| (id, None)).collect();
+        set_curated(&self.db, List::HomeSlots, &entries, base_version).await
+    }
+
+    async fn home_slots(&self) -> StoreResult<Vec<ArticleCard>> {
+        home_slots(&self.db).await
+    }
+
+    async fn related_articles(&self, id: ArticleId, limit: i64) -> StoreResult<Vec<ArticleCard>> {
+        let rows = sql_built(format!(
+            "SELECT {} FROM related_articles r {} articles a ON a.id = r.related_id \
+             JOIN sections s ON s.id = a.section_id {} \
+             WHERE r.article_id = $1 AND a.status = 'published' ORDER BY r.rank LIMIT $2",
+            card_columns!(),
+            self.db.dialect().driving_join(),
+            media_join!(),
+        ))
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&self.db)
+        .await?;
+        cards(&rows)
+    }
+
+    async fn set_related(&self, lists: &[(ArticleId, Vec<(ArticleId, f32)>)]) -> StoreResult<()> {
+        let mut tx = self.db.begin().await?;
+        // Nodes recomputing the lists at once replace them one after the other.
+        tx.lock_table("related_articles").await?;
+        for (id, related) in lists {
+            sql("DELETE FROM related_articles WHERE article_id = $1").bind(id).execute(&mut tx).await?;
+            if related.is_empty() {
+                continue;
+            }
+            let values = (0..related.len())
+                .map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut insert = sql_built(format!(
+                "INSERT INTO related_articles (article_id, rank, related_id, score) VALUES {values}"
+            ));
+            for (rank, (related_id, score)) in related.iter().enumerate() {
+                insert = insert.bind(id).bind(rank as i64).bind(related_id).bind(*score);
+            }
+            insert.execute(&mut tx).await?;
         }
+        tx.commit().await?;
+        Ok(())
     }
-    let delta = i64::from(status == Some(CommentStatus::Published)) - i64::from(was_published);
-    if delta != 0 {
-        sql("UPDATE articles SET comment_count = comment_count + $1 WHERE id = $2")
-            .bind(delta)
-            .bind(article_id)
-            .execute(&mut tx)
-            .await?;
+
+    async fn related_corpus(&self) -> StoreResult<Vec<RelatedDoc>> {
+        let tags = self.db.dialect().string_agg("t.name", &format!("'{UNIT_SEPARATOR}'"), "at.position");
+        let rows = sql_built(format!(
+            "SELECT a.id, a.published_at, a.headline, a.body_markdown, \
+             (SELECT {tags} FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = a.id) \
+             AS tags FROM articles a WHERE a.status = 'published'"
+        ))
+        .fetch_all(&self.db)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let tags = r.opt_text("tags")?;
+                related_doc_from_row(
+                    r,
+                    tags.map(|t| t.split(UNIT_SEPARATOR).map(str::to_owned).collect()).unwrap_or_default(),
+                )
+            })
+            .collect()
     }
-    tx.commit().await?;
-    Ok(article_id)
+
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(sql("SELECT value FROM site_settings WHERE key = $1").bind(key).scalar_optional(&self.db).await?)
+    }
+
+    async fn set_setting(
+        &self,
+        key: &str,
+        value: &str,
+        at: DateTime<Utc>,
+        base_version: i64,
+    ) -> StoreResult<VersionedWrite> {
+        set_setting(&self.db, key, value, at, base_version).await
+    }
+
+    async fn edit_version(&self, what: Edited<'_>) -> StoreResult<i64> {
+        edit_version(&self.db, what).await
+    }
 }

@@ -5,32 +5,36 @@
 
 use std::collections::HashSet;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use super::articles::sync_links;
 use super::newsroom::{
     ArticleFields, Correction, CorrectionKind, EditableArticle, ImageChoice, NewsroomListItem, NewsroomQuery, Revision,
     RevisionSummary, Transition, VersionedWrite, WorkflowEvent,
 };
-use super::reader::sync_links;
 use super::shared::{
     CORRECTION_COLUMNS, correction_from_row, editable_from_row, is_foreign_key_violation, is_unique_violation,
-    media_url, newsroom_item_from_row, nonempty, parse_status, revision_from_row, revision_summary_from_row,
-    snapshot_json, to_unix, workflow_event_from_row,
+    media_url, newsroom_item_from_row, nonempty, opt_time, parse_status, revision_from_row, revision_summary_from_row,
+    snapshot_json, to_unix, touched, workflow_event_from_row,
 };
 use super::sql::{Db, Statement, Tx, sql, sql_built};
-use super::{StoreError, StoreResult};
+use super::{SqlStore, StoreError, StoreResult};
 use crate::domain::{ArticleId, ArticleStatus, Slug, UserId};
 
 /// The featured image as the articles table keeps it: the choice, plus the file's address and size
 /// copied from the media library so the reader's queries need no join for them.
-struct ImageColumns<'a> {
+pub(super) struct ImageColumns<'a> {
     choice: &'a ImageChoice,
     url: String,
     width: i64,
     height: i64,
 }
 
-async fn image_columns<'a>(tx: &mut Tx, image: Option<&'a ImageChoice>) -> StoreResult<Option<ImageColumns<'a>>> {
+pub(super) async fn image_columns<'a>(
+    tx: &mut Tx,
+    image: Option<&'a ImageChoice>,
+) -> StoreResult<Option<ImageColumns<'a>>> {
     let Some(choice) = image else { return Ok(None) };
     let row = sql("SELECT hash, format, width, height FROM media WHERE id = $1")
         .bind(choice.media_id)
@@ -72,7 +76,7 @@ fn bind_fields(
         .bind(image.map(|i| i.height))
 }
 
-fn article_write_error(err: sqlx::Error, fields: &ArticleFields) -> StoreError {
+pub(super) fn article_write_error(err: sqlx::Error, fields: &ArticleFields) -> StoreError {
     if is_unique_violation(&err) {
         StoreError::Conflict("slug".into())
     } else if is_foreign_key_violation(&err) {
@@ -127,7 +131,7 @@ async fn replace_links(tx: &mut Tx, id: ArticleId, fields: &ArticleFields, liste
     Ok(())
 }
 
-async fn insert_revision(
+pub(super) async fn insert_revision(
     tx: &mut Tx,
     id: ArticleId,
     fields: &ArticleFields,
@@ -308,7 +312,7 @@ pub(super) async fn newsroom_articles(db: &Db, query: NewsroomQuery) -> StoreRes
     rows.iter().map(newsroom_item_from_row).collect()
 }
 
-async fn insert_event(
+pub(super) async fn insert_event(
     tx: &mut Tx,
     id: ArticleId,
     from: ArticleStatus,
@@ -513,4 +517,175 @@ pub(super) async fn corrections(
         }
     };
     rows.iter().map(correction_from_row).collect()
+}
+
+#[async_trait]
+pub trait EditorialRepo: Send + Sync {
+    // Articles in the newsroom.
+    /// Creates a draft from `fields`, with its first revision, in one transaction. A slug another
+    /// article has or once had (a redirect to it) is a `Conflict`.
+    async fn create_article(
+        &self,
+        fields: &ArticleFields,
+        body_html: &str,
+        user_id: Option<UserId>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<ArticleId>;
+
+    /// Saves the fields and a revision in one transaction, if the article is still at `base_version`
+    /// (and bumps it); otherwise writes nothing and answers `Stale`. A changed slug of a published
+    /// article leaves a redirect from the old one (an unpublished one leaves none: that would tell
+    /// readers the new address before publication); a slug another article has or once had is a
+    /// `Conflict`. Sets `updated_at` to `at`, except for autosaves of published articles: an
+    /// autosave is not a visible edit, so it must not move the public updated time.
+    #[allow(clippy::too_many_arguments)]
+    async fn save_article(
+        &self,
+        id: ArticleId,
+        fields: &ArticleFields,
+        body_html: &str,
+        user_id: Option<UserId>,
+        autosave: bool,
+        at: DateTime<Utc>,
+        base_version: i64,
+    ) -> StoreResult<VersionedWrite>;
+
+    async fn editable_article(&self, id: ArticleId) -> StoreResult<Option<EditableArticle>>;
+
+    async fn newsroom_articles(&self, query: NewsroomQuery) -> StoreResult<Vec<NewsroomListItem>>;
+
+    /// Applies the transition if the article is in one of `from`; returns whether it did. Records a
+    /// workflow event in the same transaction.
+    async fn transition(&self, id: ArticleId, transition: Transition<'_>) -> StoreResult<bool>;
+
+    async fn set_unpublish_at(&self, id: ArticleId, at: Option<DateTime<Utc>>) -> StoreResult<()>;
+
+    async fn workflow_events(&self, id: ArticleId) -> StoreResult<Vec<WorkflowEvent>>;
+
+    /// Publishes every scheduled article due by `now`, each exactly once (a conditional update that
+    /// only one caller can win), and returns the ids it published.
+    async fn publish_due(&self, now: DateTime<Utc>) -> StoreResult<Vec<ArticleId>>;
+
+    /// Unpublishes every published article whose `unpublish_at` is due, exactly once.
+    async fn unpublish_due(&self, now: DateTime<Utc>) -> StoreResult<Vec<ArticleId>>;
+
+    /// The earliest pending publish or unpublish time, so the scheduler can sleep until then.
+    async fn next_due(&self) -> StoreResult<Option<DateTime<Utc>>>;
+
+    async fn revisions(&self, id: ArticleId) -> StoreResult<Vec<RevisionSummary>>;
+
+    async fn revision(&self, revision_id: i64) -> StoreResult<Option<Revision>>;
+
+    // Corrections.
+    /// Adds the note and bumps the article's updated time, in one transaction.
+    async fn add_correction(
+        &self,
+        article_id: ArticleId,
+        kind: CorrectionKind,
+        body: &str,
+        user_id: Option<UserId>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Correction>;
+
+    /// Oldest first.
+    async fn corrections_for(&self, article_id: ArticleId) -> StoreResult<Vec<Correction>>;
+
+    /// Newest first, published articles only.
+    async fn all_corrections(&self, limit: i64, offset: i64) -> StoreResult<Vec<Correction>>;
+}
+
+#[async_trait]
+impl EditorialRepo for SqlStore {
+    async fn create_article(
+        &self,
+        fields: &ArticleFields,
+        body_html: &str,
+        user_id: Option<UserId>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<ArticleId> {
+        create_article(&self.db, fields, body_html, user_id, at).await
+    }
+
+    async fn save_article(
+        &self,
+        id: ArticleId,
+        fields: &ArticleFields,
+        body_html: &str,
+        user_id: Option<UserId>,
+        autosave: bool,
+        at: DateTime<Utc>,
+        base_version: i64,
+    ) -> StoreResult<VersionedWrite> {
+        save_article(&self.db, id, fields, body_html, user_id, autosave, at, base_version).await
+    }
+
+    async fn editable_article(&self, id: ArticleId) -> StoreResult<Option<EditableArticle>> {
+        editable_article(&self.db, id).await
+    }
+
+    async fn newsroom_articles(&self, query: NewsroomQuery) -> StoreResult<Vec<NewsroomListItem>> {
+        newsroom_articles(&self.db, query).await
+    }
+
+    async fn transition(&self, id: ArticleId, step: Transition<'_>) -> StoreResult<bool> {
+        transition(&self.db, id, &step).await
+    }
+
+    async fn set_unpublish_at(&self, id: ArticleId, at: Option<DateTime<Utc>>) -> StoreResult<()> {
+        let done = sql("UPDATE articles SET unpublish_at = $1 WHERE id = $2")
+            .bind(at.map(to_unix))
+            .bind(id)
+            .execute(&self.db)
+            .await?;
+        touched(done, || format!("article {id}"))
+    }
+
+    async fn workflow_events(&self, id: ArticleId) -> StoreResult<Vec<WorkflowEvent>> {
+        workflow_events(&self.db, id).await
+    }
+
+    async fn publish_due(&self, now: DateTime<Utc>) -> StoreResult<Vec<ArticleId>> {
+        fire_due(&self.db, Due::Publish, now).await
+    }
+
+    async fn unpublish_due(&self, now: DateTime<Utc>) -> StoreResult<Vec<ArticleId>> {
+        fire_due(&self.db, Due::Unpublish, now).await
+    }
+
+    async fn next_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        let next: Option<i64> = sql("SELECT MIN(t) FROM ( \
+               SELECT MIN(publish_at) AS t FROM articles WHERE status = 'scheduled' AND publish_at IS NOT NULL \
+               UNION ALL \
+               SELECT MIN(unpublish_at) FROM articles WHERE status = 'published' AND unpublish_at IS NOT NULL) due")
+        .scalar_one(&self.db)
+        .await?;
+        opt_time(next)
+    }
+
+    async fn revisions(&self, id: ArticleId) -> StoreResult<Vec<RevisionSummary>> {
+        revisions(&self.db, id).await
+    }
+
+    async fn revision(&self, revision_id: i64) -> StoreResult<Option<Revision>> {
+        revision(&self.db, revision_id).await
+    }
+
+    async fn add_correction(
+        &self,
+        article_id: ArticleId,
+        kind: CorrectionKind,
+        body: &str,
+        user_id: Option<UserId>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Correction> {
+        add_correction(&self.db, article_id, kind, body, user_id, at).await
+    }
+
+    async fn corrections_for(&self, article_id: ArticleId) -> StoreResult<Vec<Correction>> {
+        corrections(&self.db, Some(article_id), i64::MAX, 0).await
+    }
+
+    async fn all_corrections(&self, limit: i64, offset: i64) -> StoreResult<Vec<Correction>> {
+        corrections(&self.db, None, limit, offset).await
+    }
 }

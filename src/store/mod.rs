@@ -1,25 +1,52 @@
 //! Storage. Every query lives behind the [`Store`] trait, so the rest of the code never sees SQL.
-//! Handlers hold an `Arc<dyn Store>`. There is one implementation, [`SqlStore`], whose statements
-//! are written once ([`sql`]) and run on SQLite (embedded, one node) or PostgreSQL (several nodes);
-//! `sqlite.rs` and `postgres.rs` only open their databases.
+//! Handlers hold an `Arc<dyn Store>`. `Store` is made of one repository trait per aggregate, each in
+//! its own file with its SQL: articles, editorial (saves, workflow, revisions, corrections), people
+//! (accounts, sessions, sign-in limits), media, curation (picks, slots, related lists, settings),
+//! taxonomy (sections, authors, tags), comments, views and audit. There is one implementation,
+//! [`SqlStore`], whose statements are written once ([`sql`]) and run on SQLite (embedded, one node)
+//! or PostgreSQL (several nodes); `sqlite.rs` and `postgres.rs` only open their databases, and
+//! `database.rs` holds what concerns the store as a whole.
 
+mod articles;
+mod audit;
+mod comments;
 mod curation;
+mod database;
 mod editorial;
+mod media;
 pub mod newsroom;
 mod people;
 pub mod postgres;
 pub mod postgres_changes;
-mod reader;
 mod shared;
 pub mod sql;
 pub mod sqlite;
+mod taxonomy;
+mod views;
+
+pub use articles::ArticleRepo;
+pub use audit::AuditRepo;
+pub use comments::CommentRepo;
+pub use curation::CurationRepo;
+pub use editorial::EditorialRepo;
+pub use media::MediaRepo;
+pub use people::PeopleRepo;
+pub use taxonomy::TaxonomyRepo;
+pub use views::ViewRepo;
+
+/// Everything needed to call the store through `dyn Store`: the trait and the per-aggregate
+/// repositories it is made of.
+pub mod prelude {
+    pub use super::{
+        ArticleRepo, AuditRepo, CommentRepo, CurationRepo, EditorialRepo, MediaRepo, PeopleRepo, Store, TaxonomyRepo,
+        ViewRepo,
+    };
+}
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{
-    Article, ArticleCard, ArticleId, ArticleStatus, Author, Comment, CommentStatus, FeaturedImage, Section, Tag,
-};
+use crate::domain::{ArticleId, ArticleStatus, CommentStatus, FeaturedImage};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -184,63 +211,27 @@ pub struct RelatedDoc {
 /// The reader site's storage; every backend also implements [`newsroom::Newsroom`], so one
 /// `Arc<dyn Store>` serves both the reader and the newsroom.
 #[async_trait]
-pub trait Store: newsroom::Newsroom + Send + Sync + 'static {
+pub trait Store:
+    ArticleRepo
+    + EditorialRepo
+    + PeopleRepo
+    + MediaRepo
+    + CurationRepo
+    + TaxonomyRepo
+    + CommentRepo
+    + ViewRepo
+    + AuditRepo
+    + Send
+    + Sync
+    + 'static
+{
     /// A random secret of 32 bytes stored under `name`, created on first use. Keeps keys stable
     /// across restarts and shared by every node on the same database.
     async fn secret(&self, name: &str) -> StoreResult<Vec<u8>>;
 
-    /// True when no article has ever been stored (the demo newsroom loads only then).
-    async fn has_no_articles(&self) -> StoreResult<bool>;
-
-    async fn sections(&self) -> StoreResult<Vec<Section>>;
-    async fn insert_section(&self, section: NewSection) -> StoreResult<Section>;
-    async fn authors(&self) -> StoreResult<Vec<Author>>;
-    async fn author_by_slug(&self, slug: &str) -> StoreResult<Option<Author>>;
-    async fn insert_author(&self, author: NewAuthor) -> StoreResult<Author>;
-    async fn tag_by_slug(&self, slug: &str) -> StoreResult<Option<Tag>>;
-
-    async fn insert_article(&self, article: NewArticle) -> StoreResult<ArticleId>;
-    /// Inserts many articles in one transaction (imports, generated datasets).
-    async fn insert_articles(&self, articles: &[NewArticle]) -> StoreResult<Vec<ArticleId>>;
-    async fn set_article_status(&self, id: ArticleId, status: ArticleStatus, at: DateTime<Utc>) -> StoreResult<()>;
-    async fn article_by_slug(&self, slug: &str) -> StoreResult<Option<Article>>;
-    async fn article_by_id(&self, id: ArticleId) -> StoreResult<Option<Article>>;
-
-    /// Published articles, newest first.
-    async fn list_articles(&self, filter: ListFilter, limit: i64, offset: i64) -> StoreResult<Vec<ArticleCard>>;
-    /// How many published articles a list holds, for pagination.
-    async fn count_articles(&self, filter: ListFilter) -> StoreResult<i64>;
-    /// Published articles with the most views since `since` (unix seconds), most viewed first.
-    async fn popular_articles(&self, since: i64, limit: i64) -> StoreResult<Vec<ArticleCard>>;
-    /// The editors' picks that are published, in the editors' order.
-    async fn must_reads(&self, limit: i64) -> StoreResult<Vec<ArticleCard>>;
-    async fn set_must_reads(&self, ids: &[ArticleId]) -> StoreResult<()>;
-    /// Published related articles, best first.
-    async fn related_articles(&self, id: ArticleId, limit: i64) -> StoreResult<Vec<ArticleCard>>;
-    /// Replaces the stored related-article lists of the given articles, in one transaction.
-    async fn set_related(&self, lists: &[(ArticleId, Vec<(ArticleId, f32)>)]) -> StoreResult<()>;
-    async fn related_corpus(&self) -> StoreResult<Vec<RelatedDoc>>;
-
-    /// Published comments on an article, newest first.
-    async fn published_comments(&self, article_id: ArticleId, limit: i64, offset: i64) -> StoreResult<Vec<Comment>>;
-    /// Inserts comments in one transaction (one durable write for the whole batch). Each comment
-    /// gets its own result: a comment on a missing article fails alone.
-    async fn insert_comments(&self, comments: &[NewComment]) -> StoreResult<Vec<StoreResult<Comment>>>;
-
-    /// Adds view counts in one transaction and returns each touched article's new total. Views for
-    /// articles that no longer exist are dropped.
-    async fn record_views(&self, batch: &[ViewIncrement]) -> StoreResult<Vec<(ArticleId, i64)>>;
-    /// Views recorded for an article in the hourly buckets, for checks and reports.
-    async fn bucketed_views(&self, id: ArticleId) -> StoreResult<i64>;
-
     /// Whether several nodes may share this database. Per-node limits then have to be kept in the
     /// database instead of in memory.
     fn shared_by_nodes(&self) -> bool;
-
-    /// Records a comment attempt under `key` and returns how many were recorded since `since`
-    /// (this one included). Attempts older than `since` are deleted on the way, so the table only
-    /// ever holds the last window.
-    async fn note_comment_attempt(&self, key: &str, at: DateTime<Utc>, since: DateTime<Utc>) -> StoreResult<i64>;
 
     /// Whether the database answers and every migration this binary knows has been applied.
     async fn ready(&self) -> StoreResult<bool>;

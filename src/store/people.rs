@@ -1,26 +1,20 @@
-//! [`Newsroom`]: accounts, sessions, sign-in limits and the audit log live here; the editorial
-//! workflow is in `editorial` and media, curation, taxonomy and moderation in `curation`. The trait
-//! impl below is the one place that ties them together.
+//! People and their ways in: accounts, roles, passwords, two-factor codes, one-time links, sessions
+//! and the sign-in limits.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::newsroom::{
-    ArticleFields, AuditEntry, Correction, CorrectionKind, Credentials, CuratedEntry, EditableArticle, Edited,
-    FailureScope, MediaMeta, MediaRecord, ModerationItem, NewAuditEntry, NewMedia, NewUser, Newsroom, NewsroomListItem,
-    NewsroomQuery, Revision, RevisionSummary, SectionUpdate, SessionRecord, Transition, VersionedWrite, WorkflowEvent,
-};
+use super::newsroom::{Credentials, FailureScope, NewUser, SessionRecord};
 use super::shared::{
-    RESERVE_LOGIN_ATTEMPT, REVOKE_PASSWORD_TOKENS, SESSION_COLUMNS, USER_COLUMNS, audit_entry_from_row,
-    byline_slug_base, credentials_from_row, is_foreign_key_violation, is_unique_violation, opt_time, session_from_row,
-    to_unix, touched, user_from_row,
+    RESERVE_LOGIN_ATTEMPT, REVOKE_PASSWORD_TOKENS, SESSION_COLUMNS, USER_COLUMNS, byline_slug_base,
+    credentials_from_row, is_foreign_key_violation, is_unique_violation, session_from_row, to_unix, touched,
+    user_from_row,
 };
 use super::sql::{Dialect, Row, sql, sql_built};
-use super::{SqlStore, StoreError, StoreResult, curation, editorial as articles};
-use crate::domain::{ArticleCard, ArticleId, CommentStatus, Role, Section, Tag, User, UserId};
-use crate::media::Variant;
+use super::{SqlStore, StoreError, StoreResult};
+use crate::domain::{Role, User, UserId};
 
-enum UserKey<'a> {
+pub(super) enum UserKey<'a> {
     Id(UserId),
     Email(&'a str),
 }
@@ -38,7 +32,108 @@ impl SqlStore {
 }
 
 #[async_trait]
-impl Newsroom for SqlStore {
+pub trait PeopleRepo: Send + Sync {
+    // Accounts.
+    /// Creates the account and its byline (an author with a unique slug from the name).
+    async fn insert_user(&self, user: NewUser) -> StoreResult<User>;
+
+    async fn users(&self) -> StoreResult<Vec<User>>;
+
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
+
+    async fn credentials_by_email(&self, email: &str) -> StoreResult<Option<Credentials>>;
+
+    async fn credentials_by_id(&self, id: UserId) -> StoreResult<Option<Credentials>>;
+
+    async fn set_user_role(&self, id: UserId, role: Role) -> StoreResult<()>;
+
+    /// Disabling also ends every session of the account.
+    async fn set_user_disabled(&self, id: UserId, disabled: bool, at: DateTime<Utc>) -> StoreResult<()>;
+
+    async fn set_user_email(&self, id: UserId, email: &str) -> StoreResult<()>;
+
+    async fn set_password_hash(&self, id: UserId, hash: &str) -> StoreResult<()>;
+
+    /// Turns two-factor on (with fresh recovery code hashes) or off (`None`, codes dropped).
+    async fn set_totp(&self, id: UserId, secret: Option<&[u8]>, recovery_hashes: &[String]) -> StoreResult<()>;
+
+    /// Records the last accepted TOTP step; false if `step` is not newer than the stored one (replay).
+    async fn advance_totp_step(&self, id: UserId, step: i64) -> StoreResult<bool>;
+
+    /// Marks a recovery code used; false if it does not exist or was used already.
+    async fn use_recovery_code(&self, id: UserId, code_hash: &str, at: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// Stores a new one-time link and, in the same transaction, revokes every earlier unused link of
+    /// the user: only the newest link works, so an older one that leaked is worthless.
+    async fn insert_password_token(
+        &self,
+        token_hash: &str,
+        user_id: UserId,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Consumes a one-time link: the user it was made for, if unused and unexpired. Exactly once.
+    /// Every other unused link of that user is revoked in the same transaction.
+    async fn take_password_token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<UserId>>;
+
+    /// Revokes every unused one-time link of the user (after a password change); returns how many.
+    async fn revoke_password_tokens(&self, user_id: UserId, at: DateTime<Utc>) -> StoreResult<u64>;
+
+    // Sessions and sign-in limits.
+    async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()>;
+
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>>;
+
+    async fn touch_session(&self, token_hash: &str, at: DateTime<Utc>) -> StoreResult<()>;
+
+    async fn complete_session_totp(&self, token_hash: &str) -> StoreResult<()>;
+
+    async fn set_session_reauth(&self, token_hash: &str, at: DateTime<Utc>) -> StoreResult<()>;
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+
+    /// Newest first.
+    async fn sessions_of(&self, user_id: UserId) -> StoreResult<Vec<SessionRecord>>;
+
+    /// Ends every session of the user except `keep`.
+    async fn delete_sessions_of(&self, user_id: UserId, keep: Option<&str>) -> StoreResult<u64>;
+
+    /// Removes sessions idle since before `idle_before` or created before `created_before`.
+    async fn delete_expired_sessions(
+        &self,
+        idle_before: DateTime<Utc>,
+        created_before: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+
+    async fn record_login_failure(&self, scope: FailureScope, key: &str, at: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Counts one attempt against `key` (a row in the failures, stamped `at`) if fewer than `limit`
+    /// were counted since `since`, as one atomic step; false, and nothing counted, at the limit.
+    /// Sign-in counts the attempt before it checks anything, so parallel guesses cannot all pass
+    /// the limit before any of them is counted; an attempt that succeeds (or was never checked)
+    /// takes its count back with [`PeopleRepo::release_login_attempt`].
+    async fn reserve_login_attempt(
+        &self,
+        scope: FailureScope,
+        key: &str,
+        limit: i64,
+        since: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Takes back one attempt counted by [`PeopleRepo::reserve_login_attempt`] with the same `at`.
+    async fn release_login_attempt(&self, scope: FailureScope, key: &str, at: DateTime<Utc>) -> StoreResult<()>;
+
+    async fn login_failures_since(&self, scope: FailureScope, key: &str, since: DateTime<Utc>) -> StoreResult<i64>;
+
+    async fn clear_login_failures(&self, scope: FailureScope, key: &str) -> StoreResult<()>;
+
+    /// Forgets failures older than `before` (they no longer count towards any limit).
+    async fn prune_login_failures(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
+
+#[async_trait]
+impl PeopleRepo for SqlStore {
     async fn insert_user(&self, user: NewUser) -> StoreResult<User> {
         let mut tx = self.db.begin().await?;
         let base = byline_slug_base(&user.name);
@@ -253,9 +348,6 @@ impl Newsroom for SqlStore {
         row.as_ref().map(session_from_row).transpose()
     }
 
-    // The session updates below do nothing for a session that has gone (signed out, expired or
-    // ended by an administrator meanwhile): the next request finds no session anyway.
-
     async fn touch_session(&self, token_hash: &str, at: DateTime<Utc>) -> StoreResult<()> {
         sql("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
             .bind(to_unix(at))
@@ -328,15 +420,6 @@ impl Newsroom for SqlStore {
         Ok(())
     }
 
-    async fn login_failures_since(&self, scope: FailureScope, key: &str, since: DateTime<Utc>) -> StoreResult<i64> {
-        Ok(sql("SELECT COUNT(*) FROM login_failures WHERE scope = $1 AND key = $2 AND at >= $3")
-            .bind(scope.as_str())
-            .bind(key)
-            .bind(to_unix(since))
-            .scalar_one(&self.db)
-            .await?)
-    }
-
     async fn reserve_login_attempt(
         &self,
         scope: FailureScope,
@@ -381,9 +464,13 @@ impl Newsroom for SqlStore {
         Ok(())
     }
 
-    async fn prune_login_failures(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        let done = sql("DELETE FROM login_failures WHERE at < $1").bind(to_unix(before)).execute(&self.db).await?;
-        Ok(done)
+    async fn login_failures_since(&self, scope: FailureScope, key: &str, since: DateTime<Utc>) -> StoreResult<i64> {
+        Ok(sql("SELECT COUNT(*) FROM login_failures WHERE scope = $1 AND key = $2 AND at >= $3")
+            .bind(scope.as_str())
+            .bind(key)
+            .bind(to_unix(since))
+            .scalar_one(&self.db)
+            .await?)
     }
 
     async fn clear_login_failures(&self, scope: FailureScope, key: &str) -> StoreResult<()> {
@@ -395,276 +482,8 @@ impl Newsroom for SqlStore {
         Ok(())
     }
 
-    async fn create_article(
-        &self,
-        fields: &ArticleFields,
-        body_html: &str,
-        user_id: Option<UserId>,
-        at: DateTime<Utc>,
-    ) -> StoreResult<ArticleId> {
-        articles::create_article(&self.db, fields, body_html, user_id, at).await
-    }
-
-    async fn save_article(
-        &self,
-        id: ArticleId,
-        fields: &ArticleFields,
-        body_html: &str,
-        user_id: Option<UserId>,
-        autosave: bool,
-        at: DateTime<Utc>,
-        base_version: i64,
-    ) -> StoreResult<VersionedWrite> {
-        articles::save_article(&self.db, id, fields, body_html, user_id, autosave, at, base_version).await
-    }
-
-    async fn editable_article(&self, id: ArticleId) -> StoreResult<Option<EditableArticle>> {
-        articles::editable_article(&self.db, id).await
-    }
-
-    async fn newsroom_articles(&self, query: NewsroomQuery) -> StoreResult<Vec<NewsroomListItem>> {
-        articles::newsroom_articles(&self.db, query).await
-    }
-
-    async fn transition(&self, id: ArticleId, transition: Transition<'_>) -> StoreResult<bool> {
-        articles::transition(&self.db, id, &transition).await
-    }
-
-    async fn set_unpublish_at(&self, id: ArticleId, at: Option<DateTime<Utc>>) -> StoreResult<()> {
-        let done = sql("UPDATE articles SET unpublish_at = $1 WHERE id = $2")
-            .bind(at.map(to_unix))
-            .bind(id)
-            .execute(&self.db)
-            .await?;
-        touched(done, || format!("article {id}"))
-    }
-
-    async fn workflow_events(&self, id: ArticleId) -> StoreResult<Vec<WorkflowEvent>> {
-        articles::workflow_events(&self.db, id).await
-    }
-
-    async fn publish_due(&self, now: DateTime<Utc>) -> StoreResult<Vec<ArticleId>> {
-        articles::fire_due(&self.db, articles::Due::Publish, now).await
-    }
-
-    async fn unpublish_due(&self, now: DateTime<Utc>) -> StoreResult<Vec<ArticleId>> {
-        articles::fire_due(&self.db, articles::Due::Unpublish, now).await
-    }
-
-    async fn next_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
-        let next: Option<i64> = sql("SELECT MIN(t) FROM ( \
-               SELECT MIN(publish_at) AS t FROM articles WHERE status = 'scheduled' AND publish_at IS NOT NULL \
-               UNION ALL \
-               SELECT MIN(unpublish_at) FROM articles WHERE status = 'published' AND unpublish_at IS NOT NULL) due")
-        .scalar_one(&self.db)
-        .await?;
-        opt_time(next)
-    }
-
-    async fn revisions(&self, id: ArticleId) -> StoreResult<Vec<RevisionSummary>> {
-        articles::revisions(&self.db, id).await
-    }
-
-    async fn revision(&self, revision_id: i64) -> StoreResult<Option<Revision>> {
-        articles::revision(&self.db, revision_id).await
-    }
-
-    async fn slug_redirect(&self, old_slug: &str) -> StoreResult<Option<(String, String)>> {
-        let row = sql("SELECT s.slug AS section_slug, a.slug FROM slug_redirects r JOIN articles a ON a.id = r.article_id \
-             JOIN sections s ON s.id = a.section_id \
-             WHERE r.old_slug = $1 AND a.status = 'published'")
-        .bind(old_slug)
-        .fetch_optional(&self.db)
-        .await?;
-        row.map(|r| Ok((r.text("section_slug")?, r.text("slug")?))).transpose()
-    }
-
-    async fn add_correction(
-        &self,
-        article_id: ArticleId,
-        kind: CorrectionKind,
-        body: &str,
-        user_id: Option<UserId>,
-        at: DateTime<Utc>,
-    ) -> StoreResult<Correction> {
-        articles::add_correction(&self.db, article_id, kind, body, user_id, at).await
-    }
-
-    async fn corrections_for(&self, article_id: ArticleId) -> StoreResult<Vec<Correction>> {
-        articles::corrections(&self.db, Some(article_id), i64::MAX, 0).await
-    }
-
-    async fn all_corrections(&self, limit: i64, offset: i64) -> StoreResult<Vec<Correction>> {
-        articles::corrections(&self.db, None, limit, offset).await
-    }
-
-    async fn insert_media(&self, media: NewMedia) -> StoreResult<MediaRecord> {
-        curation::insert_media(&self.db, media).await
-    }
-
-    async fn media_by_id(&self, id: i64) -> StoreResult<Option<MediaRecord>> {
-        curation::media_by_id(&self.db, id).await
-    }
-
-    async fn media_list(&self, limit: i64, offset: i64) -> StoreResult<Vec<MediaRecord>> {
-        curation::media_list(&self.db, limit, offset).await
-    }
-
-    async fn update_media_meta(&self, id: i64, meta: &MediaMeta) -> StoreResult<()> {
-        curation::update_media_meta(&self.db, id, meta).await
-    }
-
-    async fn reset_media_variants(&self, id: i64) -> StoreResult<()> {
-        curation::set_media_variants(&self.db, id, None).await
-    }
-
-    async fn media_without_variants(&self, limit: i64, now: DateTime<Utc>) -> StoreResult<Vec<MediaRecord>> {
-        curation::media_without_variants(&self.db, limit, now).await
-    }
-
-    async fn set_media_variants(&self, id: i64, variants: &[Variant]) -> StoreResult<()> {
-        curation::set_media_variants(&self.db, id, Some(variants)).await
-    }
-
-    async fn defer_media_variants(&self, id: i64, retry_at: DateTime<Utc>) -> StoreResult<()> {
-        curation::defer_media_variants(&self.db, id, retry_at).await
-    }
-
-    async fn must_read_entries(&self) -> StoreResult<Vec<CuratedEntry>> {
-        curation::curated_entries(&self.db, curation::List::MustReads).await
-    }
-
-    async fn set_must_read_entries(
-        &self,
-        entries: &[(ArticleId, Option<DateTime<Utc>>)],
-        base_version: i64,
-    ) -> StoreResult<VersionedWrite> {
-        curation::set_curated(&self.db, curation::List::MustReads, entries, base_version).await
-    }
-
-    async fn home_slot_entries(&self) -> StoreResult<Vec<CuratedEntry>> {
-        curation::curated_entries(&self.db, curation::List::HomeSlots).await
-    }
-
-    async fn set_home_slots(&self, ids: &[ArticleId], base_version: i64) -> StoreResult<VersionedWrite> {
-        let entries: Vec<_> = ids.iter().map(|&id| (id, None)).collect();
-        curation::set_curated(&self.db, curation::List::HomeSlots, &entries, base_version).await
-    }
-
-    async fn home_slots(&self) -> StoreResult<Vec<ArticleCard>> {
-        curation::home_slots(&self.db).await
-    }
-
-    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
-        Ok(sql("SELECT value FROM site_settings WHERE key = $1").bind(key).scalar_optional(&self.db).await?)
-    }
-
-    async fn set_setting(
-        &self,
-        key: &str,
-        value: &str,
-        at: DateTime<Utc>,
-        base_version: i64,
-    ) -> StoreResult<VersionedWrite> {
-        curation::set_setting(&self.db, key, value, at, base_version).await
-    }
-
-    async fn edit_version(&self, what: Edited<'_>) -> StoreResult<i64> {
-        curation::edit_version(&self.db, what).await
-    }
-
-    async fn all_sections(&self) -> StoreResult<Vec<(Section, bool)>> {
-        curation::all_sections(&self.db).await
-    }
-
-    async fn update_section(&self, id: i64, update: &SectionUpdate) -> StoreResult<()> {
-        curation::update_section(&self.db, id, update).await
-    }
-
-    async fn save_sections(
-        &self,
-        updates: &[(i64, SectionUpdate)],
-        new: Option<&super::NewSection>,
-    ) -> StoreResult<()> {
-        curation::save_sections(&self.db, updates, new).await
-    }
-
-    async fn tags_with_counts(&self) -> StoreResult<Vec<(Tag, i64)>> {
-        curation::tags_with_counts(&self.db).await
-    }
-
-    async fn rename_tag(&self, id: i64, name: &str) -> StoreResult<()> {
-        let done = sql("UPDATE tags SET name = $1 WHERE id = $2").bind(name).bind(id).execute(&self.db).await?;
-        touched(done, || format!("tag {id}"))
-    }
-
-    async fn comments_by_status(
-        &self,
-        status: CommentStatus,
-        limit: i64,
-        offset: i64,
-    ) -> StoreResult<Vec<ModerationItem>> {
-        curation::comments_by_status(&self.db, status, limit, offset).await
-    }
-
-    async fn count_comments_by_status(&self, status: CommentStatus) -> StoreResult<i64> {
-        Ok(sql("SELECT COUNT(*) FROM comments WHERE status = $1").bind(status.as_str()).scalar_one(&self.db).await?)
-    }
-
-    async fn set_comment_status(&self, id: i64, status: CommentStatus) -> StoreResult<ArticleId> {
-        curation::change_comment(&self.db, id, Some(status)).await
-    }
-
-    async fn delete_comment(&self, id: i64) -> StoreResult<ArticleId> {
-        curation::change_comment(&self.db, id, None).await
-    }
-
-    async fn block_fingerprint(
-        &self,
-        fingerprint: &str,
-        user_id: Option<UserId>,
-        at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        sql("INSERT INTO blocked_fingerprints (fingerprint, user_id, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (fingerprint) DO NOTHING")
-        .bind(fingerprint)
-        .bind(user_id)
-        .bind(to_unix(at))
-        .execute(&self.db)
-        .await?;
-        Ok(())
-    }
-
-    async fn is_fingerprint_blocked(&self, fingerprint: &str) -> StoreResult<bool> {
-        Ok(sql("SELECT EXISTS (SELECT 1 FROM blocked_fingerprints WHERE fingerprint = $1)")
-            .bind(fingerprint)
-            .scalar_one(&self.db)
-            .await?)
-    }
-
-    async fn record_audit(&self, entry: NewAuditEntry) -> StoreResult<()> {
-        sql(
-            "INSERT INTO audit_log (at, user_id, action, target_kind, target_id, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(to_unix(entry.at))
-        .bind(entry.user_id)
-        .bind(&entry.action)
-        .bind(&entry.target_kind)
-        .bind(entry.target_id)
-        .bind(&entry.detail)
-        .execute(&self.db)
-        .await?;
-        Ok(())
-    }
-
-    async fn audit_entries(&self, limit: i64, offset: i64) -> StoreResult<Vec<AuditEntry>> {
-        // The log is append-only, so the id is the order of events (and what the index is on).
-        let rows = sql("SELECT l.id, l.at, u.name AS user_name, l.action, l.target_kind, l.target_id, l.detail \
-             FROM audit_log l LEFT JOIN users u ON u.id = l.user_id ORDER BY l.id DESC LIMIT $1 OFFSET $2")
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.db)
-        .await?;
-        rows.iter().map(audit_entry_from_row).collect()
+    async fn prune_login_failures(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sql("DELETE FROM login_failures WHERE at < $1").bind(to_unix(before)).execute(&self.db).await?;
+        Ok(done)
     }
 }

@@ -1,0 +1,46 @@
+//! The audit log: who did what in the newsroom, append-only.
+
+use async_trait::async_trait;
+
+use super::newsroom::{AuditEntry, NewAuditEntry};
+use super::shared::{audit_entry_from_row, to_unix};
+use super::sql::sql;
+use super::{SqlStore, StoreResult};
+
+#[async_trait]
+pub trait AuditRepo: Send + Sync {
+    // Audit.
+    async fn record_audit(&self, entry: NewAuditEntry) -> StoreResult<()>;
+
+    /// Newest first.
+    async fn audit_entries(&self, limit: i64, offset: i64) -> StoreResult<Vec<AuditEntry>>;
+}
+
+#[async_trait]
+impl AuditRepo for SqlStore {
+    async fn record_audit(&self, entry: NewAuditEntry) -> StoreResult<()> {
+        sql(
+            "INSERT INTO audit_log (at, user_id, action, target_kind, target_id, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(to_unix(entry.at))
+        .bind(entry.user_id)
+        .bind(&entry.action)
+        .bind(&entry.target_kind)
+        .bind(entry.target_id)
+        .bind(&entry.detail)
+        .execute(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    async fn audit_entries(&self, limit: i64, offset: i64) -> StoreResult<Vec<AuditEntry>> {
+        // The log is append-only, so the id is the order of events (and what the index is on).
+        let rows = sql("SELECT l.id, l.at, u.name AS user_name, l.action, l.target_kind, l.target_id, l.detail \
+             FROM audit_log l LEFT JOIN users u ON u.id = l.user_id ORDER BY l.id DESC LIMIT $1 OFFSET $2")
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.db)
+        .await?;
+        rows.iter().map(audit_entry_from_row).collect()
+    }
+}

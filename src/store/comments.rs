@@ -1,0 +1,239 @@
+//! Readers' comments: posting (in batches, one durable write each), the per-address attempt limit,
+//! and moderation.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::newsroom::ModerationItem;
+use super::shared::{comment_from_row, is_foreign_key_violation, moderation_item_from_row, to_unix};
+use super::sql::{Db, Tx, sql, sql_built};
+use super::{NewComment, SqlStore, StoreError, StoreResult};
+use crate::domain::{ArticleId, Comment, CommentStatus, UserId};
+
+pub(super) async fn insert_comment_in(tx: &mut Tx, comment: &NewComment) -> StoreResult<Comment> {
+    let row = sql("INSERT INTO comments (article_id, author_name, body, status, fingerprint, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, article_id, author_name, body, status, created_at")
+    .bind(comment.article_id)
+    .bind(&comment.author_name)
+    .bind(&comment.body)
+    .bind(comment.status.as_str())
+    .bind(&comment.fingerprint)
+    .bind(to_unix(comment.created_at))
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| {
+        if is_foreign_key_violation(&e) {
+            StoreError::Missing(format!("article {}", comment.article_id))
+        } else {
+            e.into()
+        }
+    })?;
+    comment_from_row(&row)
+}
+
+pub(super) async fn comments_by_status(
+    db: &Db,
+    status: CommentStatus,
+    limit: i64,
+    offset: i64,
+) -> StoreResult<Vec<ModerationItem>> {
+    let rows =
+        sql("SELECT c.id, c.article_id, a.headline, s.slug AS section_slug, a.slug, c.author_name, c.body, c.status, \
+         c.fingerprint, b.fingerprint IS NOT NULL AS fingerprint_blocked, c.created_at \
+         FROM comments c JOIN articles a ON a.id = c.article_id JOIN sections s ON s.id = a.section_id \
+         LEFT JOIN blocked_fingerprints b ON b.fingerprint = c.fingerprint \
+         WHERE c.status = $1 ORDER BY c.created_at DESC, c.id DESC LIMIT $2 OFFSET $3")
+        .bind(status.as_str())
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(db)
+        .await?;
+    rows.iter().map(moderation_item_from_row).collect()
+}
+
+/// Moves a comment to `status`, or deletes it (`None`), keeping the article's count of published
+/// comments right. Returns the article's id.
+pub(super) async fn change_comment(db: &Db, id: i64, status: Option<CommentStatus>) -> StoreResult<ArticleId> {
+    let mut tx = db.begin().await?;
+    // Locked, so a concurrent change to the same comment waits and then sees this one's status.
+    let row = sql_built(format!("SELECT article_id, status FROM comments WHERE id = $1{}", tx.dialect().for_update()))
+        .bind(id)
+        .fetch_optional(&mut tx)
+        .await?
+        .ok_or_else(|| StoreError::Missing(format!("comment {id}")))?;
+    let article_id: ArticleId = row.int("article_id")?;
+    let was_published = row.text("status")? == CommentStatus::Published.as_str();
+    match status {
+        Some(status) => {
+            sql("UPDATE comments SET status = $1 WHERE id = $2")
+                .bind(status.as_str())
+                .bind(id)
+                .execute(&mut tx)
+                .await?;
+        }
+        None => {
+            sql("DELETE FROM comments WHERE id = $1").bind(id).execute(&mut tx).await?;
+        }
+    }
+    let delta = i64::from(status == Some(CommentStatus::Published)) - i64::from(was_published);
+    if delta != 0 {
+        sql("UPDATE articles SET comment_count = comment_count + $1 WHERE id = $2")
+            .bind(delta)
+            .bind(article_id)
+            .execute(&mut tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(article_id)
+}
+
+#[async_trait]
+pub trait CommentRepo: Send + Sync {
+    /// Published comments on an article, newest first.
+    async fn published_comments(&self, article_id: ArticleId, limit: i64, offset: i64) -> StoreResult<Vec<Comment>>;
+
+    /// Inserts comments in one transaction (one durable write for the whole batch). Each comment
+    /// gets its own result: a comment on a missing article fails alone.
+    async fn insert_comments(&self, comments: &[NewComment]) -> StoreResult<Vec<StoreResult<Comment>>>;
+
+    /// Records a comment attempt under `key` and returns how many were recorded since `since`
+    /// (this one included). Attempts older than `since` are deleted on the way, so the table only
+    /// ever holds the last window.
+    async fn note_comment_attempt(&self, key: &str, at: DateTime<Utc>, since: DateTime<Utc>) -> StoreResult<i64>;
+
+    // Moderation.
+    /// Newest first.
+    async fn comments_by_status(
+        &self,
+        status: CommentStatus,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<ModerationItem>>;
+
+    async fn count_comments_by_status(&self, status: CommentStatus) -> StoreResult<i64>;
+
+    /// Changes a comment's status and keeps the article's published-comment count right.
+    /// Returns the article id.
+    async fn set_comment_status(&self, id: i64, status: CommentStatus) -> StoreResult<ArticleId>;
+
+    async fn delete_comment(&self, id: i64) -> StoreResult<ArticleId>;
+
+    async fn block_fingerprint(&self, fingerprint: &str, user_id: Option<UserId>, at: DateTime<Utc>)
+    -> StoreResult<()>;
+
+    async fn is_fingerprint_blocked(&self, fingerprint: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+impl CommentRepo for SqlStore {
+    async fn published_comments(&self, article_id: ArticleId, limit: i64, offset: i64) -> StoreResult<Vec<Comment>> {
+        let rows = sql("SELECT id, article_id, author_name, body, status, created_at FROM comments \
+             WHERE article_id = $1 AND status = 'published' ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3")
+        .bind(article_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.db)
+        .await?;
+        rows.iter().map(comment_from_row).collect()
+    }
+
+    async fn insert_comments(&self, comments: &[NewComment]) -> StoreResult<Vec<StoreResult<Comment>>> {
+        let mut tx = self.db.begin().await?;
+        let mut results = Vec::with_capacity(comments.len());
+        for comment in comments {
+            // One missing article must not fail the others in the batch: a savepoint per comment
+            // (in PostgreSQL a failed statement otherwise aborts the whole transaction).
+            sql("SAVEPOINT one_comment").execute(&mut tx).await?;
+            match insert_comment_in(&mut tx, comment).await {
+                Ok(stored) => {
+                    sql("RELEASE SAVEPOINT one_comment").execute(&mut tx).await?;
+                    results.push(Ok(stored));
+                }
+                Err(StoreError::Missing(what)) => {
+                    sql("ROLLBACK TO SAVEPOINT one_comment").execute(&mut tx).await?;
+                    sql("RELEASE SAVEPOINT one_comment").execute(&mut tx).await?;
+                    results.push(Err(StoreError::Missing(what)));
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        // Running counts, one update per article rather than per comment, in id order.
+        let mut published: BTreeMap<ArticleId, i64> = BTreeMap::new();
+        for stored in results.iter().flatten() {
+            if stored.status == CommentStatus::Published {
+                *published.entry(stored.article_id).or_default() += 1;
+            }
+        }
+        for (id, count) in published {
+            sql("UPDATE articles SET comment_count = comment_count + $1 WHERE id = $2")
+                .bind(count)
+                .bind(id)
+                .execute(&mut tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    async fn note_comment_attempt(&self, key: &str, at: DateTime<Utc>, since: DateTime<Utc>) -> StoreResult<i64> {
+        let mut tx = self.db.begin().await?;
+        // One attempt at a time per key, so two nodes cannot both see room for one more.
+        tx.serialize_on(&format!("comment-attempt:{key}")).await?;
+        sql("DELETE FROM comment_attempts WHERE at < $1").bind(to_unix(since)).execute(&mut tx).await?;
+        sql("INSERT INTO comment_attempts (key, at) VALUES ($1, $2)")
+            .bind(key)
+            .bind(to_unix(at))
+            .execute(&mut tx)
+            .await?;
+        let count: i64 =
+            sql("SELECT COUNT(*) FROM comment_attempts WHERE key = $1").bind(key).scalar_one(&mut tx).await?;
+        tx.commit().await?;
+        Ok(count)
+    }
+
+    async fn comments_by_status(
+        &self,
+        status: CommentStatus,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<ModerationItem>> {
+        comments_by_status(&self.db, status, limit, offset).await
+    }
+
+    async fn count_comments_by_status(&self, status: CommentStatus) -> StoreResult<i64> {
+        Ok(sql("SELECT COUNT(*) FROM comments WHERE status = $1").bind(status.as_str()).scalar_one(&self.db).await?)
+    }
+
+    async fn set_comment_status(&self, id: i64, status: CommentStatus) -> StoreResult<ArticleId> {
+        change_comment(&self.db, id, Some(status)).await
+    }
+
+    async fn delete_comment(&self, id: i64) -> StoreResult<ArticleId> {
+        change_comment(&self.db, id, None).await
+    }
+
+    async fn block_fingerprint(
+        &self,
+        fingerprint: &str,
+        user_id: Option<UserId>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sql("INSERT INTO blocked_fingerprints (fingerprint, user_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (fingerprint) DO NOTHING")
+        .bind(fingerprint)
+        .bind(user_id)
+        .bind(to_unix(at))
+        .execute(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    async fn is_fingerprint_blocked(&self, fingerprint: &str) -> StoreResult<bool> {
+        Ok(sql("SELECT EXISTS (SELECT 1 FROM blocked_fingerprints WHERE fingerprint = $1)")
+            .bind(fingerprint)
+            .scalar_one(&self.db)
+            .await?)
+    }
+}

@@ -1,0 +1,151 @@
+//! The media library: uploaded images by content hash, their metadata and the resized variants the
+//! worker makes.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::newsroom::{MediaMeta, MediaRecord, NewMedia};
+use super::shared::{MEDIA_COLUMNS, image_format_str, media_from_row, to_unix, touched, variants_json};
+use super::sql::{Db, sql, sql_built};
+use super::{SqlStore, StoreError, StoreResult};
+use crate::media::Variant;
+
+pub(super) async fn insert_media(db: &Db, media: NewMedia) -> StoreResult<MediaRecord> {
+    // The hash names the content: a second upload of the same file is the same record.
+    sql("INSERT INTO media (hash, format, width, height, bytes, original_name, uploaded_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (hash) DO NOTHING")
+    .bind(&media.hash)
+    .bind(image_format_str(media.format))
+    .bind(i64::from(media.width))
+    .bind(i64::from(media.height))
+    .bind(i64::try_from(media.bytes).map_err(|_| StoreError::WriteFailed("the file is too large".into()))?)
+    .bind(&media.original_name)
+    .bind(media.uploaded_by)
+    .bind(to_unix(media.created_at))
+    .execute(db)
+    .await?;
+    let row = sql_built(format!("{MEDIA_COLUMNS} WHERE hash = $1")).bind(&media.hash).fetch_one(db).await?;
+    media_from_row(&row)
+}
+
+pub(super) async fn media_by_id(db: &Db, id: i64) -> StoreResult<Option<MediaRecord>> {
+    let row = sql_built(format!("{MEDIA_COLUMNS} WHERE id = $1")).bind(id).fetch_optional(db).await?;
+    row.as_ref().map(media_from_row).transpose()
+}
+
+pub(super) async fn media_list(db: &Db, limit: i64, offset: i64) -> StoreResult<Vec<MediaRecord>> {
+    let rows = sql_built(format!("{MEDIA_COLUMNS} ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2"))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(db)
+        .await?;
+    rows.iter().map(media_from_row).collect()
+}
+
+pub(super) async fn media_without_variants(db: &Db, limit: i64, now: DateTime<Utc>) -> StoreResult<Vec<MediaRecord>> {
+    let rows = sql_built(format!(
+        "{MEDIA_COLUMNS} WHERE variants IS NULL AND (variant_retry_at IS NULL OR variant_retry_at <= $1) \
+         ORDER BY id LIMIT $2"
+    ))
+    .bind(to_unix(now))
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(media_from_row).collect()
+}
+
+pub(super) async fn update_media_meta(db: &Db, id: i64, meta: &MediaMeta) -> StoreResult<()> {
+    let done = sql("UPDATE media SET alt = $1, caption = $2, credit = $3, focal_x = $4, focal_y = $5 WHERE id = $6")
+        .bind(&meta.alt)
+        .bind(&meta.caption)
+        .bind(&meta.credit)
+        .bind(meta.focal.x)
+        .bind(meta.focal.y)
+        .bind(id)
+        .execute(db)
+        .await?;
+    touched(done, || format!("media {id}"))
+}
+
+/// Stores the variants, or with `None` clears them so the worker makes them again.
+pub(super) async fn set_media_variants(db: &Db, id: i64, variants: Option<&[Variant]>) -> StoreResult<()> {
+    let json = variants_json(variants)?;
+    let done = sql("UPDATE media SET variants = $1, variant_attempts = 0, variant_retry_at = NULL WHERE id = $2")
+        .bind(json)
+        .bind(id)
+        .execute(db)
+        .await?;
+    touched(done, || format!("media {id}"))
+}
+
+pub(super) async fn defer_media_variants(db: &Db, id: i64, retry_at: DateTime<Utc>) -> StoreResult<()> {
+    sql("UPDATE media SET variant_attempts = variant_attempts + 1, variant_retry_at = $1 \
+         WHERE id = $2 AND variants IS NULL")
+    .bind(to_unix(retry_at))
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+pub trait MediaRepo: Send + Sync {
+    // Media.
+    /// Inserts, or returns the existing record when the same content was uploaded before.
+    async fn insert_media(&self, media: NewMedia) -> StoreResult<MediaRecord>;
+
+    async fn media_by_id(&self, id: i64) -> StoreResult<Option<MediaRecord>>;
+
+    /// Newest first.
+    async fn media_list(&self, limit: i64, offset: i64) -> StoreResult<Vec<MediaRecord>>;
+
+    async fn update_media_meta(&self, id: i64, meta: &MediaMeta) -> StoreResult<()>;
+
+    /// Clears the variants so the worker makes them again (after a focal point change).
+    async fn reset_media_variants(&self, id: i64) -> StoreResult<()>;
+
+    /// Uploads still without variants whose retry time (if any) is not after `now`, oldest first.
+    async fn media_without_variants(&self, limit: i64, now: DateTime<Utc>) -> StoreResult<Vec<MediaRecord>>;
+
+    /// Stores the variants; clears any retry schedule.
+    async fn set_media_variants(&self, id: i64, variants: &[Variant]) -> StoreResult<()>;
+
+    /// Leaves the variants pending, counts a failed attempt, and keeps the worker away until
+    /// `retry_at`. Does nothing if the variants were made meanwhile (by another node).
+    async fn defer_media_variants(&self, id: i64, retry_at: DateTime<Utc>) -> StoreResult<()>;
+}
+
+#[async_trait]
+impl MediaRepo for SqlStore {
+    async fn insert_media(&self, media: NewMedia) -> StoreResult<MediaRecord> {
+        insert_media(&self.db, media).await
+    }
+
+    async fn media_by_id(&self, id: i64) -> StoreResult<Option<MediaRecord>> {
+        media_by_id(&self.db, id).await
+    }
+
+    async fn media_list(&self, limit: i64, offset: i64) -> StoreResult<Vec<MediaRecord>> {
+        media_list(&self.db, limit, offset).await
+    }
+
+    async fn update_media_meta(&self, id: i64, meta: &MediaMeta) -> StoreResult<()> {
+        update_media_meta(&self.db, id, meta).await
+    }
+
+    async fn reset_media_variants(&self, id: i64) -> StoreResult<()> {
+        set_media_variants(&self.db, id, None).await
+    }
+
+    async fn media_without_variants(&self, limit: i64, now: DateTime<Utc>) -> StoreResult<Vec<MediaRecord>> {
+        media_without_variants(&self.db, limit, now).await
+    }
+
+    async fn set_media_variants(&self, id: i64, variants: &[Variant]) -> StoreResult<()> {
+        set_media_variants(&self.db, id, Some(variants)).await
+    }
+
+    async fn defer_media_variants(&self, id: i64, retry_at: DateTime<Utc>) -> StoreResult<()> {
+        defer_media_variants(&self.db, id, retry_at).await
+    }
+}
