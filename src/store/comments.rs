@@ -18,7 +18,7 @@ pub(super) async fn insert_comment_in(tx: &mut Tx, comment: &NewComment) -> Stor
     .bind(comment.article_id)
     .bind(&comment.author_name)
     .bind(&comment.body)
-    .bind(comment.status.as_str())
+    .bind(comment.status)
     .bind(&comment.fingerprint)
     .bind(to_unix(comment.created_at))
     .fetch_one(&mut *tx)
@@ -45,7 +45,7 @@ pub(super) async fn comments_by_status(
          FROM comments c JOIN articles a ON a.id = c.article_id JOIN sections s ON s.id = a.section_id \
          LEFT JOIN blocked_fingerprints b ON b.fingerprint = c.fingerprint \
          WHERE c.status = $1 ORDER BY c.created_at DESC, c.id DESC LIMIT $2 OFFSET $3")
-        .bind(status.as_str())
+        .bind(status)
         .bind(limit)
         .bind(offset)
         .fetch_all(db)
@@ -68,7 +68,7 @@ pub(super) async fn change_comment(db: &Db, id: i64, status: Option<CommentStatu
     match status {
         Some(status) => {
             sql("UPDATE comments SET status = $1 WHERE id = $2")
-                .bind(status.as_str())
+                .bind(status)
                 .bind(id)
                 .execute(&mut tx)
                 .await?;
@@ -203,7 +203,7 @@ impl CommentRepo for SqlStore {
     }
 
     async fn count_comments_by_status(&self, status: CommentStatus) -> StoreResult<i64> {
-        Ok(sql("SELECT COUNT(*) FROM comments WHERE status = $1").bind(status.as_str()).scalar_one(&self.db).await?)
+        Ok(sql("SELECT COUNT(*) FROM comments WHERE status = $1").bind(status).scalar_one(&self.db).await?)
     }
 
     async fn set_comment_status(&self, id: i64, status: CommentStatus) -> StoreResult<ArticleId> {

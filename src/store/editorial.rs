@@ -322,8 +322,8 @@ pub(super) async fn insert_event(
 ) -> StoreResult<()> {
     sql("INSERT INTO workflow_events (article_id, from_status, to_status, user_id, at) VALUES ($1, $2, $3, $4, $5)")
         .bind(id)
-        .bind(from.as_str())
-        .bind(to.as_str())
+        .bind(from)
+        .bind(to)
         .bind(user_id)
         .bind(at)
         .execute(&mut *tx)
@@ -357,7 +357,7 @@ pub(super) async fn transition(db: &Db, id: ArticleId, t: &Transition<'_>) -> St
          unpublish_at = CASE WHEN $1 = 'published' THEN unpublish_at END, updated_at = $3 \
          WHERE id = $4 AND status IN ({from})"
     ))
-    .bind(t.to.as_str())
+    .bind(t.to)
     .bind(publish_at)
     .bind(to_unix(t.at))
     .bind(id)
@@ -467,7 +467,7 @@ pub(super) async fn add_correction(
         "INSERT INTO corrections (article_id, kind, body, user_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(article_id)
-    .bind(kind.as_str())
+    .bind(kind)
     .bind(body)
     .bind(user_id)
     .bind(to_unix(at))

@@ -156,7 +156,7 @@ impl PeopleRepo for SqlStore {
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
         .bind(&user.email)
         .bind(&user.name)
-        .bind(user.role.as_str())
+        .bind(user.role)
         .bind(&user.password_hash)
         .bind(author_id)
         .bind(to_unix(user.created_at))
@@ -188,7 +188,7 @@ impl PeopleRepo for SqlStore {
 
     async fn set_user_role(&self, id: UserId, role: Role) -> StoreResult<()> {
         let done =
-            sql("UPDATE users SET role = $1 WHERE id = $2").bind(role.as_str()).bind(id).execute(&self.db).await?;
+            sql("UPDATE users SET role = $1 WHERE id = $2").bind(role).bind(id).execute(&self.db).await?;
         touched(done, || format!("user {id}"))
     }
 
@@ -412,7 +412,7 @@ impl PeopleRepo for SqlStore {
 
     async fn record_login_failure(&self, scope: FailureScope, key: &str, at: DateTime<Utc>) -> StoreResult<()> {
         sql("INSERT INTO login_failures (scope, key, at) VALUES ($1, $2, $3)")
-            .bind(scope.as_str())
+            .bind(scope)
             .bind(key)
             .bind(to_unix(at))
             .execute(&self.db)
@@ -434,7 +434,7 @@ impl PeopleRepo for SqlStore {
         let mut tx = self.db.begin().await?;
         tx.serialize_on(&format!("login:{}:{key}", scope.as_str())).await?;
         let done = sql(RESERVE_LOGIN_ATTEMPT)
-            .bind(scope.as_str())
+            .bind(scope)
             .bind(key)
             .bind(to_unix(at))
             .bind(to_unix(since))
@@ -456,7 +456,7 @@ impl PeopleRepo for SqlStore {
             "DELETE FROM login_failures WHERE {row_id} = \
              (SELECT {row_id} FROM login_failures WHERE scope = $1 AND key = $2 AND at = $3 LIMIT 1)"
         ))
-        .bind(scope.as_str())
+        .bind(scope)
         .bind(key)
         .bind(to_unix(at))
         .execute(&self.db)
@@ -466,7 +466,7 @@ impl PeopleRepo for SqlStore {
 
     async fn login_failures_since(&self, scope: FailureScope, key: &str, since: DateTime<Utc>) -> StoreResult<i64> {
         Ok(sql("SELECT COUNT(*) FROM login_failures WHERE scope = $1 AND key = $2 AND at >= $3")
-            .bind(scope.as_str())
+            .bind(scope)
             .bind(key)
             .bind(to_unix(since))
             .scalar_one(&self.db)
@@ -475,7 +475,7 @@ impl PeopleRepo for SqlStore {
 
     async fn clear_login_failures(&self, scope: FailureScope, key: &str) -> StoreResult<()> {
         sql("DELETE FROM login_failures WHERE scope = $1 AND key = $2")
-            .bind(scope.as_str())
+            .bind(scope)
             .bind(key)
             .execute(&self.db)
             .await?;

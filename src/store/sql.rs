@@ -259,6 +259,28 @@ impl ToArg for &i64 {
     }
 }
 
+/// The enums the schema stores as text, each by its one spelling (`as_str`, read back by `parse`).
+macro_rules! text_enum_arg {
+    ($($t:ty),+) => {
+        $(impl ToArg for $t {
+            fn to_arg(self) -> Arg {
+                Arg::Text(Some(self.as_str().to_owned()))
+            }
+            fn null() -> Arg {
+                Arg::Text(None)
+            }
+        })+
+    };
+}
+
+text_enum_arg!(
+    crate::domain::ArticleStatus,
+    crate::domain::CommentStatus,
+    crate::domain::CorrectionKind,
+    crate::domain::Role,
+    super::newsroom::FailureScope
+);
+
 impl<T: ToArg> ToArg for Option<T> {
     fn to_arg(self) -> Arg {
         match self {
