@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use tracing::Instrument;
+
 use crate::store::StoreError;
 
 pub struct DiskGuard {
@@ -97,14 +99,17 @@ impl DiskGuard {
 
     /// Measures every `every` for as long as the task runs.
     pub fn spawn_monitor(guard: std::sync::Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(every);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticker.tick().await;
-                guard.refresh();
+        tokio::spawn(
+            async move {
+                let mut ticker = tokio::time::interval(every);
+                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    ticker.tick().await;
+                    guard.refresh();
+                }
             }
-        })
+            .instrument(tracing::info_span!("background", job = %"disk_monitor")),
+        )
     }
 }
 

@@ -12,6 +12,7 @@ pub mod render;
 pub mod respond;
 pub mod site;
 pub mod storage;
+pub mod trace;
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -26,6 +27,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
+use tracing::Instrument;
 
 use crate::cache::PageCache;
 use crate::config::Settings;
@@ -215,18 +217,21 @@ impl AppState {
 /// Writes buffered views every `flush_interval_secs`, and forgets idle rate-limit entries.
 pub fn spawn_view_flusher(state: AppState) -> tokio::task::JoinHandle<()> {
     let every = Duration::from_secs(state.settings.views.flush_interval_secs.max(1));
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(every);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            if let Err(e) = state.views.flush(state.store.as_ref(), chrono::Utc::now()).await {
-                tracing::error!(error = %e, pending = state.views.pending_total(), "view flush failed; will retry");
+    tokio::spawn(
+        async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                if let Err(e) = state.views.flush(state.store.as_ref(), chrono::Utc::now()).await {
+                    tracing::error!(error = %e, pending = state.views.pending_total(), "view flush failed; will retry");
+                }
+                state.comment_limiter.retain_recent();
+                prune_newsroom_records(&state).await;
             }
-            state.comment_limiter.retain_recent();
-            prune_newsroom_records(&state).await;
         }
-    })
+        .instrument(tracing::info_span!("background", job = %"view_flusher")),
+    )
 }
 
 /// Deletes expired sessions and sign-in failures that no longer count, so neither table grows
@@ -277,18 +282,24 @@ pub fn spawn_scheduler(state: AppState) -> tokio::task::JoinHandle<()> {
             tokio::time::sleep(crate::newsroom::scheduler::sleep_for(next, chrono::Utc::now(), CHECK_AT_LEAST_EVERY))
                 .await;
         }
-    })
+    }
+    .instrument(tracing::info_span!("background", job = %"scheduler")))
 }
 
-/// Recomputes related articles around a newly published one, in the background.
+/// Recomputes related articles around a newly published one, in the background (in the span of
+/// the request or job that published it).
 pub fn refresh_related_soon(state: &AppState, id: crate::domain::ArticleId) {
     let state = state.clone();
-    tokio::spawn(async move {
-        if let Err(e) = crate::ranking::related::refresh_around(state.store.as_ref(), id, chrono::Utc::now()).await {
-            tracing::error!(error = %e, article = id, "cannot refresh related articles");
+    tokio::spawn(
+        async move {
+            if let Err(e) = crate::ranking::related::refresh_around(state.store.as_ref(), id, chrono::Utc::now()).await
+            {
+                tracing::error!(error = %e, article = id, "cannot refresh related articles");
+            }
+            state.changed(changes::Change::Article(id));
         }
-        state.changed(changes::Change::Article(id));
-    });
+        .in_current_span(),
+    );
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986), for links and form bodies.
@@ -342,12 +353,12 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"),
         ))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout));
-    // Outermost, so every answer carries it, the timeout's 408 included.
+    // Outermost but for the trace, so every answer carries it, the timeout's 408 included.
     let app = match strict_transport_security(&state.settings) {
         Some(value) => app.layer(SetResponseHeaderLayer::overriding(header::STRICT_TRANSPORT_SECURITY, value)),
         None => app,
     };
-    app.with_state(state)
+    trace::traced(app).with_state(state)
 }
 
 fn strict_transport_security(settings: &Settings) -> Option<HeaderValue> {

@@ -10,6 +10,7 @@ mod http;
 mod input_text;
 mod modules;
 mod newsroom;
+mod observability;
 mod ops;
 mod pages;
 mod postgres_tls;

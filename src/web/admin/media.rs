@@ -10,6 +10,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 
 use super::session::{Member, Submitted, check_origin, same_secret};
 use super::{AdminChrome, AdminError, audit, notice_text, page, page_with_status, see_other};
@@ -305,38 +306,41 @@ const IDLE_WAIT: Duration = Duration::from_secs(30);
 /// unreachable) stays pending and is retried after a growing delay kept in the database, so it is
 /// picked up again once there is room, also after a restart.
 pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut last_sweep: Option<Instant> = None;
-        // The soonest retry this worker scheduled and has not tried yet. An upload's wake-up may end a
-        // wait early, and the pass it starts finds nothing due: the retry must still come on time.
-        let mut next_due: Option<Instant> = None;
-        loop {
-            if last_sweep.is_none_or(|at| at.elapsed() >= SWEEP_EVERY) {
-                sweep_partial_files(&state).await;
-                last_sweep = Some(Instant::now());
-            }
-            if next_due.is_some_and(|due| due <= Instant::now()) {
-                next_due = None;
-            }
-            let wait = match make_pending_variants(&state).await {
-                Ok(pass) => {
-                    if let Some(delay) = pass.next_retry {
-                        let due = Instant::now() + delay;
-                        next_due = Some(next_due.map_or(due, |next| next.min(due)));
-                    }
-                    if pass.made + pass.given_up > 0 {
-                        continue;
-                    }
-                    next_due.map_or(IDLE_WAIT, |due| due.saturating_duration_since(Instant::now()).min(IDLE_WAIT))
+    tokio::spawn(
+        async move {
+            let mut last_sweep: Option<Instant> = None;
+            // The soonest retry this worker scheduled and has not tried yet. An upload's wake-up may end a
+            // wait early, and the pass it starts finds nothing due: the retry must still come on time.
+            let mut next_due: Option<Instant> = None;
+            loop {
+                if last_sweep.is_none_or(|at| at.elapsed() >= SWEEP_EVERY) {
+                    sweep_partial_files(&state).await;
+                    last_sweep = Some(Instant::now());
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "making image variants failed; will retry");
-                    Duration::from_secs(10)
+                if next_due.is_some_and(|due| due <= Instant::now()) {
+                    next_due = None;
                 }
-            };
-            let _ = tokio::time::timeout(wait, state.media_work.notified()).await;
+                let wait = match make_pending_variants(&state).await {
+                    Ok(pass) => {
+                        if let Some(delay) = pass.next_retry {
+                            let due = Instant::now() + delay;
+                            next_due = Some(next_due.map_or(due, |next| next.min(due)));
+                        }
+                        if pass.made + pass.given_up > 0 {
+                            continue;
+                        }
+                        next_due.map_or(IDLE_WAIT, |due| due.saturating_duration_since(Instant::now()).min(IDLE_WAIT))
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "making image variants failed; will retry");
+                        Duration::from_secs(10)
+                    }
+                };
+                let _ = tokio::time::timeout(wait, state.media_work.notified()).await;
+            }
         }
-    })
+        .instrument(tracing::info_span!("background", job = %"media_variants")),
+    )
 }
 
 /// Removes stale `.part` files from the media folder, logging what it did.
