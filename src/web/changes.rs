@@ -118,22 +118,6 @@ impl AppState {
     }
 }
 
-/// Applies what other nodes announce. Returns `None` on a single-node backend.
-pub fn spawn_listener(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
-    let target = state.clone();
-    let span = tracing::info_span!("background", job = %"change_listener");
-    state.store.watch_changes(std::sync::Arc::new(move |heard| {
-        let _entered = span.enter();
-        match heard {
-            crate::store::postgres_changes::Heard::Change(text) => match Change::decode(&text) {
-                Some(change) => target.apply_change(change),
-                None => tracing::warn!(%text, "ignoring an unknown change announcement"),
-            },
-            crate::store::postgres_changes::Heard::Gap => target.apply_change(Change::Everything),
-        }
-    }))
-}
-
 /// Sends purge requests to the CDN from a background task, batching the keys of changes that come
 /// close together into one request.
 #[derive(Clone)]

@@ -268,7 +268,7 @@ async fn a_failing_scheduler_pass_is_logged_inside_its_job_span() {
     rename_table(&app.state.settings, "articles").await;
     let (logs, _guard) = Logs::capture();
 
-    let scheduler = broadsheet::web::spawn_scheduler(app.state.clone());
+    let scheduler = broadsheet::jobs::scheduler::spawn(app.state.clone());
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     let line = loop {
         if let Some(line) = logs.line_with("scheduler pass failed") {
