@@ -8,7 +8,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
 
 use crate::store::StoreError;
 
@@ -93,18 +92,6 @@ impl DiskGuard {
             min_free_bytes: self.min_free_bytes.load(Ordering::Relaxed),
             writes_refused: self.is_low(),
         }
-    }
-
-    /// Measures every `every` for as long as the task runs.
-    pub fn spawn_monitor(guard: std::sync::Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(every);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticker.tick().await;
-                guard.refresh();
-            }
-        })
     }
 }
 

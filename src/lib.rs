@@ -18,6 +18,8 @@ pub mod domain;
 pub mod generate;
 /// Group commit: many concurrent comments, one durable transaction.
 pub mod group_commit;
+/// Background jobs beside the listeners: scheduler, view flusher, media variants and the rest.
+pub mod jobs;
 /// Markdown to sanitised HTML.
 pub mod markdown;
 /// Uploaded images: checking, cleaning, resized variants and social cards.

@@ -80,14 +80,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         settings.server.addr = local;
     }
     let state = AppState::new(settings, store).await.context("starting the site")?;
-    let flusher = web::spawn_view_flusher(state.clone());
-    let scheduler = web::spawn_scheduler(state.clone());
-    let listener_task = web::changes::spawn_listener(&state);
-    let media_worker = web::admin::media::spawn_worker(state.clone());
-    let disk_monitor = crate::disk::DiskGuard::spawn_monitor(
-        std::sync::Arc::clone(&state.disk),
-        std::time::Duration::from_millis(state.settings.storage.check_interval_ms.max(100)),
-    );
+    let jobs = crate::jobs::start(&state);
     if state.store.users().await.map(|u| u.is_empty()).unwrap_or(false) {
         println!(
             "No newsroom accounts yet. Create the first administrator with:\n  broadsheet user add --email you@example.com --name \"Your Name\" --role admin --data-dir {}",
@@ -115,21 +108,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let app = web::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
 
-    flusher.abort();
-    scheduler.abort();
-    if let Some(task) = listener_task {
-        task.abort();
-    }
-    media_worker.abort();
-    disk_monitor.abort();
+    jobs.stop();
     // Monitoring sees the node until the public port has drained, then nothing.
     if let Some(task) = ops_server {
         task.abort();
     }
-    match state.views.flush(state.store.as_ref(), chrono::Utc::now()).await {
-        Ok(n) => tracing::info!(views = n, "flushed buffered views at shutdown"),
-        Err(e) => tracing::error!(error = %e, "could not flush buffered views at shutdown"),
-    }
+    crate::jobs::view_flusher::flush_remaining(&state).await;
     Ok(())
 }
 

@@ -176,6 +176,12 @@ impl MediaError {
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Io(_) | Self::Busy | Self::Cancelled)
     }
+
+    /// A panic while processing an image: a decoder tripped over something in the file. Reported
+    /// as a file that cannot be read, so the variant worker does not retry it forever.
+    pub fn panicked(e: tokio::task::JoinError) -> Self {
+        Self::Corrupt(format!("processing stopped unexpectedly: {e}"))
+    }
 }
 
 /// How long the worker waits before trying an image's variants again after `attempts` failed

@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use tracing::Instrument;
 
 use crate::domain::ArticleCard;
 use crate::store::{Store, StoreResult};
@@ -53,12 +54,15 @@ impl PopularNow {
                 if self.background.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_ok() {
                     let this = Arc::clone(self);
                     let store = Arc::clone(store);
-                    tokio::spawn(async move {
-                        if let Err(e) = this.refresh(&store).await {
-                            tracing::error!(error = %e, "refreshing Popular Now failed; keeping the old list");
+                    tokio::spawn(
+                        async move {
+                            if let Err(e) = this.refresh(&store).await {
+                                tracing::error!(error = %e, "refreshing Popular Now failed; keeping the old list");
+                            }
+                            this.background.store(false, Ordering::Release);
                         }
-                        this.background.store(false, Ordering::Release);
-                    });
+                        .in_current_span(),
+                    );
                 }
                 Ok(list)
             }

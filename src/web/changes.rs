@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use super::AppState;
 use crate::cache::Dependency;
@@ -75,11 +76,14 @@ impl AppState {
     pub fn changed(&self, change: Change) {
         self.apply_change(change);
         let state = self.clone();
-        tokio::spawn(async move {
-            if let Err(e) = state.store.announce(&change.encode()).await {
-                tracing::warn!(error = %e, ?change, "cannot tell the other nodes about a change; they catch up by max-age");
+        tokio::spawn(
+            async move {
+                if let Err(e) = state.store.announce(&change.encode()).await {
+                    tracing::warn!(error = %e, ?change, "cannot tell the other nodes about a change; they catch up by max-age");
+                }
             }
-        });
+            .in_current_span(),
+        );
         if let Some(purger) = &self.purger {
             purger.purge(change.surrogate_keys());
         }
@@ -100,27 +104,18 @@ impl AppState {
                 // Settings or the banner may have changed on another node: read them again, then
                 // drop pages rendered meanwhile with the old ones.
                 let state = self.clone();
-                tokio::spawn(async move {
-                    match state.reload_profile().await {
-                        Ok(()) => state.cache.clear(),
-                        Err(e) => tracing::warn!(error = %e, "cannot reload site settings; keeping the old ones"),
+                tokio::spawn(
+                    async move {
+                        match state.reload_profile().await {
+                            Ok(()) => state.cache.clear(),
+                            Err(e) => tracing::warn!(error = %e, "cannot reload site settings; keeping the old ones"),
+                        }
                     }
-                });
+                    .in_current_span(),
+                );
             }
         }
     }
-}
-
-/// Applies what other nodes announce. Returns `None` on a single-node backend.
-pub fn spawn_listener(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
-    let target = state.clone();
-    state.store.watch_changes(std::sync::Arc::new(move |heard| match heard {
-        crate::store::postgres_changes::Heard::Change(text) => match Change::decode(&text) {
-            Some(change) => target.apply_change(change),
-            None => tracing::warn!(%text, "ignoring an unknown change announcement"),
-        },
-        crate::store::postgres_changes::Heard::Gap => target.apply_change(Change::Everything),
-    }))
 }
 
 /// Sends purge requests to the CDN from a background task, batching the keys of changes that come
@@ -134,20 +129,23 @@ impl Purger {
     pub fn spawn(settings: CdnSettings) -> Option<Self> {
         let url = settings.purge_url.clone()?;
         let (queue, mut incoming) = mpsc::unbounded_channel::<Vec<String>>();
-        tokio::spawn(async move {
-            while let Some(first) = incoming.recv().await {
-                let mut keys = first;
-                // Changes arrive in bursts (a save touches an article and the lists): wait a moment
-                // and send them together.
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                while let Ok(more) = incoming.try_recv() {
-                    keys.extend(more);
+        tokio::spawn(
+            async move {
+                while let Some(first) = incoming.recv().await {
+                    let mut keys = first;
+                    // Changes arrive in bursts (a save touches an article and the lists): wait a moment
+                    // and send them together.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    while let Ok(more) = incoming.try_recv() {
+                        keys.extend(more);
+                    }
+                    keys.sort();
+                    keys.dedup();
+                    send_purge(&settings, &url, &keys).await;
                 }
-                keys.sort();
-                keys.dedup();
-                send_purge(&settings, &url, &keys).await;
             }
-        });
+            .instrument(tracing::info_span!("background", job = %"cdn_purge")),
+        );
         Some(Self { queue })
     }
 

@@ -1,4 +1,5 @@
-//! HTTP: the shared state, the router and the layers every response passes through.
+//! HTTP: the shared state, the router and the layers every response passes through. Nothing here
+//! runs in the background: the loops beside the listeners are in [`crate::jobs`].
 
 pub mod admin;
 pub mod assets;
@@ -12,6 +13,7 @@ pub mod render;
 pub mod respond;
 pub mod site;
 pub mod storage;
+pub mod trace;
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -212,85 +214,6 @@ impl AppState {
     }
 }
 
-/// Writes buffered views every `flush_interval_secs`, and forgets idle rate-limit entries.
-pub fn spawn_view_flusher(state: AppState) -> tokio::task::JoinHandle<()> {
-    let every = Duration::from_secs(state.settings.views.flush_interval_secs.max(1));
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(every);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            if let Err(e) = state.views.flush(state.store.as_ref(), chrono::Utc::now()).await {
-                tracing::error!(error = %e, pending = state.views.pending_total(), "view flush failed; will retry");
-            }
-            state.comment_limiter.retain_recent();
-            prune_newsroom_records(&state).await;
-        }
-    })
-}
-
-/// Deletes expired sessions and sign-in failures that no longer count, so neither table grows
-/// without bound. Cheap (two indexed deletes), so it simply runs with every view flush.
-async fn prune_newsroom_records(state: &AppState) {
-    let now = chrono::Utc::now();
-    let limits = &state.settings.newsroom;
-    let idle_before = now - chrono::Duration::minutes(limits.session_idle_minutes);
-    let created_before = now - chrono::Duration::hours(limits.session_absolute_hours);
-    if let Err(e) = state.store.delete_expired_sessions(idle_before, created_before).await {
-        tracing::warn!(error = %e, "cannot prune expired sessions");
-    }
-    let window_start = now - chrono::Duration::minutes(limits.login_window_minutes);
-    if let Err(e) = state.store.prune_login_failures(window_start).await {
-        tracing::warn!(error = %e, "cannot prune old sign-in failures");
-    }
-}
-
-/// Runs the scheduler: fires due publications and unpublications, at start (catching up on any
-/// that fell due while the site was down) and then as they fall due.
-pub fn spawn_scheduler(state: AppState) -> tokio::task::JoinHandle<()> {
-    const CHECK_AT_LEAST_EVERY: Duration = Duration::from_secs(1);
-    tokio::spawn(async move {
-        loop {
-            let now = chrono::Utc::now();
-            match crate::newsroom::scheduler::run_due(state.store.as_ref(), now).await {
-                Ok(fired) => {
-                    for id in fired.published.iter().chain(&fired.unpublished) {
-                        state.changed(changes::Change::Article(*id));
-                    }
-                    if !fired.is_empty() {
-                        tracing::info!(published = ?fired.published, unpublished = ?fired.unpublished, "scheduled changes fired");
-                        state.lists_changed();
-                        for id in &fired.published {
-                            refresh_related_soon(&state, *id);
-                        }
-                    }
-                }
-                Err(e) => tracing::error!(error = %e, "scheduler pass failed; will retry"),
-            }
-            let next = match state.store.next_due().await {
-                Ok(next) => next,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot read the next scheduled change; checking again shortly");
-                    None
-                }
-            };
-            tokio::time::sleep(crate::newsroom::scheduler::sleep_for(next, chrono::Utc::now(), CHECK_AT_LEAST_EVERY))
-                .await;
-        }
-    })
-}
-
-/// Recomputes related articles around a newly published one, in the background.
-pub fn refresh_related_soon(state: &AppState, id: crate::domain::ArticleId) {
-    let state = state.clone();
-    tokio::spawn(async move {
-        if let Err(e) = crate::ranking::related::refresh_around(state.store.as_ref(), id, chrono::Utc::now()).await {
-            tracing::error!(error = %e, article = id, "cannot refresh related articles");
-        }
-        state.changed(changes::Change::Article(id));
-    });
-}
-
 /// Percent-encodes everything but unreserved characters (RFC 3986), for links and form bodies.
 pub fn percent_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len() * 3);
@@ -342,12 +265,12 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"),
         ))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout));
-    // Outermost, so every answer carries it, the timeout's 408 included.
+    // Outermost but for the trace, so every answer carries it, the timeout's 408 included.
     let app = match strict_transport_security(&state.settings) {
         Some(value) => app.layer(SetResponseHeaderLayer::overriding(header::STRICT_TRANSPORT_SECURITY, value)),
         None => app,
     };
-    app.with_state(state)
+    trace::traced(app).with_state(state)
 }
 
 fn strict_transport_security(settings: &Settings) -> Option<HeaderValue> {

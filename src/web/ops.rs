@@ -19,8 +19,9 @@ use serde::Serialize;
 use super::AppState;
 
 /// Counts every request by route (the pattern, not the path, so labels stay few) and status, and
-/// times it.
+/// times it. Also records the route in the request's span.
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    super::trace::note_route(&request);
     let route = request.extensions().get::<MatchedPath>().cloned();
     let started = Instant::now();
     let response = next.run(request).await;
@@ -118,11 +119,12 @@ pub fn public_router(state: &AppState) -> Router<AppState> {
 /// The operations listener (`server.ops_addr`): metrics and the detailed readiness, for the
 /// monitoring network only.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz_detailed))
         .route("/metrics", get(metrics_page))
-        .with_state(state)
+        .route_layer(axum::middleware::from_fn(super::trace::record_route));
+    super::trace::traced(router).with_state(state)
 }
 
 pub async fn metrics_page(State(state): State<AppState>) -> Response {

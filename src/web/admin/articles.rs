@@ -610,7 +610,7 @@ async fn apply_step(
     {
         article_changed(state, article.id);
         if to == ArticleStatus::Published {
-            crate::web::refresh_related_soon(state, article.id);
+            crate::jobs::related::refresh_soon(state, article.id);
         }
     }
     let notice = match to {

@@ -14,6 +14,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{Datelike, Utc};
 use serde::Serialize;
+use tracing::Instrument;
 
 use super::AppState;
 use super::assets::AssetUrls;
@@ -127,20 +128,23 @@ where
         Lookup::Stale(page) => {
             if let Ok(guard) = state.cache.gate(&key).try_lock_owned() {
                 let cache = Arc::clone(&state.cache);
-                tokio::spawn(async move {
-                    match render().await {
-                        Ok(html) => {
-                            let page = CachedPage::new(StatusCode::OK, html)
-                                .with_surrogate_keys(crate::web::changes::keys_for(&depends_on));
-                            cache.insert(key.clone(), Arc::new(page), depends_on)
+                tokio::spawn(
+                    async move {
+                        match render().await {
+                            Ok(html) => {
+                                let page = CachedPage::new(StatusCode::OK, html)
+                                    .with_surrogate_keys(crate::web::changes::keys_for(&depends_on));
+                                cache.insert(key.clone(), Arc::new(page), depends_on)
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, page = %key, "background re-render failed; the old page expires")
+                            }
                         }
-                        Err(e) => {
-                            tracing::warn!(error = %e, page = %key, "background re-render failed; the old page expires")
-                        }
+                        drop(guard);
+                        cache.release_gate(&key);
                     }
-                    drop(guard);
-                    cache.release_gate(&key);
-                });
+                    .in_current_span(),
+                );
             }
             return Ok(send_page(state, headers, &page));
         }

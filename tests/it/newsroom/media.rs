@@ -121,7 +121,7 @@ async fn a_valid_image_is_stored_by_its_hash_and_used_with_responsive_variants()
     let dir = app.state.settings.server.data_dir.join("media");
     assert!(dir.join(format!("{}.png", item.hash)).exists());
 
-    let made = broadsheet::web::admin::media::make_pending_variants(&app.state).await.expect("worker");
+    let made = broadsheet::jobs::media_variants::make_pending_variants(&app.state).await.expect("worker");
     assert_eq!((made.made, made.deferred, made.given_up), (1, 0, 0));
     let item = app.state.store.media_by_id(item.id).await.expect("store").expect("media");
     let variants = item.variants.clone().expect("variants");
@@ -322,7 +322,7 @@ async fn variants_that_cannot_be_written_stay_pending_and_appear_once_writing_wo
     // full disk does (and unlike file permissions, it does so for root too).
     let obstacle = dir.join(format!("{}-1600w.webp", item.hash));
     std::fs::create_dir(&obstacle).expect("obstacle");
-    let worker = broadsheet::web::admin::media::spawn_worker(app.state.clone());
+    let worker = broadsheet::jobs::media_variants::spawn(app.state.clone());
 
     let failed = wait_for(&app, item.id, "an attempt failed", |m| m.variant_attempts >= 1).await;
     assert!(failed.variants.is_none(), "the job must stay pending, not be given up");
@@ -356,7 +356,7 @@ async fn stale_part_files_are_removed_when_the_worker_starts() {
         .expect("age it");
     std::fs::write(&fresh, b"another node is writing this").expect("fresh");
 
-    let worker = broadsheet::web::admin::media::spawn_worker(app.state.clone());
+    let worker = broadsheet::jobs::media_variants::spawn(app.state.clone());
     let deadline = Instant::now() + Duration::from_secs(10);
     while stale.exists() {
         assert!(Instant::now() < deadline, "the stale .part file is still there");

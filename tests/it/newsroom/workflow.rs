@@ -133,10 +133,10 @@ async fn publications_that_fell_due_while_the_site_was_down_fire_at_start() {
     app.set_status(unpublish, ArticleStatus::Published).await;
     store.set_unpublish_at(unpublish, Some(past)).await.expect("take-down time");
 
-    // "Restart": a new site on the same database, with its scheduler running.
+    // "Restart": a new site on the same database, with its background jobs running.
     let restarted =
         AppState::new(app.state.settings.as_ref().clone(), Arc::clone(store) as Arc<dyn Store>).await.expect("state");
-    let scheduler = broadsheet::web::spawn_scheduler(restarted);
+    let jobs = broadsheet::jobs::start(&restarted);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     while (app.status_of(publish).await, app.status_of(unpublish).await)
         != (ArticleStatus::Published, ArticleStatus::Unpublished)
@@ -144,7 +144,7 @@ async fn publications_that_fell_due_while_the_site_was_down_fire_at_start() {
         assert!(tokio::time::Instant::now() < deadline, "the scheduler did not catch up");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    scheduler.abort();
+    jobs.stop();
     let events = store.workflow_events(unpublish).await.expect("events");
     assert_eq!(events.iter().filter(|e| e.to == ArticleStatus::Unpublished).count(), 1);
     app.state.cache.clear();
