@@ -67,11 +67,7 @@ pub(super) async fn change_comment(db: &Db, id: i64, status: Option<CommentStatu
     let was_published = row.text("status")? == CommentStatus::Published.as_str();
     match status {
         Some(status) => {
-            sql("UPDATE comments SET status = $1 WHERE id = $2")
-                .bind(status)
-                .bind(id)
-                .execute(&mut tx)
-                .await?;
+            sql("UPDATE comments SET status = $1 WHERE id = $2").bind(status).bind(id).execute(&mut tx).await?;
         }
         None => {
             sql("DELETE FROM comments WHERE id = $1").bind(id).execute(&mut tx).await?;

@@ -187,8 +187,7 @@ impl PeopleRepo for SqlStore {
     }
 
     async fn set_user_role(&self, id: UserId, role: Role) -> StoreResult<()> {
-        let done =
-            sql("UPDATE users SET role = $1 WHERE id = $2").bind(role).bind(id).execute(&self.db).await?;
+        let done = sql("UPDATE users SET role = $1 WHERE id = $2").bind(role).bind(id).execute(&self.db).await?;
         touched(done, || format!("user {id}"))
     }
 
@@ -474,11 +473,7 @@ impl PeopleRepo for SqlStore {
     }
 
     async fn clear_login_failures(&self, scope: FailureScope, key: &str) -> StoreResult<()> {
-        sql("DELETE FROM login_failures WHERE scope = $1 AND key = $2")
-            .bind(scope)
-            .bind(key)
-            .execute(&self.db)
-            .await?;
+        sql("DELETE FROM login_failures WHERE scope = $1 AND key = $2").bind(scope).bind(key).execute(&self.db).await?;
         Ok(())
     }
 
