@@ -550,7 +550,7 @@ pub enum RestoreOutcome {
     Restored,
     /// Someone saved meanwhile; nothing was written. `revision` holds the restored fields.
     Stale {
-        revision: ArticleFields,
+        revision: Box<ArticleFields>,
     },
 }
 
@@ -569,7 +569,7 @@ pub async fn restore(
     let html = crate::markdown::render(&revision.fields.body_markdown);
     match store.save_article(id, &revision.fields, &html, Some(actor.user_id), false, now, base_version).await {
         Ok(VersionedWrite::Written) => {}
-        Ok(VersionedWrite::Stale) => return Ok(RestoreOutcome::Stale { revision: revision.fields }),
+        Ok(VersionedWrite::Stale) => return Ok(RestoreOutcome::Stale { revision: Box::new(revision.fields) }),
         Err(StoreError::Conflict(_)) => {
             return Err(ServiceError::Refused(
                 "That revision’s address (slug) is now used by another article; change it in the editor instead."

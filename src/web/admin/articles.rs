@@ -675,7 +675,7 @@ pub async fn restore(
                 &state,
                 &member,
                 id,
-                revision,
+                *revision,
                 "Someone else saved this article after you opened its revisions, so the revision was not restored. \
                  It is in the form below; save it to restore it over their version.",
             )
