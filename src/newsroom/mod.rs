@@ -1,6 +1,7 @@
-//! The newsroom's rules without HTTP: the editorial workflow, the pre-publish checklist, the
-//! scheduler, newsroom-edited site settings and the audit trail.
+//! The newsroom's rules without HTTP: the article use cases, the editorial workflow, the
+//! pre-publish checklist, the scheduler, newsroom-edited site settings and the audit trail.
 
+pub mod articles;
 pub mod checklist;
 pub mod profile;
 pub mod scheduler;

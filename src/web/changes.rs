@@ -118,6 +118,25 @@ impl AppState {
     }
 }
 
+/// The newsroom's use cases report what they changed here; what readers can see is invalidated
+/// and announced like any other change.
+impl crate::newsroom::articles::ChangeSink for AppState {
+    fn article_changed(&self, event: crate::newsroom::articles::ArticleEvent) {
+        use crate::newsroom::articles::ArticleEvent;
+        match event {
+            ArticleEvent::Public { id, went_live } => {
+                self.changed(Change::Article(id));
+                self.lists_changed();
+                if went_live {
+                    crate::jobs::related::refresh_soon(self, id);
+                }
+            }
+            // No reader's page shows a draft, a schedule or an autosave.
+            ArticleEvent::Internal { .. } => {}
+        }
+    }
+}
+
 /// Sends purge requests to the CDN from a background task, batching the keys of changes that come
 /// close together into one request.
 #[derive(Clone)]

@@ -11,6 +11,7 @@ mod input_text;
 mod miss_path;
 mod modules;
 mod newsroom;
+mod newsroom_service;
 mod observability;
 mod ops;
 mod pages;

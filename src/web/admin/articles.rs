@@ -1,5 +1,7 @@
 //! The article list, the editor, the workflow buttons, revisions, preview links and corrections.
 
+use std::collections::BTreeMap;
+
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
@@ -8,22 +10,38 @@ use serde::{Deserialize, Serialize};
 
 use super::session::{FormData, Member, Submitted};
 use super::{AdminChrome, AdminError, audit, notice_text, page, page_number, page_with_status, see_other};
-use crate::domain::text::clean_field;
-use crate::domain::{Action, ArticleId, ArticleStatus, Author, Ownership, Section, Slug, permits};
+use crate::domain::{Action, ArticleId, ArticleStatus, Author, Ownership, Section, permits};
+use crate::newsroom::articles::{
+    self, Actor, ArticleForm, AutosaveOutcome, FormOutcome, Newsroom, RestoreOutcome, SaveRequest, ServiceError,
+    ValidationErrors,
+};
 use crate::newsroom::checklist::{self, CheckItem, ImageFacts};
-use crate::newsroom::workflow::{Step, available_steps, may_take, parse_local_time};
+use crate::newsroom::workflow::{Step, available_steps};
 use crate::revisions::diff::{FieldDiff, diff_fields};
 use crate::store::StoreError;
 use crate::store::newsroom::{
-    ArticleFields, CorrectionKind, EditableArticle, ImageChoice, MediaRecord, NewsroomListItem, NewsroomQuery,
-    RevisionSummary, Transition, VersionedWrite, WorkflowEvent,
+    ArticleFields, EditableArticle, MediaRecord, NewsroomListItem, NewsroomQuery, RevisionSummary, WorkflowEvent,
 };
 use crate::web::AppState;
 
 const PAGE_SIZE: i64 = 50;
-const MAX_BODY_CHARS: usize = 200_000;
-const MAX_HEADLINE_CHARS: usize = 200;
-const MAX_TAGS: usize = 20;
+
+/// The editor's fields that can carry a message of their own, each shown beside its field.
+const EDITOR_FIELDS: [&str; 13] = [
+    "headline",
+    "dek",
+    "slug",
+    "section",
+    "tags",
+    "body",
+    "image",
+    "image_alt",
+    "image_caption",
+    "image_credit",
+    "seo_title",
+    "seo_description",
+    "publish_at",
+];
 
 fn ownership(member: &Member, article: &EditableArticle) -> Ownership {
     let on_byline = article.fields.author_ids.contains(&member.user.author_id);
@@ -113,7 +131,10 @@ struct EditorPage {
     checklist: Vec<CheckItem>,
     /// Set when publishing was asked for and the checklist has warnings.
     confirm_publish: bool,
+    /// Every message, in order, for the summary above the form.
     errors: Vec<String>,
+    /// The messages about each field in [`EDITOR_FIELDS`] (empty when it is fine), shown beside it.
+    field_errors: BTreeMap<&'static str, Vec<String>>,
     history: Vec<WorkflowEvent>,
     corrections: Vec<crate::store::newsroom::Correction>,
     preview_link: Option<String>,
@@ -148,7 +169,7 @@ struct EditorState {
     id: Option<ArticleId>,
     fields: ArticleFields,
     article: Option<EditableArticle>,
-    errors: Vec<String>,
+    errors: ValidationErrors,
     confirm_publish: bool,
     preview_link: Option<String>,
     publish_at_input: Option<String>,
@@ -166,7 +187,7 @@ impl EditorState {
             id: article.as_ref().map(|a| a.id),
             fields,
             article,
-            errors: Vec::new(),
+            errors: ValidationErrors::default(),
             confirm_publish: false,
             preview_link: None,
             publish_at_input: None,
@@ -229,7 +250,11 @@ async fn editor_page(state: &AppState, member: &Member, editor: EditorState) -> 
         may_share: editor.id.is_some() && permits(member.user.role, Action::SharePreview, own, status),
         checklist,
         confirm_publish: editor.confirm_publish,
-        errors: editor.errors,
+        field_errors: EDITOR_FIELDS
+            .into_iter()
+            .map(|field| (field, editor.errors.for_field(field).into_iter().map(str::to_owned).collect()))
+            .collect(),
+        errors: editor.errors.messages(),
         history,
         corrections,
         preview_link: editor.preview_link,
@@ -289,142 +314,55 @@ pub async fn new_form(State(state): State<AppState>, member: Member) -> Result<R
     page(&state, "admin/editor.html", &context)
 }
 
-/// Reads the editor form into fields, collecting every problem at once so the member can fix
-/// them together.
-async fn parse_fields(
-    state: &AppState,
-    member: &Member,
-    form: &FormData,
-) -> Result<(ArticleFields, Vec<String>), AdminError> {
-    let mut errors = Vec::new();
-    let headline = clean_field(&mut errors, "The headline", &form.text("headline"), false);
-    if headline.is_empty() {
-        errors.push("A headline is required.".to_owned());
-    } else if headline.chars().count() > MAX_HEADLINE_CHARS {
-        errors.push(format!("The headline can be at most {MAX_HEADLINE_CHARS} characters."));
+/// The editor form as typed, for the service to check.
+fn article_form(form: &FormData) -> ArticleForm {
+    ArticleForm {
+        headline: form.text("headline"),
+        dek: form.text("dek"),
+        slug: form.text("slug"),
+        section: form.text("section"),
+        authors: form.all("author").into_iter().map(str::to_owned).collect(),
+        tags: form.text("tags"),
+        body: form.text("body"),
+        image: form.text("image"),
+        image_alt: form.text("image_alt"),
+        image_caption: form.text("image_caption"),
+        image_credit: form.text("image_credit"),
+        seo_title: form.text("seo_title"),
+        seo_description: form.text("seo_description"),
     }
-    let slug_input = form.text("slug");
-    let slug = if slug_input.trim().is_empty() { Slug::from_title(&headline) } else { Slug::parse(slug_input.trim()) };
-    let slug = match slug {
-        Ok(slug) => slug.as_str().to_owned(),
-        Err(e) => {
-            if !headline.is_empty() {
-                errors.push(format!("The address (slug) is not usable: {e}."));
-            }
-            slug_input.trim().to_owned()
-        }
-    };
-    let section_id = form.text("section").parse::<i64>().unwrap_or(0);
-    if !state.store.all_sections().await?.iter().any(|(s, _)| s.id == section_id) {
-        errors.push("Choose a section.".to_owned());
-    }
-    let known_authors = state.store.authors().await?;
-    let mut author_ids: Vec<i64> = Vec::new();
-    for value in form.all("author") {
-        if let Ok(id) = value.parse::<i64>()
-            && known_authors.iter().any(|a| a.id == id)
-            && !author_ids.contains(&id)
-        {
-            author_ids.push(id);
-        }
-    }
-    if author_ids.is_empty() {
-        author_ids.push(member.user.author_id);
-    }
-    let tags: Vec<String> = form.text("tags").split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).fold(
-        Vec::new(),
-        |mut acc, t| {
-            if !acc.iter().any(|x: &String| x.eq_ignore_ascii_case(&t)) {
-                acc.push(t);
-            }
-            acc
-        },
-    );
-    if tags.len() > MAX_TAGS {
-        errors.push(format!("Use at most {MAX_TAGS} tags."));
-    }
-    let body_markdown = clean_field(&mut errors, "The body", &form.text("body"), true);
-    if body_markdown.chars().count() > MAX_BODY_CHARS {
-        errors.push(format!("The body can be at most {MAX_BODY_CHARS} characters."));
-    }
-    let image = match form.text("image").parse::<i64>() {
-        Ok(media_id) => {
-            if state.store.media_by_id(media_id).await?.is_none() {
-                errors.push("The chosen image no longer exists.".to_owned());
-            }
-            let alt = clean_field(&mut errors, "The alt text", &form.text("image_alt"), false);
-            if alt.is_empty() {
-                errors.push("The featured image needs alt text: describe what it shows.".to_owned());
-            }
-            Some(ImageChoice {
-                media_id,
-                alt,
-                caption: clean_field(&mut errors, "The caption", &form.text("image_caption"), false),
-                credit: clean_field(&mut errors, "The credit", &form.text("image_credit"), false),
-            })
-        }
-        Err(_) => None,
-    };
-    let fields = ArticleFields {
-        section_id,
-        slug,
-        headline,
-        dek: clean_field(&mut errors, "The dek", &form.text("dek"), false),
-        body_markdown,
-        author_ids,
-        tags: tags.into_iter().take(MAX_TAGS).collect(),
-        image,
-        seo_title: clean_field(&mut errors, "The search title", &form.text("seo_title"), false),
-        seo_description: clean_field(&mut errors, "The search description", &form.text("seo_description"), false),
-    };
-    Ok((fields, errors))
+}
+
+/// The article use cases' dependencies, from the application state.
+fn newsroom(state: &AppState) -> Newsroom<'_> {
+    Newsroom { store: state.store.as_ref(), changes: state, disk: &state.disk, zone: state.profile().zone() }
+}
+
+fn actor(member: &Member) -> Actor {
+    Actor { user_id: member.user.id, author_id: member.user.author_id, role: member.user.role }
 }
 
 pub async fn create(
     State(state): State<AppState>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
-    super::require(&member, Action::CreateArticle, Ownership::Newsroom)?;
-    let (mut fields, mut errors) = parse_fields(&state, &member, &form).await?;
-    // A slug made from the headline gets -2, -3, ... when taken; a slug typed by hand is kept as
-    // typed and a clash is reported.
-    let derived = form.text("slug").trim().is_empty();
-    let base_slug = fields.slug.clone();
-    let html = crate::markdown::render(&fields.body_markdown);
-    let mut not_stored = state.disk.ensure_room().err();
-    for attempt in 1..=20 {
-        if !errors.is_empty() || not_stored.is_some() {
-            break;
+    let outcome = articles::create(newsroom(&state), &actor(&member), &article_form(&form), Utc::now()).await?;
+    match outcome {
+        FormOutcome::Done { id, .. } => Ok(see_other(&format!("/admin/articles/{id}"), "created")),
+        FormOutcome::Unsaved { fields, mut errors, not_stored, .. } => {
+            if let Some(cause) = &not_stored {
+                errors.add_general_first(not_stored_message(&state, cause));
+            }
+            let editor = EditorState { errors, ..EditorState::new(fields, None) };
+            let context = editor_page(&state, &member, editor).await?;
+            let status =
+                if not_stored.is_some() { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::UNPROCESSABLE_ENTITY };
+            let response = page_with_status(&state, status, "admin/editor.html", &context)?;
+            Ok(with_retry_after(response, not_stored.as_ref()))
         }
-        match state.store.create_article(&fields, &html, Some(member.user.id), Utc::now()).await {
-            Ok(id) => {
-                audit(&state, Some(&member), "article_created", "article", Some(id), fields.headline.clone()).await;
-                return Ok(see_other(&format!("/admin/articles/{id}"), "created"));
-            }
-            Err(crate::store::StoreError::Conflict(_)) if derived && attempt < 20 => {
-                fields.slug = format!("{base_slug}-{}", attempt + 1);
-            }
-            Err(crate::store::StoreError::Conflict(_)) => {
-                errors
-                    .push(format!("Another article already uses the address “{}”. Choose another slug.", fields.slug));
-            }
-            Err(e) if is_transient(&e) => not_stored = Some(e),
-            Err(e) => return Err(e.into()),
-        }
+        // A new article has no version anyone else could have saved.
+        FormOutcome::Stale { .. } => Err(AdminError::Internal("a new article came back as a stale save".into())),
     }
-    if let Some(cause) = &not_stored {
-        errors.insert(0, not_stored_message(&state, cause));
-    }
-    let editor = EditorState { errors, ..EditorState::new(fields, None) };
-    let context = editor_page(&state, &member, editor).await?;
-    let status = if not_stored.is_some() { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let response = page_with_status(&state, status, "admin/editor.html", &context)?;
-    Ok(with_retry_after(response, not_stored.as_ref()))
-}
-
-/// Storage full, or the database away: nothing was written, and trying again later will work.
-fn is_transient(error: &StoreError) -> bool {
-    error.is_storage_full() || error.is_unavailable()
 }
 
 /// What the writer is told when their text could not be stored; the form keeps the text.
@@ -482,145 +420,66 @@ pub async fn save(
     Path(id): Path<ArticleId>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
-    let article = load(&state, &member, id, Action::ViewArticle).await?;
-    let own = ownership(&member, &article);
-    let intent = form.text("intent");
-    let step = Step::parse(&intent);
-    let may_edit = permits(member.user.role, Action::EditArticle, own, Some(article.status));
-    if step.is_none() && !may_edit {
-        return Err(AdminError::Forbidden);
-    }
-    if let Some(step) = step
-        && !may_take(member.user.role, step, own, article.status)
-    {
-        return Err(AdminError::Forbidden);
-    }
-    let base = base_version(&form);
-    let (fields, mut errors) =
-        if may_edit { parse_fields(&state, &member, &form).await? } else { (article.fields.clone(), Vec::new()) };
-    // Publishing with an incomplete checklist asks once, then goes ahead.
-    let mut confirm_publish = false;
-    if errors.is_empty() && matches!(step, Some(Step::Publish | Step::Schedule)) && !form.flag("confirm") {
-        let sections = state.store.all_sections().await?;
-        let width = match &fields.image {
-            Some(choice) => state.store.media_by_id(choice.media_id).await?.map(|m| ImageFacts { width: m.width }),
-            None => None,
-        };
-        let items = checklist::check(&fields, sections.iter().any(|(s, _)| s.id == fields.section_id), width);
-        confirm_publish = items.iter().any(|i| !i.passed);
-    }
-    let schedule_at = if step == Some(Step::Schedule) {
-        match parse_local_time(&form.text("publish_at"), state.profile().zone()) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                errors.push(format!("Cannot schedule: {e}."));
-                None
-            }
-        }
-    } else {
-        None
+    let request = SaveRequest {
+        form: article_form(&form),
+        base_version: base_version(&form),
+        step: Step::parse(&form.text("intent")),
+        publish_at: form.text("publish_at"),
+        confirmed: form.flag("confirm"),
     };
-    let mut not_stored = None;
-    if errors.is_empty()
-        && may_edit
-        && fields != article.fields
-        && let Err(full) = state.disk.ensure_room()
-    {
-        not_stored = Some(full);
-    }
-    if errors.is_empty() && not_stored.is_none() && may_edit && fields != article.fields {
-        let html = crate::markdown::render(&fields.body_markdown);
-        match state.store.save_article(id, &fields, &html, Some(member.user.id), false, Utc::now(), base).await {
-            Ok(VersionedWrite::Written) => {
-                audit(&state, Some(&member), "article_saved", "article", Some(id), fields.headline.clone()).await;
-                if article.status == ArticleStatus::Published {
-                    article_changed(&state, id);
-                }
-            }
-            Ok(VersionedWrite::Stale) => return conflict_page(&state, &member, id, fields, STALE_SAVE).await,
-            Err(crate::store::StoreError::Conflict(_)) => {
-                errors
-                    .push(format!("Another article already uses the address “{}”. Choose another slug.", fields.slug));
-            }
-            Err(e) if is_transient(&e) => not_stored = Some(e),
-            Err(e) => return Err(e.into()),
+    match articles::save(newsroom(&state), &actor(&member), id, &request, Utc::now()).await? {
+        FormOutcome::Done { id, moved_to } => {
+            Ok(see_other(&format!("/admin/articles/{id}"), moved_to.map_or("saved", status_notice)))
         }
-    }
-    if let Some(cause) = &not_stored {
-        errors.insert(0, not_stored_message(&state, cause));
-    }
-    if !errors.is_empty() || confirm_publish {
-        let status = match (&not_stored, errors.is_empty()) {
-            (Some(_), _) => StatusCode::SERVICE_UNAVAILABLE,
-            (None, true) => StatusCode::OK,
-            (None, false) => StatusCode::UNPROCESSABLE_ENTITY,
-        };
-        let article = state.store.editable_article(id).await?.ok_or(AdminError::NotFound)?;
-        // Nothing was written when there are errors: the form stays based on the member's version.
-        let base_version = (!errors.is_empty()).then_some(base);
-        let editor = EditorState {
-            errors,
-            confirm_publish,
-            base_version,
-            publish_at_input: Some(form.text("publish_at")).filter(|t| !t.trim().is_empty()),
-            ..EditorState::new(fields, Some(article))
-        };
-        let context = editor_page(&state, &member, editor).await?;
-        let response = page_with_status(&state, status, "admin/editor.html", &context)?;
-        return Ok(with_retry_after(response, not_stored.as_ref()));
-    }
-    match step {
-        None => Ok(see_other(&format!("/admin/articles/{id}"), "saved")),
-        Some(step) => apply_step(&state, &member, &article, step, schedule_at).await,
+        FormOutcome::Stale { yours } => conflict_page(&state, &member, id, yours, STALE_SAVE).await,
+        FormOutcome::Unsaved { fields, mut errors, not_stored, confirm_publish } => {
+            if let Some(cause) = &not_stored {
+                errors.add_general_first(not_stored_message(&state, cause));
+            }
+            let status = match (&not_stored, errors.is_empty()) {
+                (Some(_), _) => StatusCode::SERVICE_UNAVAILABLE,
+                (None, true) => StatusCode::OK,
+                (None, false) => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            let article = state.store.editable_article(id).await?.ok_or(AdminError::NotFound)?;
+            // Nothing was written when there are errors: the form stays based on the member's version.
+            let base_version = (!errors.is_empty()).then_some(request.base_version);
+            let editor = EditorState {
+                errors,
+                confirm_publish,
+                base_version,
+                publish_at_input: Some(request.publish_at.clone()).filter(|t| !t.trim().is_empty()),
+                ..EditorState::new(fields, Some(article))
+            };
+            let context = editor_page(&state, &member, editor).await?;
+            let response = page_with_status(&state, status, "admin/editor.html", &context)?;
+            Ok(with_retry_after(response, not_stored.as_ref()))
+        }
     }
 }
 
-async fn apply_step(
-    state: &AppState,
-    member: &Member,
-    article: &EditableArticle,
-    step: Step,
-    schedule_at: Option<DateTime<Utc>>,
-) -> Result<Response, AdminError> {
-    let now = Utc::now();
-    // A time already past publishes at once rather than sitting in the queue.
-    let (step, schedule_at) = match (step, schedule_at) {
-        (Step::Schedule, Some(at)) if at <= now => (Step::Publish, None),
-        other => other,
-    };
-    let (from, to) = step.edge();
-    let moved = state
-        .store
-        .transition(
-            article.id,
-            Transition { from, to, publish_at: schedule_at, user_id: Some(member.user.id), at: now },
-        )
-        .await?;
-    if !moved {
-        return Err(AdminError::BadRequest(
-            "Someone else changed this article’s status meanwhile. Reload it to see where it stands.".into(),
-        ));
-    }
-    let detail = match schedule_at {
-        Some(at) => format!("{} → {} at {}", article.status.as_str(), to.as_str(), at.to_rfc3339()),
-        None => format!("{} → {}", article.status.as_str(), to.as_str()),
-    };
-    audit(state, Some(member), &format!("article_{}", step.as_str()), "article", Some(article.id), detail).await;
-    if matches!(to, ArticleStatus::Published | ArticleStatus::Unpublished) || article.status == ArticleStatus::Published
-    {
-        article_changed(state, article.id);
-        if to == ArticleStatus::Published {
-            crate::jobs::related::refresh_soon(state, article.id);
-        }
-    }
-    let notice = match to {
+/// The notice shown after a workflow step, by where the article went.
+fn status_notice(to: ArticleStatus) -> &'static str {
+    match to {
         ArticleStatus::InReview => "submitted",
         ArticleStatus::Draft => "returned",
         ArticleStatus::Scheduled => "scheduled",
         ArticleStatus::Published => "published",
         ArticleStatus::Unpublished => "unpublished",
-    };
-    Ok(see_other(&format!("/admin/articles/{}", article.id), notice))
+    }
+}
+
+/// A refusal outside the editor form (workflow buttons, corrections, restore) is a plain error page.
+impl From<ServiceError> for AdminError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::NotFound => Self::NotFound,
+            ServiceError::Forbidden => Self::Forbidden,
+            ServiceError::Refused(message) => Self::BadRequest(message),
+            ServiceError::Invalid(errors) => Self::BadRequest(errors.messages().join(" ")),
+            ServiceError::Store(e) => Self::Store(e),
+        }
+    }
 }
 
 /// Workflow buttons outside the editor form (the article list, the unpublish button).
@@ -629,21 +488,18 @@ pub async fn workflow(
     Path(id): Path<ArticleId>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
-    let article = load(&state, &member, id, Action::ViewArticle).await?;
-    let step =
-        Step::parse(&form.text("step")).ok_or_else(|| AdminError::BadRequest("Unknown workflow step.".into()))?;
-    if !may_take(member.user.role, step, ownership(&member, &article), article.status) {
-        return Err(AdminError::Forbidden);
-    }
-    let schedule_at = if step == Step::Schedule {
-        Some(
-            parse_local_time(&form.text("publish_at"), state.profile().zone())
-                .map_err(|e| AdminError::BadRequest(format!("Cannot schedule: {e}.")))?,
-        )
-    } else {
-        None
+    let step = Step::parse(&form.text("step"));
+    let moved_to = match step {
+        Some(step) => {
+            articles::take_step(newsroom(&state), &actor(&member), id, step, &form.text("publish_at"), Utc::now()).await
+        }
+        None => {
+            // Who may not see the article learns nothing about it, not even that the step is unknown.
+            load(&state, &member, id, Action::ViewArticle).await?;
+            return Err(AdminError::BadRequest("Unknown workflow step.".into()));
+        }
     };
-    apply_step(&state, &member, &article, step, schedule_at).await
+    Ok(see_other(&format!("/admin/articles/{id}"), status_notice(moved_to?)))
 }
 
 /// Sets or clears the time a published article comes down by itself.
@@ -652,26 +508,7 @@ pub async fn schedule_unpublish(
     Path(id): Path<ArticleId>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
-    let article = load(&state, &member, id, Action::Publish).await?;
-    let value = form.text("unpublish_at");
-    let at = if value.trim().is_empty() {
-        None
-    } else {
-        Some(
-            parse_local_time(&value, state.profile().zone())
-                .map_err(|e| AdminError::BadRequest(format!("Cannot set the time: {e}.")))?,
-        )
-    };
-    state.store.set_unpublish_at(article.id, at).await?;
-    audit(
-        &state,
-        Some(&member),
-        "article_unpublish_scheduled",
-        "article",
-        Some(id),
-        at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "cleared".into()),
-    )
-    .await;
+    articles::schedule_unpublish(newsroom(&state), &actor(&member), id, &form.text("unpublish_at"), Utc::now()).await?;
     Ok(see_other(&format!("/admin/articles/{id}"), "unpublish-set"))
 }
 
@@ -691,64 +528,45 @@ fn autosave_refused(status: StatusCode, version: i64, code: &'static str, errors
     (status, Json(AutosaveReply { saved_at: Utc::now(), version, code: Some(code), errors })).into_response()
 }
 
-/// Saves a draft in the background while the member types (from the editor's script). Drafts and
-/// articles in review only: a published article changes only when someone presses Save.
+/// Saves a draft in the background while the member types (from the editor's script).
 pub async fn autosave(
     State(state): State<AppState>,
     Path(id): Path<ArticleId>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
-    let article = load(&state, &member, id, Action::EditArticle).await?;
     let base = base_version(&form);
-    if !matches!(article.status, ArticleStatus::Draft | ArticleStatus::InReview) {
-        return Ok(autosave_refused(
+    let now = Utc::now();
+    let outcome = articles::autosave(newsroom(&state), &actor(&member), id, &article_form(&form), base, now).await?;
+    Ok(match outcome {
+        AutosaveOutcome::Saved { version } => {
+            Json(AutosaveReply { saved_at: now, version, code: None, errors: Vec::new() }).into_response()
+        }
+        AutosaveOutcome::NotDraft => autosave_refused(
             StatusCode::CONFLICT,
             base,
             "not_draft",
             vec!["Only drafts are saved automatically.".into()],
-        ));
-    }
-    let (fields, errors) = parse_fields(&state, &member, &form).await?;
-    if !errors.is_empty() {
-        return Ok(autosave_refused(StatusCode::UNPROCESSABLE_ENTITY, base, "invalid", errors));
-    }
-    let now = Utc::now();
-    // Unchanged text loses nothing, whatever version it was based on: the editor moves to the
-    // stored one.
-    let mut version = article.version;
-    if fields != article.fields {
-        let html = crate::markdown::render(&fields.body_markdown);
-        let saved = match state.disk.ensure_room() {
-            Ok(()) => state.store.save_article(id, &fields, &html, Some(member.user.id), true, now, base).await,
-            Err(full) => Err(full),
-        };
-        let saved = match saved {
-            Ok(saved) => saved,
-            Err(e) if is_transient(&e) => {
-                let message = not_stored_message(&state, &e);
-                let code = if e.is_storage_full() { "storage_full" } else { "database_unavailable" };
-                let response = autosave_refused(StatusCode::SERVICE_UNAVAILABLE, base, code, vec![message]);
-                return Ok(with_retry_after(response, Some(&e)));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        match saved {
-            VersionedWrite::Written => version = base + 1,
-            VersionedWrite::Stale => {
-                return Ok(autosave_refused(
-                    StatusCode::CONFLICT,
-                    article.version,
-                    "stale_version",
-                    vec![
-                        "Someone else saved this article while you were editing. Autosave has stopped so it does \
-                         not overwrite their version; your text is still here. Press Save to compare both versions."
-                            .into(),
-                    ],
-                ));
-            }
+        ),
+        AutosaveOutcome::Invalid(errors) => {
+            autosave_refused(StatusCode::UNPROCESSABLE_ENTITY, base, "invalid", errors.messages())
         }
-    }
-    Ok(Json(AutosaveReply { saved_at: now, version, code: None, errors: Vec::new() }).into_response())
+        AutosaveOutcome::NotStored(e) => {
+            let message = not_stored_message(&state, &e);
+            let code = if e.is_storage_full() { "storage_full" } else { "database_unavailable" };
+            let response = autosave_refused(StatusCode::SERVICE_UNAVAILABLE, base, code, vec![message]);
+            with_retry_after(response, Some(&e))
+        }
+        AutosaveOutcome::Stale { version } => autosave_refused(
+            StatusCode::CONFLICT,
+            version,
+            "stale_version",
+            vec![
+                "Someone else saved this article while you were editing. Autosave has stopped so it does not \
+                 overwrite their version; your text is still here. Press Save to compare both versions."
+                    .into(),
+            ],
+        ),
+    })
 }
 
 #[derive(Serialize)]
@@ -759,7 +577,7 @@ pub struct PreviewReply {
 /// The live preview: Markdown in, the sanitised HTML readers would get out.
 pub async fn render_preview(Submitted { form, .. }: Submitted) -> Json<PreviewReply> {
     let body = form.text("body");
-    let body: String = body.chars().take(MAX_BODY_CHARS).collect();
+    let body: String = body.chars().take(articles::MAX_BODY_CHARS).collect();
     Json(PreviewReply { html: crate::markdown::render(&body) })
 }
 
@@ -848,37 +666,22 @@ pub async fn restore(
     Path((id, revision_id)): Path<(ArticleId, i64)>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
-    let article = load(&state, &member, id, Action::EditArticle).await?;
-    let revision =
-        state.store.revision(revision_id).await?.filter(|r| r.article_id == id).ok_or(AdminError::NotFound)?;
-    let html = crate::markdown::render(&revision.fields.body_markdown);
-    let base = base_version(&form);
-    match state.store.save_article(id, &revision.fields, &html, Some(member.user.id), false, Utc::now(), base).await {
-        Ok(VersionedWrite::Written) => {}
-        Ok(VersionedWrite::Stale) => {
-            return conflict_page(
+    let outcome =
+        articles::restore(newsroom(&state), &actor(&member), id, revision_id, base_version(&form), Utc::now()).await?;
+    match outcome {
+        RestoreOutcome::Restored => Ok(see_other(&format!("/admin/articles/{id}"), "restored")),
+        RestoreOutcome::Stale { revision } => {
+            conflict_page(
                 &state,
                 &member,
                 id,
-                revision.fields,
+                *revision,
                 "Someone else saved this article after you opened its revisions, so the revision was not restored. \
                  It is in the form below; save it to restore it over their version.",
             )
-            .await;
+            .await
         }
-        Err(crate::store::StoreError::Conflict(_)) => {
-            return Err(AdminError::BadRequest(
-                "That revision’s address (slug) is now used by another article; change it in the editor instead."
-                    .into(),
-            ));
-        }
-        Err(e) => return Err(e.into()),
     }
-    audit(&state, Some(&member), "revision_restored", "article", Some(id), format!("revision {revision_id}")).await;
-    if article.status == ArticleStatus::Published {
-        article_changed(&state, id);
-    }
-    Ok(see_other(&format!("/admin/articles/{id}"), "restored"))
 }
 
 /// A signed, expiring link that shows the draft to anyone who has it.
@@ -910,26 +713,7 @@ pub async fn add_correction(
     Path(id): Path<ArticleId>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
-    let article = load(&state, &member, id, Action::AddCorrection).await?;
-    if article.status != ArticleStatus::Published {
-        return Err(AdminError::BadRequest("Corrections are for published articles.".into()));
-    }
-    let kind = CorrectionKind::parse(&form.text("kind"))
-        .ok_or_else(|| AdminError::BadRequest("Choose correction, clarification or update.".into()))?;
-    let body = form.text("body").trim().to_owned();
-    if body.is_empty() || body.chars().count() > 2000 {
-        return Err(AdminError::BadRequest("Write the note (up to 2,000 characters).".into()));
-    }
-    let correction = state.store.add_correction(id, kind, &body, Some(member.user.id), Utc::now()).await?;
-    audit(
-        &state,
-        Some(&member),
-        "correction_added",
-        "article",
-        Some(id),
-        format!("{}: {}", kind.as_str(), correction.body),
-    )
-    .await;
-    article_changed(&state, id);
+    let (kind, body) = (form.text("kind"), form.text("body"));
+    articles::add_correction(newsroom(&state), &actor(&member), id, &kind, &body, Utc::now()).await?;
     Ok(see_other(&format!("/admin/articles/{id}"), "correction"))
 }

@@ -300,3 +300,40 @@ async fn corrections_show_on_the_article_and_in_the_public_ledger() {
     assert!(texts(&ledger.html(), ".corrections-ledger li").concat().contains(note));
     assert!(attrs(&ledger.html(), ".corrections-ledger a", "href").contains(&article.path()));
 }
+
+#[tokio::test]
+async fn a_refused_form_shows_each_message_beside_its_field() {
+    let app = TestApp::spawn().await;
+    let editor = app.add_user("e@news.test", "Edna Editor", Role::Editor).await;
+    let e = app.sign_in(&editor).await;
+    let section_id = app.first_section().await.to_string();
+    let too_many_tags = (0..25).map(|i| format!("tag{i}")).collect::<Vec<_>>().join(", ");
+    let typed =
+        [("headline", ""), ("section", section_id.as_str()), ("tags", too_many_tags.as_str()), ("body", "Text.")];
+
+    let refused = app.admin_post(&e, "/admin/articles", &typed).await;
+
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let doc = refused.html();
+    assert_eq!(texts(&doc, "#headline-error"), vec!["A headline is required."]);
+    assert_eq!(attrs(&doc, "#headline", "aria-invalid"), vec!["true"]);
+    assert_eq!(attrs(&doc, "#headline", "aria-describedby"), vec!["headline-error"]);
+    assert_eq!(texts(&doc, "#tags-error"), vec!["Use at most 20 tags."]);
+    assert_eq!(attrs(&doc, "#tags", "aria-describedby"), vec!["tags-error"]);
+    // A field without a problem is not marked, and the summary above the form still lists all.
+    assert!(attrs(&doc, "#body", "aria-invalid").is_empty());
+    assert!(texts(&doc, "#body-error").is_empty());
+    assert_eq!(texts(&doc, "#form-errors li").len(), 2);
+
+    // The schedule time of a stored article, too.
+    let id = app.draft_by(&editor, "ferry-timetable-changes").await;
+    let mut form = editor_form(&fields_of(&app, id).await, version_of(&app, id).await);
+    form.push(("intent".into(), "schedule".into()));
+    form.push(("publish_at".into(), "next tuesday".into()));
+    let refused = app.admin_post(&e, &format!("/admin/articles/{id}"), &as_refs(&form)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let doc = refused.html();
+    assert!(texts(&doc, "#publish_at-error").concat().starts_with("Cannot schedule:"));
+    assert_eq!(attrs(&doc, "#publish_at", "aria-describedby"), vec!["publish_at-error"]);
+    assert_eq!(attrs(&doc, "#publish_at", "value"), vec!["next tuesday"]);
+}

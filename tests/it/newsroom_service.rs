@@ -1,0 +1,255 @@
+//! The article use cases called directly, without HTTP, on a real store (SQLite, or PostgreSQL when
+//! the tests run against it): each successful one records exactly one audit line and emits exactly
+//! one change event; a refused one (permission, validation, stale version) records and emits
+//! nothing, whatever a handler checked or forgot to check.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use broadsheet::disk::DiskGuard;
+use broadsheet::domain::{ArticleId, ArticleStatus, Role, User};
+use broadsheet::newsroom::articles::{
+    self, Actor, ArticleEvent, ArticleForm, ChangeSink, FormOutcome, Newsroom, RestoreOutcome, SaveRequest,
+    ServiceError,
+};
+use broadsheet::newsroom::workflow::Step;
+use broadsheet::store::newsroom::NewUser;
+use broadsheet::store::{NewSection, Store};
+
+use crate::helpers::TestDb;
+
+/// Remembers every event, so a test can count them.
+#[derive(Default)]
+struct RecordedChanges(Mutex<Vec<ArticleEvent>>);
+
+impl ChangeSink for RecordedChanges {
+    fn article_changed(&self, event: ArticleEvent) {
+        self.0.lock().expect("not poisoned").push(event);
+    }
+}
+
+impl RecordedChanges {
+    fn taken(&self) -> Vec<ArticleEvent> {
+        std::mem::take(&mut *self.0.lock().expect("not poisoned"))
+    }
+}
+
+struct Desk {
+    store: Arc<dyn Store>,
+    changes: RecordedChanges,
+    disk: DiskGuard,
+    section_id: i64,
+    _db: TestDb,
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).single().expect("valid time")
+}
+
+async fn desk() -> Desk {
+    let db = TestDb::new().await;
+    let store = db.open().await;
+    let section = store
+        .insert_section(NewSection { slug: "city".into(), name: "City".into(), position: 1 })
+        .await
+        .expect("section");
+    // A watermark of 0 turns the disk guard off.
+    Desk {
+        store,
+        changes: RecordedChanges::default(),
+        disk: DiskGuard::new(Vec::new(), 0),
+        section_id: section.id,
+        _db: db,
+    }
+}
+
+impl Desk {
+    fn newsroom(&self) -> Newsroom<'_> {
+        Newsroom { store: self.store.as_ref(), changes: &self.changes, disk: &self.disk, zone: chrono_tz::UTC }
+    }
+
+    async fn member(&self, email: &str, role: Role) -> Actor {
+        let user: User = self
+            .store
+            .insert_user(NewUser {
+                email: email.into(),
+                name: email.into(),
+                role,
+                password_hash: None,
+                created_at: now(),
+            })
+            .await
+            .expect("user");
+        Actor { user_id: user.id, author_id: user.author_id, role }
+    }
+
+    fn form(&self, headline: &str) -> ArticleForm {
+        ArticleForm {
+            headline: headline.into(),
+            section: self.section_id.to_string(),
+            body: "The council met.".into(),
+            ..ArticleForm::default()
+        }
+    }
+
+    async fn audit_lines(&self) -> Vec<String> {
+        self.store.audit_entries(100, 0).await.expect("audit").into_iter().map(|e| e.action).collect()
+    }
+
+    async fn version(&self, id: ArticleId) -> i64 {
+        self.store.editable_article(id).await.expect("read").expect("exists").version
+    }
+
+    async fn status(&self, id: ArticleId) -> ArticleStatus {
+        self.store.editable_article(id).await.expect("read").expect("exists").status
+    }
+
+    async fn create(&self, actor: &Actor, headline: &str) -> ArticleId {
+        match articles::create(self.newsroom(), actor, &self.form(headline), now()).await.expect("create") {
+            FormOutcome::Done { id, .. } => id,
+            other => panic!("not created: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn each_use_case_records_one_audit_line_and_one_change_event() {
+    let desk = desk().await;
+    let editor = desk.member("editor@news.test", Role::Editor).await;
+
+    let id = desk.create(&editor, "Council approves the harbour budget").await;
+    assert_eq!(desk.audit_lines().await, vec!["article_created"]);
+    assert_eq!(desk.changes.taken(), vec![ArticleEvent::Internal { id }]);
+
+    let save = SaveRequest {
+        form: desk.form("Council approves the new harbour budget"),
+        base_version: desk.version(id).await,
+        ..SaveRequest::default()
+    };
+    let saved = articles::save(desk.newsroom(), &editor, id, &save, now()).await.expect("save");
+    assert!(matches!(saved, FormOutcome::Done { moved_to: None, .. }), "{saved:?}");
+    assert_eq!(desk.audit_lines().await, vec!["article_saved", "article_created"]);
+    assert_eq!(desk.changes.taken(), vec![ArticleEvent::Internal { id }], "a draft is not public");
+
+    let to = articles::take_step(desk.newsroom(), &editor, id, Step::Publish, "", now()).await.expect("publish");
+    assert_eq!(to, ArticleStatus::Published);
+    assert_eq!(desk.audit_lines().await[0], "article_publish");
+    assert_eq!(desk.changes.taken(), vec![ArticleEvent::Public { id, went_live: true }]);
+
+    articles::add_correction(desk.newsroom(), &editor, id, "correction", "The budget is 4 million, not 40.", now())
+        .await
+        .expect("correction");
+    assert_eq!(desk.audit_lines().await[0], "correction_added");
+    assert_eq!(desk.changes.taken(), vec![ArticleEvent::Public { id, went_live: false }]);
+
+    let first_revision = desk.store.revisions(id).await.expect("revisions").last().expect("one at least").id;
+    let restored = articles::restore(desk.newsroom(), &editor, id, first_revision, desk.version(id).await, now())
+        .await
+        .expect("restore");
+    assert!(matches!(restored, RestoreOutcome::Restored));
+    assert_eq!(desk.audit_lines().await[0], "revision_restored");
+    assert_eq!(desk.changes.taken(), vec![ArticleEvent::Public { id, went_live: false }]);
+
+    articles::schedule_unpublish(desk.newsroom(), &editor, id, "2026-04-01T09:00", now()).await.expect("unpublish at");
+    assert_eq!(desk.audit_lines().await[0], "article_unpublish_scheduled");
+    assert_eq!(desk.changes.taken().len(), 1);
+
+    assert_eq!(desk.audit_lines().await.len(), 6, "one line per use case, no more");
+}
+
+#[tokio::test]
+async fn a_contributor_cannot_publish_through_the_service() {
+    let desk = desk().await;
+    let contributor = desk.member("c@news.test", Role::Contributor).await;
+    let id = desk.create(&contributor, "My first story for the paper").await;
+    desk.changes.taken();
+    let lines = desk.audit_lines().await.len();
+
+    let step = articles::take_step(desk.newsroom(), &contributor, id, Step::Publish, "", now()).await;
+    assert!(matches!(step, Err(ServiceError::Forbidden)), "{step:?}");
+    let save = SaveRequest {
+        form: desk.form("My first story for the paper"),
+        base_version: desk.version(id).await,
+        step: Some(Step::Publish),
+        confirmed: true,
+        ..SaveRequest::default()
+    };
+    let saved = articles::save(desk.newsroom(), &contributor, id, &save, now()).await;
+    assert!(matches!(saved, Err(ServiceError::Forbidden)), "{saved:?}");
+    let scheduled =
+        articles::take_step(desk.newsroom(), &contributor, id, Step::Schedule, "2026-03-02T09:00", now()).await;
+    assert!(matches!(scheduled, Err(ServiceError::Forbidden)), "{scheduled:?}");
+
+    assert_eq!(desk.status(id).await, ArticleStatus::Draft);
+    assert_eq!(desk.audit_lines().await.len(), lines, "a refusal is not audited as a change");
+    assert!(desk.changes.taken().is_empty(), "a refusal changes nothing");
+}
+
+#[tokio::test]
+async fn refused_use_cases_record_and_emit_nothing() {
+    let desk = desk().await;
+    let editor = desk.member("e@news.test", Role::Editor).await;
+    let author = desk.member("a@news.test", Role::Author).await;
+    let id = desk.create(&editor, "Tram line reopens after repairs").await;
+    let version = desk.version(id).await;
+    desk.changes.taken();
+    let lines = desk.audit_lines().await.len();
+
+    // Validation: an empty headline, per field.
+    let invalid = SaveRequest { form: desk.form("   "), base_version: version, ..SaveRequest::default() };
+    match articles::save(desk.newsroom(), &editor, id, &invalid, now()).await.expect("answered") {
+        FormOutcome::Unsaved { errors, .. } => {
+            assert_eq!(errors.for_field("headline"), vec!["A headline is required."]);
+            assert!(errors.for_field("body").is_empty());
+        }
+        other => panic!("an empty headline was accepted: {other:?}"),
+    }
+    // Validation: a bad schedule time, keyed to its field.
+    let bad_time = articles::take_step(desk.newsroom(), &editor, id, Step::Schedule, "tomorrow", now()).await;
+    match bad_time {
+        Err(ServiceError::Invalid(errors)) => assert_eq!(errors.for_field("publish_at").len(), 1),
+        other => panic!("a bad time was accepted: {other:?}"),
+    }
+    // Validation: a correction needs a note and a kind (and a published article).
+    let correction = articles::add_correction(desk.newsroom(), &editor, id, "correction", "", now()).await;
+    assert!(matches!(correction, Err(ServiceError::Refused(_))), "{correction:?}");
+    // Permission: an author may not edit a colleague's story.
+    let theirs =
+        SaveRequest { form: desk.form("Tram line reopens at last"), base_version: version, ..Default::default() };
+    let forbidden = articles::save(desk.newsroom(), &author, id, &theirs, now()).await;
+    assert!(matches!(forbidden, Err(ServiceError::Forbidden)), "{forbidden:?}");
+    // Stale version: someone saved meanwhile.
+    let stale =
+        SaveRequest { form: desk.form("Tram line reopens at last"), base_version: version - 1, ..Default::default() };
+    let outcome = articles::save(desk.newsroom(), &editor, id, &stale, now()).await.expect("answered");
+    assert!(matches!(outcome, FormOutcome::Stale { .. }), "{outcome:?}");
+    let first_revision = desk.store.revisions(id).await.expect("revisions").last().expect("one").id;
+    let restore = articles::restore(desk.newsroom(), &editor, id, first_revision, version + 5, now()).await;
+    assert!(matches!(restore, Ok(RestoreOutcome::Stale { .. })), "{restore:?}");
+
+    assert_eq!(desk.version(id).await, version, "nothing was written");
+    assert_eq!(desk.audit_lines().await.len(), lines, "no audit line for a refusal");
+    assert!(desk.changes.taken().is_empty(), "no change event for a refusal");
+}
+
+#[tokio::test]
+async fn correction_input_is_checked_field_by_field() {
+    let desk = desk().await;
+    let editor = desk.member("e@news.test", Role::Editor).await;
+    let id = desk.create(&editor, "Bridge closes for the winter").await;
+    articles::take_step(desk.newsroom(), &editor, id, Step::Publish, "", now()).await.expect("publish");
+    desk.changes.taken();
+
+    let too_long = "x".repeat(2001);
+    for (kind, body, field) in
+        [("retraction", "A note.", "kind"), ("correction", "   ", "body"), ("update", too_long.as_str(), "body")]
+    {
+        match articles::add_correction(desk.newsroom(), &editor, id, kind, body, now()).await {
+            Err(ServiceError::Invalid(errors)) => assert_eq!(errors.for_field(field).len(), 1, "{kind} {body:.10}"),
+            other => panic!("accepted {kind} {body:.10}: {other:?}"),
+        }
+    }
+    assert!(desk.store.corrections_for(id).await.expect("read").is_empty());
+    assert!(desk.changes.taken().is_empty());
+}
