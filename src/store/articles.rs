@@ -169,54 +169,27 @@ impl ArticleRepo for SqlStore {
     }
 
     async fn list_articles(&self, filter: ListFilter, limit: i64, offset: i64) -> StoreResult<Vec<ArticleCard>> {
-        let (items_sql, key) = match filter {
-            ListFilter::All => (
-                concat!(
-                    "SELECT ",
-                    card_columns!(),
-                    " FROM articles a JOIN sections s ON s.id = a.section_id",
-                    media_join!(),
-                    "WHERE a.status = 'published' AND $1 = $1 ORDER BY a.published_at DESC, a.id DESC LIMIT $2 OFFSET $3"
-                ),
-                0,
-            ),
-            ListFilter::Section(id) => (
-                concat!(
-                    "SELECT ",
-                    card_columns!(),
-                    " FROM articles a JOIN sections s ON s.id = a.section_id",
-                    media_join!(),
-                    "WHERE a.status = 'published' AND a.section_id = $1 \
-                     ORDER BY a.published_at DESC, a.id DESC LIMIT $2 OFFSET $3"
-                ),
-                id,
-            ),
-            ListFilter::Author(id) => (
-                concat!(
-                    "SELECT ",
-                    card_columns!(),
-                    " FROM article_authors f JOIN articles a ON a.id = f.article_id \
-                     JOIN sections s ON s.id = a.section_id",
-                    media_join!(),
-                    "WHERE f.author_id = $1 AND a.status = 'published' \
-                     ORDER BY a.published_at DESC, a.id DESC LIMIT $2 OFFSET $3"
-                ),
-                id,
-            ),
-            ListFilter::Tag(id) => (
-                concat!(
-                    "SELECT ",
-                    card_columns!(),
-                    " FROM article_tags f JOIN articles a ON a.id = f.article_id \
-                     JOIN sections s ON s.id = a.section_id",
-                    media_join!(),
-                    "WHERE f.tag_id = $1 AND a.status = 'published' \
-                     ORDER BY a.published_at DESC, a.id DESC LIMIT $2 OFFSET $3"
-                ),
-                id,
-            ),
+        // The author and tag lists walk their link table, which carries the publication time
+        // while the article is published (an index on (author or tag, published_at)).
+        let (from, condition, key) = match filter {
+            ListFilter::All => ("articles a", "$1 = $1", 0),
+            ListFilter::Section(id) => ("articles a", "a.section_id = $1", id),
+            ListFilter::Author(id) => {
+                ("article_authors f JOIN articles a ON a.id = f.article_id", "f.author_id = $1", id)
+            }
+            ListFilter::Tag(id) => ("article_tags f JOIN articles a ON a.id = f.article_id", "f.tag_id = $1", id),
         };
-        let rows = sql(items_sql).bind(key).bind(limit).bind(offset).fetch_all(&self.db).await?;
+        let rows = sql_built(format!(
+            "SELECT {} FROM {from} JOIN sections s ON s.id = a.section_id {} \
+             WHERE {condition} AND a.status = 'published' ORDER BY a.published_at DESC, a.id DESC LIMIT $2 OFFSET $3",
+            card_columns!(),
+            media_join!(),
+        ))
+        .bind(key)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.db)
+        .await?;
         cards(&rows)
     }
 
