@@ -4,10 +4,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::shared::{article_from_row, article_select, card_columns, cards, is_unique_violation, media_join, to_unix};
+use super::shared::{
+    article_from_row, article_page_select, article_select, card_columns, cards, comments_from_row, is_unique_violation,
+    media_join, related_from_row, to_unix,
+};
 use super::sql::{ToArg, Tx, sql, sql_built};
 use super::{ListFilter, NewArticle, SqlStore, StoreError, StoreResult};
-use crate::domain::{Article, ArticleCard, ArticleId, ArticleStatus};
+use crate::domain::{Article, ArticleCard, ArticleId, ArticleStatus, Comment};
 
 pub(super) async fn insert_article_in(tx: &mut Tx, article: &NewArticle) -> StoreResult<ArticleId> {
     let image = article.image.as_ref();
@@ -91,6 +94,14 @@ impl SqlStore {
     }
 }
 
+/// An article with the parts of its page that are its own: related stories and newest comments.
+#[derive(Debug, Clone)]
+pub struct ArticleReading {
+    pub article: Article,
+    pub related: Vec<ArticleCard>,
+    pub comments: Vec<Comment>,
+}
+
 #[async_trait]
 pub trait ArticleRepo: Send + Sync {
     /// True when no article has ever been stored (the demo newsroom loads only then).
@@ -106,6 +117,11 @@ pub trait ArticleRepo: Send + Sync {
     async fn article_by_slug(&self, slug: &str) -> StoreResult<Option<Article>>;
 
     async fn article_by_id(&self, id: ArticleId) -> StoreResult<Option<Article>>;
+
+    /// What an article page shows from the store, in one statement: the article with `slug`, the
+    /// published stories of its related list (`related` at most, best first) and its newest
+    /// published comments (`comments` at most). The page's other modules are shared lists, cached.
+    async fn article_reading(&self, slug: &str, related: i64, comments: i64) -> StoreResult<Option<ArticleReading>>;
 
     /// Published articles, newest first.
     async fn list_articles(&self, filter: ListFilter, limit: i64, offset: i64) -> StoreResult<Vec<ArticleCard>>;
@@ -166,6 +182,23 @@ impl ArticleRepo for SqlStore {
 
     async fn article_by_id(&self, id: ArticleId) -> StoreResult<Option<Article>> {
         self.article_where("a.id = $1", id).await
+    }
+
+    async fn article_reading(&self, slug: &str, related: i64, comments: i64) -> StoreResult<Option<ArticleReading>> {
+        let Some(row) = sql_built(article_page_select(self.db.dialect(), "a.slug = $1"))
+            .bind(slug)
+            .bind(related)
+            .bind(comments)
+            .fetch_optional(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(ArticleReading {
+            article: article_from_row(&row)?,
+            related: related_from_row(&row)?,
+            comments: comments_from_row(&row)?,
+        }))
     }
 
     async fn list_articles(&self, filter: ListFilter, limit: i64, offset: i64) -> StoreResult<Vec<ArticleCard>> {

@@ -7,10 +7,22 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::newsroom::ModerationItem;
-use super::shared::{comment_from_row, is_foreign_key_violation, moderation_item_from_row, to_unix};
+use super::shared::{comment_from_row, is_foreign_key_violation, moderation_item_from_row, parse_status, to_unix};
 use super::sql::{Db, Tx, sql, sql_built};
 use super::{NewComment, SqlStore, StoreError, StoreResult};
-use crate::domain::{ArticleId, Comment, CommentStatus, UserId};
+use crate::domain::{ArticleId, ArticleStatus, Comment, CommentStatus, UserId};
+
+/// What posting a comment needs to know about its article and its author, read in one statement
+/// (a comment post is a hot path: a story that breaks draws them by the thousand).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentTarget {
+    pub article_id: ArticleId,
+    pub slug: String,
+    pub section_slug: String,
+    pub status: ArticleStatus,
+    /// The commenter's fingerprint is on the block list.
+    pub commenter_blocked: bool,
+}
 
 pub(super) async fn insert_comment_in(tx: &mut Tx, comment: &NewComment) -> StoreResult<Comment> {
     let row = sql("INSERT INTO comments (article_id, author_name, body, status, fingerprint, created_at) \
@@ -120,6 +132,9 @@ pub trait CommentRepo: Send + Sync {
     -> StoreResult<()>;
 
     async fn is_fingerprint_blocked(&self, fingerprint: &str) -> StoreResult<bool>;
+
+    /// The article with `slug` that a comment is posted to, and whether `fingerprint` is blocked.
+    async fn comment_target(&self, slug: &str, fingerprint: &str) -> StoreResult<Option<CommentTarget>>;
 }
 
 #[async_trait]
@@ -231,5 +246,25 @@ impl CommentRepo for SqlStore {
             .bind(fingerprint)
             .scalar_one(&self.db)
             .await?)
+    }
+
+    async fn comment_target(&self, slug: &str, fingerprint: &str) -> StoreResult<Option<CommentTarget>> {
+        let row = sql("SELECT a.id, a.slug, s.slug AS section_slug, a.status, \
+             EXISTS (SELECT 1 FROM blocked_fingerprints WHERE fingerprint = $2) AS blocked \
+             FROM articles a JOIN sections s ON s.id = a.section_id WHERE a.slug = $1")
+        .bind(slug)
+        .bind(fingerprint)
+        .fetch_optional(&self.db)
+        .await?;
+        row.map(|row| {
+            Ok(CommentTarget {
+                article_id: row.int("id")?,
+                slug: row.text("slug")?,
+                section_slug: row.text("section_slug")?,
+                status: parse_status(&row.text("status")?)?,
+                commenter_blocked: row.flag("blocked")?,
+            })
+        })
+        .transpose()
     }
 }

@@ -24,9 +24,9 @@ pub mod sqlite;
 mod taxonomy;
 mod views;
 
-pub use articles::ArticleRepo;
+pub use articles::{ArticleReading, ArticleRepo};
 pub use audit::AuditRepo;
-pub use comments::CommentRepo;
+pub use comments::{CommentRepo, CommentTarget};
 pub use curation::CurationRepo;
 pub use editorial::EditorialRepo;
 pub use media::MediaRepo;

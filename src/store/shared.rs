@@ -180,6 +180,75 @@ pub(super) fn article_select(dialect: Dialect) -> String {
     )
 }
 
+/// The names [`card_columns`] gives its columns: what a card record carries.
+const CARD_FIELDS: &[&str] = &[
+    "id",
+    "slug",
+    "section_slug",
+    "section_name",
+    "headline",
+    "dek",
+    "published_at",
+    "image_url",
+    "image_alt",
+    "image_caption",
+    "image_credit",
+    "image_width",
+    "image_height",
+    "lead_author",
+    "comment_count",
+    "media_format",
+    "media_variants",
+];
+
+/// The columns [`comment_from_row`] reads.
+const COMMENT_FIELDS: &[&str] = &["id", "article_id", "author_name", "body", "status", "created_at"];
+
+/// An uncached article page in one statement: the article as [`article_select`] reads it
+/// (filtered by the caller's `condition` on `a`, with `$1`), the published cards of its related
+/// list (`$2` at most, best first) as `related_list`, and its newest published comments (`$3` at
+/// most) as `comment_list`, both lists aggregated as JSON records. On PostgreSQL one round trip
+/// instead of three is most of an uncached page's cost.
+pub(super) fn article_page_select(dialect: Dialect, condition: &str) -> String {
+    let aggregate = |names: &[&'static str], order: &str| {
+        let expressions: Vec<String> = names.iter().map(|n| format!("x.{n}")).collect();
+        let fields: Vec<(&str, &str)> = names.iter().copied().zip(expressions.iter().map(String::as_str)).collect();
+        dialect.json_array_agg(&fields, order)
+    };
+    let related = aggregate(CARD_FIELDS, "x.rank");
+    let newest = aggregate(COMMENT_FIELDS, "x.created_at DESC, x.id DESC");
+    format!(
+        "SELECT page.*, \
+         (SELECT {related} FROM (SELECT r.rank, {card} FROM related_articles r {driving} articles a \
+            ON a.id = r.related_id JOIN sections s ON s.id = a.section_id {media} \
+            WHERE r.article_id = page.id AND a.status = 'published' ORDER BY r.rank LIMIT $2) x) AS related_list, \
+         (SELECT {newest} FROM (SELECT {comment} FROM comments \
+            WHERE article_id = page.id AND status = 'published' ORDER BY created_at DESC, id DESC LIMIT $3) x) \
+           AS comment_list \
+         FROM ({article} WHERE {condition}) page",
+        card = card_columns!(),
+        driving = dialect.driving_join(),
+        media = media_join!(),
+        comment = COMMENT_FIELDS.join(", "),
+        article = article_select(dialect),
+    )
+}
+
+/// The records of a JSON list that [`article_page_select`] aggregated; none when NULL.
+pub(super) fn json_records(row: &Row, column: &str) -> StoreResult<Vec<JsonRecord>> {
+    json_list(row, column)
+}
+
+/// The related cards of an [`article_page_select`] row.
+pub(super) fn related_from_row(row: &Row) -> StoreResult<Vec<ArticleCard>> {
+    json_records(row, "related_list")?.iter().map(card_from_row).collect()
+}
+
+/// The comments of an [`article_page_select`] row.
+pub(super) fn comments_from_row(row: &Row) -> StoreResult<Vec<Comment>> {
+    json_records(row, "comment_list")?.iter().map(comment_from_row).collect()
+}
+
 /// Counts a sign-in attempt unless the limit is reached: $1 scope, $2 key, $3 now, $4 window
 /// start, $5 limit. Both databases accept it; each backend makes it atomic its own way.
 pub(super) const RESERVE_LOGIN_ATTEMPT: &str = "INSERT INTO login_failures (scope, key, at) \
@@ -203,9 +272,62 @@ pub(super) const MEDIA_COLUMNS: &str = "SELECT id, hash, format, width, height, 
 pub(super) const CORRECTION_COLUMNS: &str = "SELECT c.id, c.article_id, c.kind, c.body, c.created_at, a.headline, \
      s.slug AS section_slug, a.slug FROM corrections c JOIN articles a ON a.id = c.article_id JOIN sections s ON s.id = a.section_id";
 
-/// The featured image of a card or article row: the `image_*` columns, and the media library's
+/// Named values of one record: a result row, or one object of a JSON list that a statement
+/// aggregated into a column (see [`article_page_select`]). The conversions below read either, so a
+/// card or a comment has one mapping whichever way it was fetched.
+pub(super) trait Fields {
+    fn int(&self, name: &str) -> StoreResult<i64>;
+    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>>;
+    fn text(&self, name: &str) -> StoreResult<String>;
+    fn opt_text(&self, name: &str) -> StoreResult<Option<String>>;
+}
+
+impl Fields for Row {
+    fn int(&self, name: &str) -> StoreResult<i64> {
+        Row::int(self, name)
+    }
+    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
+        Row::opt_int(self, name)
+    }
+    fn text(&self, name: &str) -> StoreResult<String> {
+        Row::text(self, name)
+    }
+    fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
+        Row::opt_text(self, name)
+    }
+}
+
+/// One object of an aggregated JSON list.
+pub(super) type JsonRecord = serde_json::Map<String, serde_json::Value>;
+
+impl Fields for JsonRecord {
+    fn int(&self, name: &str) -> StoreResult<i64> {
+        self.opt_int(name)?.ok_or_else(|| StoreError::Corrupt(format!("aggregated field {name} is null")))
+    }
+    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
+        match self.get(name) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(value) => value
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| StoreError::Corrupt(format!("aggregated field {name} is not an integer: {value}"))),
+        }
+    }
+    fn text(&self, name: &str) -> StoreResult<String> {
+        self.opt_text(name)?.ok_or_else(|| StoreError::Corrupt(format!("aggregated field {name} is null")))
+    }
+    fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
+        match self.get(name) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(text)) => Ok(Some(text.clone())),
+            Some(value) => Err(StoreError::Corrupt(format!("aggregated field {name} is not text: {value}"))),
+        }
+    }
+}
+
+/// The featured image of a card or article record: the `image_*` fields, and the media library's
 /// `media_format` and `media_variants` for its responsive sources.
-fn image_from_row(row: &Row) -> StoreResult<Option<FeaturedImage>> {
+fn image_from_row<F: Fields + ?Sized>(row: &F) -> StoreResult<Option<FeaturedImage>> {
     let Some(url) = row.opt_text("image_url")? else { return Ok(None) };
     let (srcset, srcset_webp, card_url) =
         srcsets(row.opt_text("media_format")?.as_deref(), row.opt_text("media_variants")?.as_deref())?;
@@ -222,7 +344,7 @@ fn image_from_row(row: &Row) -> StoreResult<Option<FeaturedImage>> {
     }))
 }
 
-fn card_from_row(row: &Row) -> StoreResult<ArticleCard> {
+fn card_from_row<F: Fields + ?Sized>(row: &F) -> StoreResult<ArticleCard> {
     let slug = row.text("slug")?;
     let section_slug = row.text("section_slug")?;
     Ok(ArticleCard {
@@ -329,7 +451,7 @@ pub(super) fn tag_from_row(row: &Row) -> StoreResult<Tag> {
     Ok(Tag { id: row.int("id")?, slug: row.text("slug")?, name: row.text("name")? })
 }
 
-pub(super) fn comment_from_row(row: &Row) -> StoreResult<Comment> {
+pub(super) fn comment_from_row<F: Fields + ?Sized>(row: &F) -> StoreResult<Comment> {
     Ok(Comment {
         id: row.int("id")?,
         article_id: row.int("article_id")?,

@@ -9,10 +9,12 @@ use serde::{Deserialize, Serialize};
 use super::beacon::beacon_path;
 use super::{Chrome, cached_page, latest, must_reads, popular_now, sections, send_page};
 use crate::cache::Dependency;
-use crate::domain::{Article, ArticleStatus, Comment, CommentBody, CommentError, CommentStatus, CommenterName};
+use crate::domain::{
+    Article, ArticleCard, ArticleStatus, Comment, CommentBody, CommentError, CommentStatus, CommenterName,
+};
 use crate::moderation::HoldReason;
 use crate::ranking::modules::{ArticleModules, Candidates, MODULE_SIZE, assemble};
-use crate::store::{ListFilter, NewComment};
+use crate::store::{ArticleReading, ListFilter, NewComment};
 use crate::web::client::Client;
 use crate::web::error::SiteError;
 use crate::web::{AppState, percent_encode as urlencode};
@@ -138,22 +140,41 @@ pub async fn all_comments(
     .await
 }
 
+/// The parts of an article page that are the article's own, besides the article itself.
+struct OwnParts {
+    related: Vec<ArticleCard>,
+    comments: Vec<Comment>,
+}
+
+impl OwnParts {
+    /// Read on their own, for the pages outside the readers' miss path (a comment sent back with
+    /// its error, a preview); the article page itself gets them with the article in one statement.
+    async fn of(state: &AppState, article: &Article) -> Result<Self, SiteError> {
+        Ok(Self {
+            related: state.store.related_articles(article.id, RELATED_CANDIDATES).await?,
+            comments: state.store.published_comments(article.id, COMMENTS_ON_ARTICLE, 0).await?,
+        })
+    }
+}
+
 async fn render(state: &AppState, article: Article, form: CommentForm) -> Result<String, SiteError> {
-    render_page(state, article, form, false).await
+    let parts = OwnParts::of(state, &article).await?;
+    render_page(state, article, parts, form, false).await
 }
 
 /// A draft as readers would see it, for a signed preview link.
 pub async fn render_preview(state: &AppState, article: Article) -> Result<String, SiteError> {
-    render_page(state, article, CommentForm::default(), true).await
+    let parts = OwnParts::of(state, &article).await?;
+    render_page(state, article, parts, CommentForm::default(), true).await
 }
 
 async fn render_page(
     state: &AppState,
     mut article: Article,
+    parts: OwnParts,
     form: CommentForm,
     preview: bool,
 ) -> Result<String, SiteError> {
-    let store = &state.store;
     // An article in an archived section has no section front any more; its section's latest
     // stories become the whole site's.
     let latest_filter = sections(state)
@@ -165,7 +186,7 @@ async fn render_page(
         latest_in_section: latest(state, latest_filter, MODULE_SIZE + 1).await?.as_ref().clone(),
         must_reads: must_reads(state, CANDIDATES).await?.as_ref().clone(),
         popular: popular_now(state, CANDIDATES).await?,
-        related: store.related_articles(article.id, RELATED_CANDIDATES).await?,
+        related: parts.related,
     };
     let modules = assemble(article.id, candidates);
     let path = article.path();
@@ -178,7 +199,7 @@ async fn render_page(
         share: ShareLinks::new(&format!("{}{}", state.settings.base_url(), path), &article.headline),
         beacon: beacon_path(&state.beacon_key, article.id),
         view_count: article.view_count + state.views.pending_for(article.id),
-        comments: store.published_comments(article.id, COMMENTS_ON_ARTICLE, 0).await?,
+        comments: parts.comments,
         more_comments: article.comment_count > COMMENTS_ON_ARTICLE,
         form: CommentForm { max_chars: CommentBody::MAX_CHARS, ..form },
         corrections: std::mem::take(&mut article.corrections),
@@ -193,17 +214,28 @@ async fn render_page(
 
 /// Finds a published article, or the right refusal: 404 if it never was public, 410 if withdrawn.
 async fn published(state: &AppState, slug: &str) -> Result<Article, SiteError> {
-    let Some(article) = state.store.article_by_slug(slug).await? else {
-        // A renamed article keeps its old addresses working.
-        return match state.store.slug_redirect(slug).await? {
-            Some((section, current)) => Err(SiteError::Moved(crate::domain::article::article_path(&section, &current))),
-            None => Err(SiteError::NotFound),
-        };
-    };
-    match article.status {
-        ArticleStatus::Published => Ok(article),
+    match state.store.article_by_slug(slug).await? {
+        Some(article) => readable(article.status).map(|()| article),
+        None => Err(missing(state, slug).await),
+    }
+}
+
+/// Whether readers may see an article in this state: 410 once withdrawn, 404 before publication.
+fn readable(status: ArticleStatus) -> Result<(), SiteError> {
+    match status {
+        ArticleStatus::Published => Ok(()),
         ArticleStatus::Unpublished => Err(SiteError::Gone),
         ArticleStatus::Draft | ArticleStatus::InReview | ArticleStatus::Scheduled => Err(SiteError::NotFound),
+    }
+}
+
+/// The answer for a slug no article has: a renamed article's old address redirects to its new
+/// one; anything else is 404.
+async fn missing(state: &AppState, slug: &str) -> SiteError {
+    match state.store.slug_redirect(slug).await {
+        Ok(Some((section, current))) => SiteError::Moved(crate::domain::article::article_path(&section, &current)),
+        Ok(None) => SiteError::NotFound,
+        Err(e) => e.into(),
     }
 }
 
@@ -231,7 +263,11 @@ pub async fn show(
         state.metrics.record_cache(crate::web::metrics::CacheOutcome::Hit);
         return Ok(personal(notice.is_some(), send_page(&state, &headers, &page)));
     }
-    let article = published(&state, &slug).await?;
+    let Some(reading) = state.store.article_reading(&slug, RELATED_CANDIDATES, COMMENTS_ON_ARTICLE).await? else {
+        return Err(missing(&state, &slug).await);
+    };
+    let ArticleReading { article, related, comments } = reading;
+    readable(article.status)?;
     if article.section_slug != section {
         return Ok(Redirect::permanent(&article.path()).into_response());
     }
@@ -239,7 +275,8 @@ pub async fn show(
     let st = state.clone();
     let response =
         cached_page(&state, &headers, key, vec![Dependency::Lists, Dependency::Article(id)], move || async move {
-            render(&st, article, CommentForm { notice, ..CommentForm::default() }).await
+            let form = CommentForm { notice, ..CommentForm::default() };
+            render_page(&st, article, OwnParts { related, comments }, form, false).await
         })
         .await?;
     Ok(personal(notice.is_some(), response))
@@ -274,11 +311,19 @@ pub async fn comment(
     client: Client,
     Form(input): Form<CommentInput>,
 ) -> Result<Response, SiteError> {
-    let article = published(&state, &slug).await?;
-    if article.section_slug != section {
+    let fingerprint = {
+        let mut hasher = blake3::Hasher::new_keyed(&state.fingerprint_key);
+        hasher.update(client.ip.to_string().as_bytes()).update(&[0]).update(client.user_agent.as_bytes());
+        hasher.finalize().to_hex()[..32].to_owned()
+    };
+    let Some(target) = state.store.comment_target(&slug, &fingerprint).await? else {
+        return Err(missing(&state, &slug).await);
+    };
+    readable(target.status)?;
+    if target.section_slug != section {
         return Err(SiteError::NotFound);
     }
-    let path = article.path();
+    let path = crate::domain::article::article_path(&target.section_slug, &target.slug);
     if !comment_allowed(&state, &client).await? {
         let mut response = SiteError::TooManyRequests.into_response();
         response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
@@ -286,33 +331,28 @@ pub async fn comment(
     }
     if !input.website.trim().is_empty() {
         // Looks like success to the bot; nothing is stored.
-        tracing::info!(article = article.id, "comment honeypot filled; discarded");
+        tracing::info!(article = target.article_id, "comment honeypot filled; discarded");
         return Ok(Redirect::to(&format!("{path}?comment=held#comments")).into_response());
     }
     let parsed = CommenterName::parse(&input.name).and_then(|name| Ok((name, CommentBody::parse(&input.body)?)));
     let (name, body) = match parsed {
         Ok(valid) => valid,
-        Err(error) => return refuse(&state, article, input, error).await,
+        Err(error) => return refuse(&state, &slug, input, error).await,
     };
     let (status, reason) = match state.comment_policy.read() {
         Ok(policy) => policy.decide(name.as_str(), body.as_str()),
         Err(poisoned) => poisoned.into_inner().decide(name.as_str(), body.as_str()),
     };
-    let fingerprint = {
-        let mut hasher = blake3::Hasher::new_keyed(&state.fingerprint_key);
-        hasher.update(client.ip.to_string().as_bytes()).update(&[0]).update(client.user_agent.as_bytes());
-        hasher.finalize().to_hex()[..32].to_owned()
-    };
     // A blocked commenter is told the usual "awaiting moderation"; the comment goes straight to spam.
-    let blocked = state.store.is_fingerprint_blocked(&fingerprint).await?;
-    let (status, reason) = if blocked { (CommentStatus::Spam, Some(HoldReason::Policy)) } else { (status, reason) };
+    let (status, reason) =
+        if target.commenter_blocked { (CommentStatus::Spam, Some(HoldReason::Policy)) } else { (status, reason) };
     if let Err(full) = state.disk.ensure_room() {
-        return not_stored(&state, article, input, full).await;
+        return not_stored(&state, &slug, input, full).await;
     }
     let stored = state
         .comment_writer
         .submit(NewComment {
-            article_id: article.id,
+            article_id: target.article_id,
             author_name: name.as_str().to_owned(),
             body: body.as_str().to_owned(),
             status,
@@ -326,18 +366,18 @@ pub async fn comment(
             if e.is_storage_full() {
                 state.disk.refresh();
             }
-            return not_stored(&state, article, input, e).await;
+            return not_stored(&state, &slug, input, e).await;
         }
         Err(e) => return Err(e.into()),
     }
     let outcome = match reason {
         None => {
-            state.changed(crate::web::changes::Change::Article(article.id));
+            state.changed(crate::web::changes::Change::Article(target.article_id));
             "published"
         }
         Some(HoldReason::Policy | HoldReason::Link | HoldReason::BlockedWord) => "held",
     };
-    tracing::info!(article = article.id, outcome, "comment received");
+    tracing::info!(article = target.article_id, outcome, "comment received");
     Ok(Redirect::to(&format!("{path}?comment={outcome}#comments")).into_response())
 }
 
@@ -362,12 +402,12 @@ async fn comment_allowed(state: &AppState, client: &Client) -> Result<bool, Site
 /// even the page cannot be rendered, the plain 503 page.
 async fn not_stored(
     state: &AppState,
-    article: Article,
+    slug: &str,
     input: CommentInput,
     cause: crate::store::StoreError,
 ) -> Result<Response, SiteError> {
     let storage_full = cause.is_storage_full();
-    tracing::error!(article = article.id, error = %cause, "comment not stored");
+    tracing::error!(article = slug, error = %cause, "comment not stored");
     let message = if storage_full {
         "We could not save your comment: the site’s storage is full. Your text is below; please try again in a few minutes."
     } else {
@@ -375,7 +415,11 @@ async fn not_stored(
     };
     let form =
         CommentForm { name: input.name, body: input.body, error: Some(message.to_owned()), ..CommentForm::default() };
-    let html = match render(state, article, form).await {
+    let shown = match published(state, slug).await {
+        Ok(article) => render(state, article, form).await,
+        Err(e) => Err(e),
+    };
+    let html = match shown {
         Ok(html) => html,
         Err(render_failed) => {
             tracing::warn!(error = %render_failed, "cannot show the comment form again");
@@ -390,15 +434,11 @@ async fn not_stored(
 }
 
 /// Shows the article again with the reader's text kept and the reason it was refused.
-async fn refuse(
-    state: &AppState,
-    article: Article,
-    input: CommentInput,
-    error: CommentError,
-) -> Result<Response, SiteError> {
-    tracing::info!(article = article.id, code = error.code(), "comment refused");
+async fn refuse(state: &AppState, slug: &str, input: CommentInput, error: CommentError) -> Result<Response, SiteError> {
+    tracing::info!(article = slug, code = error.code(), "comment refused");
     let form =
         CommentForm { name: input.name, body: input.body, error: Some(error.to_string()), ..CommentForm::default() };
+    let article = published(state, slug).await?;
     let html = render(state, article, form).await?;
     let mut response = (StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
