@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::generate::{self, Options};
+use crate::generate::{self, Options, Progress};
 
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
@@ -28,27 +28,31 @@ pub async fn run(args: GenerateArgs) -> anyhow::Result<()> {
     let mut settings = crate::config::Settings::default();
     settings.server.data_dir = args.data_dir.clone();
     settings.database.url = args.database_url.clone();
-    let store = crate::store::open(&settings)
-        .await
-        .with_context(|| format!("opening the database for {}", args.data_dir.display()))?;
     let bar = ProgressBar::new(args.articles as u64);
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} articles ({per_sec}, {eta} left)")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    let options = Options { articles: args.articles, seed: args.seed, batch: 2000 };
+    let options = Options { articles: args.articles, seed: args.seed, batch: 1000 };
     let started = std::time::Instant::now();
-    let summary = generate::generate(store, &options, |done| bar.set_position(done as u64)).await?;
+    let summary = generate::generate_into(&settings, &options, |progress| match progress {
+        Progress::Written(done) => bar.set_position(done as u64),
+        Progress::Finishing => bar.println("indexing and syncing the new database..."),
+    })
+    .await
+    .with_context(|| format!("generating into {}", args.data_dir.display()))?;
     bar.finish();
+    let seconds = started.elapsed().as_secs_f64();
     println!(
-        "generated {} articles, {} authors, {} tags, {} comments, {} views in {:.1} s",
+        "generated {} articles, {} authors, {} tags, {} comments, {} views in {:.1} s ({:.0} articles/s)",
         summary.articles,
         summary.authors,
         summary.tags,
         summary.comments,
         summary.views,
-        started.elapsed().as_secs_f64()
+        seconds,
+        summary.articles as f64 / seconds.max(1e-9)
     );
     Ok(())
 }

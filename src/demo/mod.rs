@@ -120,7 +120,7 @@ impl Dice {
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        self.0 = self.0.wrapping_add(Self::GOLDEN_GAMMA);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -131,6 +131,17 @@ impl Dice {
         Self(seed)
     }
 
+    /// The generator for item `index` of a set seeded with `seed`: seeded with the `index`-th
+    /// number `Dice::from_seed(seed)` would draw, reached directly, so items can be made in any
+    /// order (or on several threads) and still come out the same.
+    pub fn for_item(seed: u64, index: u64) -> Self {
+        let mut base = Self(seed.wrapping_add(index.wrapping_mul(Self::GOLDEN_GAMMA)));
+        Self(base.next_u64())
+    }
+
+    /// SplitMix64's step.
+    const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
     /// A number in `[0, 1)`.
     pub fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
@@ -139,6 +150,12 @@ impl Dice {
     /// A number in `0..n`.
     pub fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n.max(1)
+    }
+
+    /// An index into a list of `n` (0 when `n` is 0), by multiplying instead of dividing: the
+    /// text generator draws one per word.
+    pub fn index(&mut self, n: usize) -> usize {
+        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
     }
 }
 

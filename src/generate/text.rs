@@ -6,11 +6,20 @@ use std::collections::HashMap;
 use crate::demo::Dice;
 
 pub struct TextModel {
-    /// Words that follow each pair of words, with repeats standing for frequency.
-    next: HashMap<(u32, u32), Vec<u32>>,
-    /// Pairs that open a sentence.
-    starts: Vec<(u32, u32)>,
+    /// For each state (a pair of words), the words that may follow it, with repeats standing for
+    /// frequency, each with the state it leads to. States are numbered once at training, so
+    /// generating a word is two vector lookups, not a hash of the pair.
+    next: Vec<Vec<Step>>,
+    /// The states (first two words) that open a sentence.
+    starts: Vec<(u32, u32, u32)>,
     words: Vec<String>,
+}
+
+/// One way out of a state: the next word and the state it leads to, or the end of the sentence.
+#[derive(Clone, Copy)]
+struct Step {
+    word: u32,
+    state: u32,
 }
 
 const END: u32 = u32::MAX;
@@ -20,12 +29,19 @@ impl TextModel {
     pub fn train<'a>(texts: impl IntoIterator<Item = &'a str>) -> Self {
         let mut ids: HashMap<String, u32> = HashMap::new();
         let mut words = Vec::new();
-        let mut next: HashMap<(u32, u32), Vec<u32>> = HashMap::new();
+        let mut states: HashMap<(u32, u32), u32> = HashMap::new();
+        let mut next: Vec<Vec<Step>> = Vec::new();
         let mut starts = Vec::new();
         let mut id_of = |word: &str, words: &mut Vec<String>| -> u32 {
             *ids.entry(word.to_owned()).or_insert_with(|| {
                 words.push(word.to_owned());
                 (words.len() - 1) as u32
+            })
+        };
+        let mut state_of = |pair: (u32, u32), next: &mut Vec<Vec<Step>>| -> u32 {
+            *states.entry(pair).or_insert_with(|| {
+                next.push(Vec::new());
+                (next.len() - 1) as u32
             })
         };
         for text in texts {
@@ -34,12 +50,16 @@ impl TextModel {
                 if tokens.len() < 4 {
                     continue;
                 }
-                starts.push((tokens[0], tokens[1]));
+                let first = state_of((tokens[0], tokens[1]), &mut next);
+                starts.push((tokens[0], tokens[1], first));
                 for window in tokens.windows(3) {
-                    next.entry((window[0], window[1])).or_default().push(window[2]);
+                    let from = state_of((window[0], window[1]), &mut next);
+                    let to = state_of((window[1], window[2]), &mut next);
+                    next[from as usize].push(Step { word: window[2], state: to });
                 }
                 let n = tokens.len();
-                next.entry((tokens[n - 2], tokens[n - 1])).or_default().push(END);
+                let last = state_of((tokens[n - 2], tokens[n - 1]), &mut next);
+                next[last as usize].push(Step { word: END, state: END });
             }
         }
         Self { next, starts, words }
@@ -47,45 +67,58 @@ impl TextModel {
 
     /// One sentence of at most `max_words` words, ending with its punctuation.
     pub fn sentence(&self, dice: &mut Dice, max_words: usize) -> String {
+        let mut text = String::new();
+        self.push_sentence(&mut text, dice, max_words);
+        text
+    }
+
+    /// Appends one sentence of at most `max_words` words to `text`; returns how many words it has.
+    fn push_sentence(&self, text: &mut String, dice: &mut Dice, max_words: usize) -> usize {
         if self.starts.is_empty() {
-            return String::new();
+            return 0;
         }
-        let (mut a, mut b) = self.starts[dice.below(self.starts.len() as u64) as usize];
-        let mut out = vec![a, b];
-        while out.len() < max_words {
-            let Some(choices) = self.next.get(&(a, b)) else { break };
-            let c = choices[dice.below(choices.len() as u64) as usize];
-            if c == END {
+        let (a, b, mut state) = self.starts[dice.index(self.starts.len())];
+        text.push_str(&self.words[a as usize]);
+        text.push(' ');
+        text.push_str(&self.words[b as usize]);
+        let mut count = 2;
+        while count < max_words {
+            let Some(choices) = self.next.get(state as usize) else { break };
+            let Some(&step) = choices.get(dice.index(choices.len())) else { break };
+            if step.word == END {
                 break;
             }
-            out.push(c);
-            (a, b) = (b, c);
+            text.push(' ');
+            text.push_str(&self.words[step.word as usize]);
+            count += 1;
+            state = step.state;
         }
-        let mut text = out.iter().map(|&id| self.words[id as usize].as_str()).collect::<Vec<_>>().join(" ");
         if !text.ends_with(['.', '?', '!', '”', '"']) {
             text.push('.');
         }
-        text
+        count
     }
 
     /// Paragraphs totalling about `words` words.
     pub fn body(&self, dice: &mut Dice, words: usize) -> String {
-        let mut paragraphs = Vec::new();
+        let mut text = String::with_capacity(words * 7);
         let mut written = 0;
         while written < words {
+            if !text.is_empty() {
+                text.push_str("\n\n");
+            }
             let sentences = 2 + dice.below(4) as usize;
-            let mut paragraph = Vec::with_capacity(sentences);
-            for _ in 0..sentences {
-                let sentence = self.sentence(dice, 40);
-                written += sentence.split_whitespace().count();
-                paragraph.push(sentence);
+            for n in 0..sentences {
+                if n > 0 {
+                    text.push(' ');
+                }
+                written += self.push_sentence(&mut text, dice, 40);
                 if written >= words {
                     break;
                 }
             }
-            paragraphs.push(paragraph.join(" "));
         }
-        paragraphs.join("\n\n")
+        text
     }
 
     /// A headline of `min..=max` characters in Title Case, without final punctuation.
@@ -124,20 +157,47 @@ fn title_case(word: &str) -> String {
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
+/// The prose of a Markdown text, cut into sentences: headings, list items and tables are left out,
+/// and so are code spans and inline markup (emphasis, links keep their text), so the model learns
+/// news prose rather than fragments of syntax.
 fn split_sentences(text: &str) -> Vec<String> {
-    let flat: String = text
-        .lines()
-        .filter(|l| !l.trim_start().starts_with(['#', '-', '*', '|']))
-        .collect::<Vec<_>>()
-        .join(" ")
-        .replace("**", "");
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim_start().starts_with(['#', '-', '*', '|'])).collect();
+    let mut flat = String::with_capacity(text.len());
+    let mut chars = lines.join(" ").chars().collect::<Vec<_>>().into_iter().peekable();
+    let mut in_code = false;
+    while let Some(ch) = chars.next() {
+        match ch {
+            '`' => in_code = !in_code,
+            _ if in_code => {}
+            '*' | '[' => {}
+            // A link's target: `](…)` leaves only the link's text.
+            ']' if chars.peek() == Some(&'(') => {
+                for skipped in chars.by_ref() {
+                    if skipped == ')' {
+                        break;
+                    }
+                }
+            }
+            ']' => {}
+            _ => flat.push(ch),
+        }
+    }
     let mut sentences = Vec::new();
     let mut current = String::new();
+    let mut ended = false;
     for ch in flat.chars() {
+        // Closing quotes and brackets after the full stop belong to the sentence they close.
+        if ended && !matches!(ch, '”' | '’' | '"' | ')') {
+            sentences.push(std::mem::take(&mut current).trim().to_owned());
+            ended = false;
+        }
         current.push(ch);
         if matches!(ch, '.' | '?' | '!') {
-            sentences.push(std::mem::take(&mut current).trim().to_owned());
+            ended = true;
         }
+    }
+    if ended {
+        sentences.push(current.trim().to_owned());
     }
     sentences
 }

@@ -1,6 +1,8 @@
 //! Articles as readers see them: reads by address and lists, the bulk inserts of the generator and
 //! the demo, and status changes.
 
+use std::collections::{BTreeMap, HashMap};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -8,9 +10,9 @@ use super::shared::{
     article_from_row, article_page_select, article_select, card_columns, cards, comments_from_row, is_unique_violation,
     media_join, related_from_row, to_unix,
 };
-use super::sql::{ToArg, Tx, sql, sql_built};
-use super::{ListFilter, NewArticle, SqlStore, StoreError, StoreResult};
-use crate::domain::{Article, ArticleCard, ArticleId, ArticleStatus, Comment};
+use super::sql::{ToArg, Tx, in_lists, insert_rows, sql, sql_built};
+use super::{ArticleWithHistory, ListFilter, NewArticle, PastComment, SqlStore, StoreError, StoreResult};
+use crate::domain::{Article, ArticleCard, ArticleId, ArticleStatus, Comment, CommentStatus};
 
 pub(super) async fn insert_article_in(tx: &mut Tx, article: &NewArticle) -> StoreResult<ArticleId> {
     let image = article.image.as_ref();
@@ -69,6 +71,217 @@ pub(super) async fn insert_article_in(tx: &mut Tx, article: &NewArticle) -> Stor
     Ok(id)
 }
 
+/// What [`insert_batch`] keeps of an article once its row's text has moved into the statement.
+struct Inserted {
+    slug: String,
+    /// Author and tag links carry the publication time while the article is published.
+    listed_at: Option<i64>,
+    author_ids: Vec<i64>,
+    tags: Vec<(String, String)>,
+    comments: Vec<PastComment>,
+    /// Views per hour, repeated hours added up as `record_views` would.
+    views: BTreeMap<i64, i64>,
+}
+
+/// Inserts articles with their links, comments and view buckets, many rows per statement, and
+/// the running totals (published comments, views) with each article row, so no row is written
+/// twice. Stores what [`insert_article_in`], `insert_comments` and `record_views` would.
+async fn insert_batch(tx: &mut Tx, batch: Vec<ArticleWithHistory>) -> StoreResult<Vec<ArticleId>> {
+    let Some(first_slug) = batch.first().map(|a| a.article.slug.clone()) else { return Ok(Vec::new()) };
+    let mut kept = Vec::with_capacity(batch.len());
+    let mut rows = Vec::with_capacity(batch.len());
+    for ArticleWithHistory { mut article, comments, views } in batch {
+        let mut hours = BTreeMap::new();
+        for (hour, count) in views {
+            *hours.entry(hour).or_insert(0) += count;
+        }
+        let totals =
+            (hours.values().sum::<i64>(), comments.iter().filter(|c| c.status == CommentStatus::Published).count());
+        kept.push(Inserted {
+            slug: article.slug.clone(),
+            listed_at: if article.status == ArticleStatus::Published {
+                article.published_at.map(to_unix)
+            } else {
+                None
+            },
+            author_ids: std::mem::take(&mut article.author_ids),
+            tags: std::mem::take(&mut article.tags),
+            comments,
+            views: hours,
+        });
+        rows.push((article, totals));
+    }
+
+    let returned = insert_rows(
+        tx,
+        "INSERT INTO articles (section_id, slug, headline, dek, body_markdown, body_html, image_url, image_alt, \
+         image_caption, image_credit, image_width, image_height, status, published_at, updated_at, created_at, \
+         view_count, comment_count)",
+        18,
+        "RETURNING id, slug",
+        rows,
+        |statement, (article, (views, comments))| {
+            let created_at = to_unix(article.published_at.map_or(article.updated_at, |p| p.min(article.updated_at)));
+            let (url, alt, caption, credit, width, height) = match article.image {
+                Some(i) => (Some(i.url), Some(i.alt), i.caption, i.credit, Some(i.width), Some(i.height)),
+                None => (None, None, None, None, None, None),
+            };
+            statement
+                .bind(article.section_id)
+                .bind(article.slug)
+                .bind(article.headline)
+                .bind(article.dek)
+                .bind(article.body_markdown)
+                .bind(article.body_html)
+                .bind(url)
+                .bind(alt)
+                .bind(caption)
+                .bind(credit)
+                .bind(width)
+                .bind(height)
+                .bind(article.status)
+                .bind(article.published_at.map(to_unix))
+                .bind(to_unix(article.updated_at))
+                .bind(created_at)
+                .bind(views)
+                .bind(comments)
+        },
+    )
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict(format!("an article slug of the batch from {first_slug}"))
+        } else {
+            e.into()
+        }
+    })?;
+    // Matched by slug: neither database promises that RETURNING keeps the order of VALUES.
+    let mut by_slug: HashMap<String, ArticleId> = HashMap::with_capacity(returned.len());
+    for row in &returned {
+        by_slug.insert(row.text("slug")?, row.int("id")?);
+    }
+    let ids = kept
+        .iter()
+        .map(|a| {
+            by_slug
+                .get(&a.slug)
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt(format!("article {} was inserted without an id back", a.slug)))
+        })
+        .collect::<StoreResult<Vec<ArticleId>>>()?;
+
+    let mut authors = Vec::new();
+    for (a, &id) in kept.iter().zip(&ids) {
+        authors.extend(a.author_ids.iter().enumerate().map(|(position, &author)| (id, author, position, a.listed_at)));
+    }
+    insert_rows(
+        tx,
+        "INSERT INTO article_authors (article_id, author_id, position, published_at)",
+        4,
+        "",
+        authors,
+        |statement, (id, author, position, listed_at)| statement.bind(id).bind(author).bind(position).bind(listed_at),
+    )
+    .await?;
+
+    let tag_ids = ensure_tags(tx, kept.iter().flat_map(|a| a.tags.iter())).await?;
+    let mut tags = Vec::new();
+    for (a, &id) in kept.iter().zip(&ids) {
+        for (position, (slug, _)) in a.tags.iter().enumerate() {
+            let tag = tag_ids.get(slug.as_str()).copied().ok_or_else(|| StoreError::Missing(format!("tag {slug}")))?;
+            tags.push((id, tag, position, a.listed_at));
+        }
+    }
+    insert_rows(
+        tx,
+        "INSERT INTO article_tags (article_id, tag_id, position, published_at)",
+        4,
+        "",
+        tags,
+        |statement, (id, tag, position, listed_at)| statement.bind(id).bind(tag).bind(position).bind(listed_at),
+    )
+    .await?;
+
+    let mut comments = Vec::new();
+    let mut views = Vec::new();
+    for (a, &id) in kept.into_iter().zip(&ids) {
+        comments.extend(a.comments.into_iter().map(|c| (id, c)));
+        views.extend(a.views.into_iter().map(|(hour, count)| (id, hour, count)));
+    }
+    insert_rows(
+        tx,
+        "INSERT INTO comments (article_id, author_name, body, status, fingerprint, created_at)",
+        6,
+        "",
+        comments,
+        |statement, (id, comment)| {
+            statement
+                .bind(id)
+                .bind(comment.author_name)
+                .bind(comment.body)
+                .bind(comment.status)
+                .bind(comment.fingerprint)
+                .bind(to_unix(comment.created_at))
+        },
+    )
+    .await?;
+    insert_rows(
+        tx,
+        "INSERT INTO view_buckets (article_id, hour, views)",
+        3,
+        "",
+        views,
+        |statement, (id, hour, views)| statement.bind(id).bind(hour).bind(views),
+    )
+    .await?;
+    Ok(ids)
+}
+
+/// Creates the tags that do not exist yet (the first name given for a slug wins, as in
+/// [`insert_article_in`]) and returns every given slug's id.
+async fn ensure_tags<'a>(
+    tx: &mut Tx,
+    tags: impl Iterator<Item = &'a (String, String)>,
+) -> StoreResult<HashMap<&'a str, i64>> {
+    let mut wanted: Vec<&(String, String)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for tag in tags {
+        if seen.insert(tag.0.as_str()) {
+            wanted.push(tag);
+        }
+    }
+    insert_rows(
+        tx,
+        "INSERT INTO tags (slug, name)",
+        2,
+        "ON CONFLICT (slug) DO NOTHING",
+        wanted.clone(),
+        |statement, tag| statement.bind(&tag.0).bind(&tag.1),
+    )
+    .await?;
+    let mut ids = HashMap::with_capacity(wanted.len());
+    let dialect = tx.dialect();
+    for chunk in in_lists(&wanted) {
+        let mut lookup =
+            sql_built(format!("SELECT id, slug FROM tags WHERE slug IN ({})", dialect.placeholders(chunk.len(), 1)));
+        for tag in chunk {
+            lookup = lookup.bind(&tag.0);
+        }
+        let found: HashMap<String, i64> = lookup
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| Ok((row.text("slug")?, row.int("id")?)))
+            .collect::<StoreResult<_>>()?;
+        for tag in chunk {
+            if let Some(&id) = found.get(&tag.0) {
+                ids.insert(tag.0.as_str(), id);
+            }
+        }
+    }
+    Ok(ids)
+}
+
 /// Author and tag links carry the publication time exactly while the article is published.
 pub(super) async fn sync_links(tx: &mut Tx, id: ArticleId) -> StoreResult<()> {
     for text in [
@@ -109,8 +322,14 @@ pub trait ArticleRepo: Send + Sync {
 
     async fn insert_article(&self, article: NewArticle) -> StoreResult<ArticleId>;
 
-    /// Inserts many articles in one transaction (imports, generated datasets).
+    /// Inserts many articles in one transaction, many rows per statement (imports, tests).
     async fn insert_articles(&self, articles: &[NewArticle]) -> StoreResult<Vec<ArticleId>>;
+
+    /// Inserts articles with their comments and view buckets in one transaction, many rows per
+    /// statement; each article's running totals (published comments, views) are written with its
+    /// row. Stores what inserting the article, its comments and its views one by one would.
+    /// Returns the ids in order.
+    async fn insert_articles_with_history(&self, articles: Vec<ArticleWithHistory>) -> StoreResult<Vec<ArticleId>>;
 
     async fn set_article_status(&self, id: ArticleId, status: ArticleStatus, at: DateTime<Utc>) -> StoreResult<()>;
 
@@ -148,11 +367,16 @@ impl ArticleRepo for SqlStore {
     }
 
     async fn insert_articles(&self, articles: &[NewArticle]) -> StoreResult<Vec<ArticleId>> {
+        let batch = articles
+            .iter()
+            .map(|article| ArticleWithHistory { article: article.clone(), comments: Vec::new(), views: Vec::new() })
+            .collect();
+        self.insert_articles_with_history(batch).await
+    }
+
+    async fn insert_articles_with_history(&self, articles: Vec<ArticleWithHistory>) -> StoreResult<Vec<ArticleId>> {
         let mut tx = self.db.begin().await?;
-        let mut ids = Vec::with_capacity(articles.len());
-        for article in articles {
-            ids.push(insert_article_in(&mut tx, article).await?);
-        }
+        let ids = insert_batch(&mut tx, articles).await?;
         tx.commit().await?;
         Ok(ids)
     }

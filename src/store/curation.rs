@@ -9,7 +9,7 @@ use super::shared::{
     card_columns, cards, curated_entry_from_row, is_foreign_key_violation, is_unique_violation, media_join,
     related_doc_from_row, to_unix,
 };
-use super::sql::{Db, Tx, UNIT_SEPARATOR, sql, sql_built};
+use super::sql::{Db, Tx, UNIT_SEPARATOR, in_lists, insert_rows, sql, sql_built};
 use super::{RelatedDoc, SqlStore, StoreError, StoreResult};
 use crate::domain::{ArticleCard, ArticleId};
 
@@ -273,23 +273,32 @@ impl CurationRepo for SqlStore {
         let mut tx = self.db.begin().await?;
         // Nodes recomputing the lists at once replace them one after the other.
         tx.lock_table("related_articles").await?;
-        for (id, related) in lists {
-            sql("DELETE FROM related_articles WHERE article_id = $1").bind(id).execute(&mut tx).await?;
-            if related.is_empty() {
-                continue;
-            }
-            let values = (0..related.len())
-                .map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let mut insert = sql_built(format!(
-                "INSERT INTO related_articles (article_id, rank, related_id, score) VALUES {values}"
+        let dialect = tx.dialect();
+        for chunk in in_lists(lists) {
+            let mut delete = sql_built(format!(
+                "DELETE FROM related_articles WHERE article_id IN ({})",
+                dialect.placeholders(chunk.len(), 1)
             ));
-            for (rank, (related_id, score)) in related.iter().enumerate() {
-                insert = insert.bind(id).bind(rank as i64).bind(related_id).bind(*score);
+            for (id, _) in chunk {
+                delete = delete.bind(id);
             }
-            insert.execute(&mut tx).await?;
+            delete.execute(&mut tx).await?;
         }
+        let rows: Vec<(ArticleId, usize, ArticleId, f32)> = lists
+            .iter()
+            .flat_map(|(id, related)| {
+                related.iter().enumerate().map(move |(rank, &(related_id, score))| (*id, rank, related_id, score))
+            })
+            .collect();
+        insert_rows(
+            &mut tx,
+            "INSERT INTO related_articles (article_id, rank, related_id, score)",
+            4,
+            "",
+            rows,
+            |statement, (id, rank, related_id, score)| statement.bind(id).bind(rank).bind(related_id).bind(score),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -178,6 +178,26 @@ pub struct NewArticle {
     pub tags: Vec<(String, String)>,
 }
 
+/// An article arriving with its history (a generated dataset, an import): the readers' comments
+/// it already has and its views by hour.
+#[derive(Debug, Clone)]
+pub struct ArticleWithHistory {
+    pub article: NewArticle,
+    pub comments: Vec<PastComment>,
+    /// (unix time of the start of the hour, views); hours may repeat, their views add up.
+    pub views: Vec<(i64, i64)>,
+}
+
+/// A comment that arrives with its article ([`ArticleWithHistory`]).
+#[derive(Debug, Clone)]
+pub struct PastComment {
+    pub author_name: String,
+    pub body: String,
+    pub status: CommentStatus,
+    pub fingerprint: String,
+    pub created_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewComment {
     pub article_id: ArticleId,

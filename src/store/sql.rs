@@ -65,6 +65,93 @@ impl Dialect {
     }
 }
 
+impl Dialect {
+    /// `count` placeholders separated by commas, for an `IN (…)` list or one row of `VALUES`.
+    /// SQLite gets plain `?`, bound in order: sqlx's SQLite driver looks each numbered `$n` up
+    /// among all the arguments, which is quadratic in their number and dominated statements of
+    /// thousands of rows. PostgreSQL numbers them, going on from `$first`.
+    pub fn placeholders(self, count: usize, first: usize) -> String {
+        let mut text = String::with_capacity(count * 4);
+        for n in 0..count {
+            if n > 0 {
+                text.push_str(", ");
+            }
+            match self {
+                Self::Sqlite => text.push('?'),
+                Self::Postgres => {
+                    text.push('$');
+                    text.push_str(&(first + n).to_string());
+                }
+            }
+        }
+        text
+    }
+
+    /// `rows` parenthesised groups of `width` placeholders, for a multi-row `VALUES`.
+    pub fn values_rows(self, rows: usize, width: usize) -> String {
+        (0..rows).map(|row| format!("({})", self.placeholders(width, 1 + row * width))).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// The most arguments one statement may bind on both databases (SQLite's limit; PostgreSQL's is
+/// 65,535).
+pub const MAX_ARGUMENTS: usize = 32_766;
+
+/// The most rows one multi-row statement carries. More rows per statement save little once there
+/// are this many, and every distinct row count is a statement to parse and cache.
+const MAX_ROWS: usize = 256;
+
+/// How many rows each statement of a multi-row insert carries: full statements of the largest
+/// power of two that fits, then the rest by its binary digits (100 rows: 64, 32, 4). A batch of
+/// any size is then made of at most a handful of statement texts per table, which both databases
+/// parse once and sqlx keeps prepared; a text per row count would be parsed for every batch.
+fn statement_sizes(rows: usize, width: usize) -> Vec<usize> {
+    let fits = (MAX_ARGUMENTS / width.max(1)).clamp(1, MAX_ROWS);
+    let full = 1 << fits.ilog2();
+    let mut sizes = vec![full; rows / full];
+    let rest = rows % full;
+    sizes.extend((0..usize::BITS).rev().map(|bit| 1 << bit).filter(|size| rest & size != 0));
+    sizes
+}
+
+/// `items` cut as [`statement_sizes`] cuts rows of one column: for `IN (…)` lists.
+pub fn in_lists<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    statement_sizes(items.len(), 1).into_iter().map(move |size| {
+        let (chunk, after) = rest.split_at(size);
+        rest = after;
+        chunk
+    })
+}
+
+/// Inserts `rows` many to a statement ([`statement_sizes`]): `{head} VALUES (…), (…) {tail}`,
+/// each row's `width` arguments bound by `bind_row` in column order (rows are taken by value, so
+/// their text moves into the statement rather than being copied). `tail` (`ON CONFLICT …`,
+/// `RETURNING …`) binds nothing. Returns what `RETURNING` gave.
+pub async fn insert_rows<T>(
+    tx: &mut Tx,
+    head: &str,
+    width: usize,
+    tail: &str,
+    rows: Vec<T>,
+    mut bind_row: impl FnMut(Statement, T) -> Statement,
+) -> Result<Vec<Row>, sqlx::Error> {
+    let dialect = tx.dialect();
+    let mut returned = Vec::new();
+    let sizes = statement_sizes(rows.len(), width);
+    let mut rows = rows.into_iter();
+    for size in sizes {
+        let mut statement = sql_built(format!("{head} VALUES {} {tail}", dialect.values_rows(size, width)));
+        statement.args.reserve(size * width);
+        for row in rows.by_ref().take(size) {
+            statement = bind_row(statement, row);
+        }
+        debug_assert_eq!(statement.args.len(), size * width, "{head}: each row binds {width} arguments");
+        returned.extend(statement.fetch_all(&mut *tx).await?);
+    }
+    Ok(returned)
+}
+
 /// Separates the values that [`Dialect::string_agg`] joins when they are split again in Rust (the
 /// ASCII unit separator, which no name contains).
 pub const UNIT_SEPARATOR: char = '\u{1f}';
@@ -491,5 +578,32 @@ impl Row {
             Self::Sqlite(row) => Ok(row.try_get::<f64, _>(column)? as f32),
             Self::Postgres(row) => Ok(row.try_get(column)?),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_row_statements_come_in_few_sizes() {
+        assert_eq!(statement_sizes(0, 4), Vec::<usize>::new());
+        assert_eq!(statement_sizes(100, 4), vec![64, 32, 4]);
+        assert_eq!(statement_sizes(600, 4), vec![256, 256, 64, 16, 8]);
+        // 18 columns: 1,820 rows would fit SQLite's limit, 256 is the cap.
+        assert_eq!(statement_sizes(1000, 18).iter().sum::<usize>(), 1000);
+        assert!(statement_sizes(100_000, 20_000).iter().all(|&n| n == 1));
+        for rows in 0..2_000 {
+            let sizes = statement_sizes(rows, 18);
+            assert_eq!(sizes.iter().sum::<usize>(), rows);
+            assert!(sizes.iter().all(|&n| n.is_power_of_two() && n * 18 <= MAX_ARGUMENTS));
+        }
+    }
+
+    #[test]
+    fn placeholders_are_plain_on_sqlite_and_numbered_on_postgresql() {
+        assert_eq!(Dialect::Sqlite.values_rows(2, 3), "(?, ?, ?), (?, ?, ?)");
+        assert_eq!(Dialect::Postgres.values_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(Dialect::Postgres.placeholders(2, 5), "$5, $6");
     }
 }

@@ -1,15 +1,19 @@
 //! The embedded SQLite backend: one file in the data directory, WAL journal, foreign keys on, every
 //! acknowledged write synced to disk (`synchronous = FULL`) so it survives a crash or power loss.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::Connection;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteLockingMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::sql::{Db, Pool};
-use super::{StoreError, StoreResult};
+use super::sql::{Db, Pool, sql, sql_built};
+use super::{SqlStore, Store, StoreError, StoreResult};
+
+/// The database's file in the data directory.
+pub const DATABASE_FILE: &str = "broadsheet.db";
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -21,7 +25,7 @@ pub async fn open(data_dir: &Path) -> StoreResult<Db> {
         ))
     })?;
     let options = SqliteConnectOptions::from_str("sqlite:")?
-        .filename(data_dir.join("broadsheet.db"))
+        .filename(data_dir.join(DATABASE_FILE))
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
@@ -35,6 +39,135 @@ pub async fn open(data_dir: &Path) -> StoreResult<Db> {
     let pool = pool_options().max_connections(4).connect_with(options).await?;
     MIGRATOR.run(&pool).await?;
     Ok(Db::new(Pool::Sqlite(pool)))
+}
+
+/// A new database filled in one go (a generated dataset). It is built in a side file,
+/// `broadsheet.db.loading`, with no journal, no syncs and the write lock held throughout, and most
+/// secondary indexes the migrations define are created after the rows (sorting once is cheaper
+/// than updating them row by row). [`Loading::finish`] then syncs the file, switches it to
+/// WAL as the site opens it and renames it to `broadsheet.db`. Until then there is no
+/// `broadsheet.db`, so a load that is killed leaves nothing that looks like a complete database;
+/// its side file is removed by the next load, or when a `Loading` is dropped unfinished.
+pub struct Loading {
+    db: Db,
+    path: PathBuf,
+    target: PathBuf,
+    data_dir: PathBuf,
+    /// The `CREATE INDEX` statements dropped for the load, as the migrations wrote them.
+    indexes: Vec<String>,
+    finished: bool,
+}
+
+impl Loading {
+    /// Starts a new database in `data_dir`; `None` when the directory already has one.
+    pub async fn start(data_dir: &Path) -> StoreResult<Option<Self>> {
+        std::fs::create_dir_all(data_dir).map_err(io_error)?;
+        let target = data_dir.join(DATABASE_FILE);
+        if target.try_exists().map_err(io_error)? {
+            return Ok(None);
+        }
+        let path = data_dir.join(format!("{DATABASE_FILE}.loading"));
+        remove_with_side_files(&path)?;
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .locking_mode(SqliteLockingMode::Exclusive)
+            // Nothing to roll back to and nothing to survive a crash for: a failed load is thrown
+            // away whole.
+            .journal_mode(SqliteJournalMode::Off)
+            .synchronous(SqliteSynchronous::Off)
+            .foreign_keys(true)
+            // 16 MiB of page cache holds the index pages being added to; most pages are written
+            // once, and a larger cache measured slower (every page in it is memory to allocate).
+            .pragma("cache_size", "-16384")
+            .pragma("temp_store", "MEMORY");
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+        let mut loading = Self {
+            db: Db::new(Pool::Sqlite(pool.clone())),
+            path,
+            target,
+            data_dir: data_dir.to_owned(),
+            indexes: Vec::new(),
+            finished: false,
+        };
+        MIGRATOR.run(&pool).await?;
+        // The articles' own indexes stay: building one afterwards reads every row with its body
+        // (the indexed columns come after it), and new articles land at one end of each anyway.
+        // Comments, links, view buckets and related lists are indexed after the load.
+        let rows = sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name <> 'articles' \
+             ORDER BY name",
+        )
+        .fetch_all(&loading.db)
+        .await?;
+        for row in rows {
+            let name = row.text("name")?;
+            sql_built(format!("DROP INDEX \"{name}\"")).execute(&loading.db).await?;
+            loading.indexes.push(row.text("sql")?);
+        }
+        Ok(Some(loading))
+    }
+
+    /// The store to fill.
+    pub fn store(&self) -> Arc<dyn Store> {
+        Arc::new(SqlStore::new(self.db.clone()))
+    }
+
+    /// Creates the indexes, syncs the file and moves it into place as `broadsheet.db`.
+    pub async fn finish(mut self) -> StoreResult<()> {
+        for index in &self.indexes {
+            sql_built(index.clone()).execute(&self.db).await?;
+        }
+        // The site's journal mode, recorded in the file's header. The WAL stays empty: nothing
+        // is written after the switch.
+        sql("PRAGMA journal_mode = WAL").fetch_all(&self.db).await?;
+        if let Pool::Sqlite(pool) = &self.db.pool {
+            pool.close().await;
+        }
+        let wal = side_file(&self.path, "-wal");
+        if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+            return Err(StoreError::WriteFailed(format!("{} was left with pages in it", wal.display())));
+        }
+        std::fs::File::open(&self.path).and_then(|f| f.sync_all()).map_err(io_error)?;
+        // A journal left by a database that was deleted would be replayed into this one.
+        remove_with_side_files(&self.target)?;
+        std::fs::rename(&self.path, &self.target).map_err(io_error)?;
+        std::fs::File::open(&self.data_dir).and_then(|d| d.sync_all()).map_err(io_error)?;
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl Drop for Loading {
+    fn drop(&mut self) {
+        if !self.finished {
+            if let Err(e) = remove_with_side_files(&self.path) {
+                tracing::warn!("could not remove the unfinished database {}: {e}", self.path.display());
+            }
+        }
+    }
+}
+
+/// `path` with `suffix` appended (SQLite's `-wal`, `-shm` and `-journal` files).
+fn side_file(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Removes a database file and its journals, if they exist.
+fn remove_with_side_files(path: &Path) -> StoreResult<()> {
+    for file in [path.to_owned(), side_file(path, "-journal"), side_file(path, "-wal"), side_file(path, "-shm")] {
+        match std::fs::remove_file(&file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_error(e)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn io_error(e: std::io::Error) -> StoreError {
+    StoreError::from(sqlx::Error::Io(e))
 }
 
 /// Pool settings, with one guard: a connection whose transaction state is in doubt is closed

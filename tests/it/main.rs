@@ -5,6 +5,7 @@
 mod cdn;
 mod clients;
 mod comments;
+mod generate;
 mod helpers;
 mod http;
 mod input_text;
