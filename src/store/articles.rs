@@ -340,7 +340,7 @@ pub trait ArticleRepo: Send + Sync {
     /// What an article page shows from the store, in one statement: the article with `slug`, the
     /// published stories of its related list (`related` at most, best first) and its newest
     /// published comments (`comments` at most). The page's other modules are shared lists, cached.
-    async fn article_reading(&self, slug: &str, related: i64, comments: i64) -> StoreResult<Option<ArticleReading>>;
+    async fn article_reading(&self, slug: &str, related: u16, comments: u16) -> StoreResult<Option<ArticleReading>>;
 
     /// Published articles, newest first.
     async fn list_articles(&self, filter: ListFilter, limit: i64, offset: i64) -> StoreResult<Vec<ArticleCard>>;
@@ -408,11 +408,9 @@ impl ArticleRepo for SqlStore {
         self.article_where("a.id = $1", id).await
     }
 
-    async fn article_reading(&self, slug: &str, related: i64, comments: i64) -> StoreResult<Option<ArticleReading>> {
-        let Some(row) = sql_built(article_page_select(self.db.dialect(), "a.slug = $1"))
+    async fn article_reading(&self, slug: &str, related: u16, comments: u16) -> StoreResult<Option<ArticleReading>> {
+        let Some(row) = sql_built(article_page_select(self.db.dialect(), "a.slug = $1", related, comments))
             .bind(slug)
-            .bind(related)
-            .bind(comments)
             .fetch_optional(&self.db)
             .await?
         else {

@@ -206,10 +206,20 @@ const COMMENT_FIELDS: &[&str] = &["id", "article_id", "author_name", "body", "st
 
 /// An uncached article page in one statement: the article as [`article_select`] reads it
 /// (filtered by the caller's `condition` on `a`, with `$1`), the published cards of its related
-/// list (`$2` at most, best first) as `related_list`, and its newest published comments (`$3` at
-/// most) as `comment_list`, both lists aggregated as JSON records. On PostgreSQL one round trip
-/// instead of three is most of an uncached page's cost.
-pub(super) fn article_page_select(dialect: Dialect, condition: &str) -> String {
+/// list (`related_limit` at most, best first) as `related_list`, and its newest published comments
+/// (`comments_limit` at most) as `comment_list`, both lists aggregated as JSON records. On PostgreSQL
+/// one round trip instead of three is most of an uncached page's cost.
+///
+/// The two limits are written into the text rather than bound: SQLite treats a bound `LIMIT` as
+/// something the plan may depend on, and since sqlx clears a statement's bindings after each run,
+/// such a statement is compiled again every time it runs, which for a text this long costs more
+/// than running it. The page's limits are the code's constants, so the text stays one per backend.
+pub(super) fn article_page_select(
+    dialect: Dialect,
+    condition: &str,
+    related_limit: u16,
+    comments_limit: u16,
+) -> String {
     let aggregate = |names: &[&'static str], order: &str| {
         let expressions: Vec<String> = names.iter().map(|n| format!("x.{n}")).collect();
         let fields: Vec<(&str, &str)> = names.iter().copied().zip(expressions.iter().map(String::as_str)).collect();
@@ -221,9 +231,9 @@ pub(super) fn article_page_select(dialect: Dialect, condition: &str) -> String {
         "SELECT page.*, \
          (SELECT {related} FROM (SELECT r.rank, {card} FROM related_articles r {driving} articles a \
             ON a.id = r.related_id JOIN sections s ON s.id = a.section_id {media} \
-            WHERE r.article_id = page.id AND a.status = 'published' ORDER BY r.rank LIMIT $2) x) AS related_list, \
+            WHERE r.article_id = page.id AND a.status = 'published' ORDER BY r.rank LIMIT {related_limit}) x) AS related_list, \
          (SELECT {newest} FROM (SELECT {comment} FROM comments \
-            WHERE article_id = page.id AND status = 'published' ORDER BY created_at DESC, id DESC LIMIT $3) x) \
+            WHERE article_id = page.id AND status = 'published' ORDER BY created_at DESC, id DESC LIMIT {comments_limit}) x) \
            AS comment_list \
          FROM ({article} WHERE {condition}) page",
         card = card_columns!(),

@@ -23,10 +23,10 @@ use crate::web::{AppState, percent_encode as urlencode};
 const CANDIDATES: usize = 4 * MODULE_SIZE;
 /// Related stories fetched per page: every card read costs scattered row reads, and other modules
 /// rarely take more than a few of the best related stories.
-const RELATED_CANDIDATES: i64 = 3 * MODULE_SIZE as i64;
+const RELATED_CANDIDATES: u16 = 3 * MODULE_SIZE as u16;
 /// The newest comments shown on the article page; the rest are on its comments pages, so a story
 /// with thousands of comments still renders (and caches) as a page of ordinary size.
-const COMMENTS_ON_ARTICLE: i64 = 50;
+const COMMENTS_ON_ARTICLE: u16 = 50;
 const COMMENTS_PER_PAGE: i64 = 100;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -151,8 +151,8 @@ impl OwnParts {
     /// its error, a preview); the article page itself gets them with the article in one statement.
     async fn of(state: &AppState, article: &Article) -> Result<Self, SiteError> {
         Ok(Self {
-            related: state.store.related_articles(article.id, RELATED_CANDIDATES).await?,
-            comments: state.store.published_comments(article.id, COMMENTS_ON_ARTICLE, 0).await?,
+            related: state.store.related_articles(article.id, i64::from(RELATED_CANDIDATES)).await?,
+            comments: state.store.published_comments(article.id, i64::from(COMMENTS_ON_ARTICLE), 0).await?,
         })
     }
 }
@@ -200,7 +200,7 @@ async fn render_page(
         beacon: beacon_path(&state.beacon_key, article.id),
         view_count: article.view_count + state.views.pending_for(article.id),
         comments: parts.comments,
-        more_comments: article.comment_count > COMMENTS_ON_ARTICLE,
+        more_comments: article.comment_count > i64::from(COMMENTS_ON_ARTICLE),
         form: CommentForm { max_chars: CommentBody::MAX_CHARS, ..form },
         corrections: std::mem::take(&mut article.corrections),
         preview,
