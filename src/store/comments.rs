@@ -131,8 +131,6 @@ pub trait CommentRepo: Send + Sync {
     async fn block_fingerprint(&self, fingerprint: &str, user_id: Option<UserId>, at: DateTime<Utc>)
     -> StoreResult<()>;
 
-    async fn is_fingerprint_blocked(&self, fingerprint: &str) -> StoreResult<bool>;
-
     /// The article with `slug` that a comment is posted to, and whether `fingerprint` is blocked.
     async fn comment_target(&self, slug: &str, fingerprint: &str) -> StoreResult<Option<CommentTarget>>;
 }
@@ -239,13 +237,6 @@ impl CommentRepo for SqlStore {
         .execute(&self.db)
         .await?;
         Ok(())
-    }
-
-    async fn is_fingerprint_blocked(&self, fingerprint: &str) -> StoreResult<bool> {
-        Ok(sql("SELECT EXISTS (SELECT 1 FROM blocked_fingerprints WHERE fingerprint = $1)")
-            .bind(fingerprint)
-            .scalar_one(&self.db)
-            .await?)
     }
 
     async fn comment_target(&self, slug: &str, fingerprint: &str) -> StoreResult<Option<CommentTarget>> {

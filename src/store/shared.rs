@@ -244,19 +244,14 @@ pub(super) fn article_page_select(
     )
 }
 
-/// The records of a JSON list that [`article_page_select`] aggregated; none when NULL.
-pub(super) fn json_records(row: &Row, column: &str) -> StoreResult<Vec<JsonRecord>> {
-    json_list(row, column)
-}
-
 /// The related cards of an [`article_page_select`] row.
 pub(super) fn related_from_row(row: &Row) -> StoreResult<Vec<ArticleCard>> {
-    json_records(row, "related_list")?.iter().map(card_from_row).collect()
+    json_list::<JsonRecord>(row, "related_list")?.iter().map(card_from_row).collect()
 }
 
 /// The comments of an [`article_page_select`] row.
 pub(super) fn comments_from_row(row: &Row) -> StoreResult<Vec<Comment>> {
-    json_records(row, "comment_list")?.iter().map(comment_from_row).collect()
+    json_list::<JsonRecord>(row, "comment_list")?.iter().map(comment_from_row).collect()
 }
 
 /// Counts a sign-in attempt unless the limit is reached: $1 scope, $2 key, $3 now, $4 window
