@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::newsroom::ModerationItem;
-use super::shared::{comment_from_row, is_foreign_key_violation, moderation_item_from_row, parse_status, to_unix};
+use super::shared::{comment_from_row, moderation_item_from_row, parse_status, to_unix};
 use super::sql::{Db, Tx, sql, sql_built};
 use super::{NewComment, SqlStore, StoreError, StoreResult};
 use crate::domain::{ArticleId, ArticleStatus, Comment, CommentStatus, UserId};
@@ -24,25 +24,22 @@ pub struct CommentTarget {
     pub commenter_blocked: bool,
 }
 
-pub(super) async fn insert_comment_in(tx: &mut Tx, comment: &NewComment) -> StoreResult<Comment> {
+/// Inserts a comment unless its article does not exist (`None` then). The check is part of the
+/// statement, so a batch of comments needs no savepoint per comment: articles are never deleted,
+/// so the article cannot vanish between the check and the foreign key's.
+async fn insert_comment_in(tx: &mut Tx, comment: &NewComment) -> StoreResult<Option<Comment>> {
     let row = sql("INSERT INTO comments (article_id, author_name, body, status, fingerprint, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, article_id, author_name, body, status, created_at")
+         SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM articles WHERE id = $1) \
+         RETURNING id, article_id, author_name, body, status, created_at")
     .bind(comment.article_id)
     .bind(&comment.author_name)
     .bind(&comment.body)
     .bind(comment.status)
     .bind(&comment.fingerprint)
     .bind(to_unix(comment.created_at))
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| {
-        if is_foreign_key_violation(&e) {
-            StoreError::Missing(format!("article {}", comment.article_id))
-        } else {
-            e.into()
-        }
-    })?;
-    comment_from_row(&row)
+    .fetch_optional(&mut *tx)
+    .await?;
+    row.as_ref().map(comment_from_row).transpose()
 }
 
 pub(super) async fn comments_by_status(
@@ -152,21 +149,12 @@ impl CommentRepo for SqlStore {
         let mut tx = self.db.begin().await?;
         let mut results = Vec::with_capacity(comments.len());
         for comment in comments {
-            // One missing article must not fail the others in the batch: a savepoint per comment
-            // (in PostgreSQL a failed statement otherwise aborts the whole transaction).
-            sql("SAVEPOINT one_comment").execute(&mut tx).await?;
-            match insert_comment_in(&mut tx, comment).await {
-                Ok(stored) => {
-                    sql("RELEASE SAVEPOINT one_comment").execute(&mut tx).await?;
-                    results.push(Ok(stored));
-                }
-                Err(StoreError::Missing(what)) => {
-                    sql("ROLLBACK TO SAVEPOINT one_comment").execute(&mut tx).await?;
-                    sql("RELEASE SAVEPOINT one_comment").execute(&mut tx).await?;
-                    results.push(Err(StoreError::Missing(what)));
-                }
-                Err(other) => return Err(other),
-            }
+            // A comment on a missing article fails alone; the others in the batch are stored.
+            results.push(
+                insert_comment_in(&mut tx, comment)
+                    .await?
+                    .ok_or_else(|| StoreError::Missing(format!("article {}", comment.article_id))),
+            );
         }
         // Running counts, one update per article rather than per comment, in id order.
         let mut published: BTreeMap<ArticleId, i64> = BTreeMap::new();
