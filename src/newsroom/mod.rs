@@ -3,6 +3,7 @@
 
 pub mod articles;
 pub mod checklist;
+pub mod moderation;
 pub mod profile;
 pub mod scheduler;
 pub mod workflow;

@@ -8,14 +8,16 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeZone, Utc};
 
 use broadsheet::disk::DiskGuard;
+use broadsheet::domain::CommentStatus;
 use broadsheet::domain::{ArticleId, ArticleStatus, Role, User};
 use broadsheet::newsroom::articles::{
     self, Actor, ArticleEvent, ArticleForm, ChangeSink, FormOutcome, Newsroom, RestoreOutcome, SaveRequest,
     ServiceError,
 };
+use broadsheet::newsroom::moderation::moderate;
 use broadsheet::newsroom::workflow::Step;
 use broadsheet::store::newsroom::NewUser;
-use broadsheet::store::{NewSection, Store};
+use broadsheet::store::{NewComment, NewSection, Store};
 
 use crate::helpers::TestDb;
 
@@ -251,5 +253,94 @@ async fn correction_input_is_checked_field_by_field() {
         }
     }
     assert!(desk.store.corrections_for(id).await.expect("read").is_empty());
+    assert!(desk.changes.taken().is_empty());
+}
+
+impl Desk {
+    /// A published article with one held comment from `fingerprint`; returns (article, comment).
+    async fn held_comment(&self, editor: &Actor, fingerprint: &str) -> (ArticleId, i64) {
+        let id = self.create(editor, "Ferry timetable changes in spring").await;
+        articles::take_step(self.newsroom(), editor, id, Step::Publish, "", now()).await.expect("publish");
+        let comment = NewComment {
+            article_id: id,
+            author_name: "Reader".into(),
+            body: "Will the early ferry still run?".into(),
+            status: CommentStatus::Held,
+            fingerprint: fingerprint.into(),
+            created_at: now(),
+        };
+        let stored = self.store.insert_comments(&[comment]).await.expect("insert").remove(0).expect("stored");
+        self.changes.taken();
+        (id, stored.id)
+    }
+
+    async fn comment_status(&self, comment: i64) -> CommentStatus {
+        let all = self.store.comments_by_status(CommentStatus::Held, 100, 0).await.expect("held");
+        if all.iter().any(|c| c.id == comment) {
+            return CommentStatus::Held;
+        }
+        for status in [CommentStatus::Published, CommentStatus::Rejected, CommentStatus::Spam] {
+            if self.store.comments_by_status(status, 100, 0).await.expect("list").iter().any(|c| c.id == comment) {
+                return status;
+            }
+        }
+        panic!("comment {comment} is gone")
+    }
+}
+
+#[tokio::test]
+async fn moderation_records_one_audit_line_and_one_public_change() {
+    let desk = desk().await;
+    let editor = desk.member("mod@news.test", Role::Editor).await;
+    let (id, comment) = desk.held_comment(&editor, "reader-one").await;
+    let lines = desk.audit_lines().await.len();
+
+    let article = moderate(desk.newsroom(), &editor, comment, "approve", "", now()).await.expect("approve");
+    assert_eq!(article, id);
+    assert_eq!(desk.comment_status(comment).await, CommentStatus::Published);
+    assert_eq!(desk.audit_lines().await[0], "comment_approve");
+    assert_eq!(desk.audit_lines().await.len(), lines + 1);
+    let entry = desk.store.audit_entries(1, 0).await.expect("audit").remove(0);
+    assert_eq!((entry.target_kind.as_str(), entry.target_id), ("comment", Some(comment)));
+    assert_eq!(desk.changes.taken(), vec![ArticleEvent::Public { id, went_live: false }]);
+
+    moderate(desk.newsroom(), &editor, comment, "block", "reader-one", now()).await.expect("block");
+    assert_eq!(desk.comment_status(comment).await, CommentStatus::Spam);
+    assert_eq!(desk.audit_lines().await[0], "comment_block");
+    assert_eq!(desk.changes.taken(), vec![ArticleEvent::Public { id, went_live: false }]);
+    let slug = desk.store.article_by_id(id).await.expect("read").expect("exists").slug;
+    let target = desk.store.comment_target(&slug, "reader-one").await.expect("target").expect("article");
+    assert!(target.commenter_blocked, "their next comment goes to spam");
+
+    moderate(desk.newsroom(), &editor, comment, "delete", "", now()).await.expect("delete");
+    assert_eq!(desk.audit_lines().await[0], "comment_delete");
+    assert_eq!(desk.audit_lines().await.len(), lines + 3, "one line per action");
+}
+
+#[tokio::test]
+async fn refused_moderation_writes_records_and_emits_nothing() {
+    let desk = desk().await;
+    let editor = desk.member("ed@news.test", Role::Editor).await;
+    let author = desk.member("au@news.test", Role::Author).await;
+    let (id, comment) = desk.held_comment(&editor, "reader-two").await;
+    let lines = desk.audit_lines().await.len();
+
+    // Below editor: refused before the input is even read.
+    for action in ["approve", "delete", "block", "nonsense"] {
+        let done = moderate(desk.newsroom(), &author, comment, action, "reader-two", now()).await;
+        assert!(matches!(done, Err(ServiceError::Forbidden)), "{action}: {done:?}");
+    }
+    let unknown = moderate(desk.newsroom(), &editor, comment, "publish", "", now()).await;
+    assert!(matches!(unknown, Err(ServiceError::Refused(_))), "{unknown:?}");
+    let hostile = moderate(desk.newsroom(), &editor, comment, "block", "x' OR '1'='1", now()).await;
+    assert!(matches!(hostile, Err(ServiceError::Invalid(_))), "{hostile:?}");
+    let missing = moderate(desk.newsroom(), &editor, comment + 1000, "block", "reader-two", now()).await;
+    assert!(matches!(missing, Err(ServiceError::NotFound)), "{missing:?}");
+
+    assert_eq!(desk.comment_status(comment).await, CommentStatus::Held);
+    let slug = desk.store.article_by_id(id).await.expect("read").expect("exists").slug;
+    let target = desk.store.comment_target(&slug, "reader-two").await.expect("target").expect("article");
+    assert!(!target.commenter_blocked, "no block for a refused or missing comment");
+    assert_eq!(desk.audit_lines().await.len(), lines);
     assert!(desk.changes.taken().is_empty());
 }

@@ -334,11 +334,11 @@ fn article_form(form: &FormData) -> ArticleForm {
 }
 
 /// The article use cases' dependencies, from the application state.
-fn newsroom(state: &AppState) -> Newsroom<'_> {
+pub(super) fn newsroom(state: &AppState) -> Newsroom<'_> {
     Newsroom { store: state.store.as_ref(), changes: state, disk: &state.disk, zone: state.profile().zone() }
 }
 
-fn actor(member: &Member) -> Actor {
+pub(super) fn actor(member: &Member) -> Actor {
     Actor { user_id: member.user.id, author_id: member.user.author_id, role: member.user.role }
 }
 
@@ -406,12 +406,6 @@ pub async fn edit(
     };
     let context = editor_page(&state, &member, editor).await?;
     page(&state, "admin/editor.html", &context)
-}
-
-/// Tells every cached page and list that this article changed.
-pub fn article_changed(state: &AppState, id: ArticleId) {
-    state.changed(crate::web::changes::Change::Article(id));
-    state.lists_changed();
 }
 
 /// Saves the form; the button pressed (`intent`) may also move the article along the workflow.

@@ -6,9 +6,11 @@ use axum::response::Response;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
+use super::articles::{actor, newsroom};
 use super::session::{Member, Submitted};
-use super::{AdminChrome, AdminError, audit, notice_text, page, page_number, require, see_other};
+use super::{AdminChrome, AdminError, notice_text, page, page_number, require, see_other};
 use crate::domain::{Action, CommentStatus, Ownership};
+use crate::newsroom::moderation::moderate;
 use crate::store::newsroom::ModerationItem;
 use crate::web::AppState;
 
@@ -69,26 +71,8 @@ pub async fn act(
     Path(id): Path<i64>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
-    require(&member, Action::Moderate, Ownership::Newsroom)?;
-    let action = form.text("action");
-    let article_id = match action.as_str() {
-        "approve" => state.store.set_comment_status(id, CommentStatus::Published).await?,
-        "reject" => state.store.set_comment_status(id, CommentStatus::Rejected).await?,
-        "spam" => state.store.set_comment_status(id, CommentStatus::Spam).await?,
-        "delete" => state.store.delete_comment(id).await?,
-        "block" => {
-            let fingerprint = form.text("fingerprint");
-            if fingerprint.is_empty() {
-                return Err(AdminError::BadRequest("Nothing to block.".into()));
-            }
-            state.store.block_fingerprint(&fingerprint, Some(member.user.id), Utc::now()).await?;
-            state.store.set_comment_status(id, CommentStatus::Spam).await?
-        }
-        _ => return Err(AdminError::BadRequest("Unknown moderation action.".into())),
-    };
-    audit(&state, Some(&member), &format!("comment_{action}"), "comment", Some(id), format!("article {article_id}"))
-        .await;
-    super::articles::article_changed(&state, article_id);
+    moderate(newsroom(&state), &actor(&member), id, &form.text("action"), &form.text("fingerprint"), Utc::now())
+        .await?;
     let back = match form.get("back") {
         Some(status) if CommentStatus::parse(status).is_some() => format!("/admin/comments?status={status}"),
         _ => "/admin/comments".to_owned(),
