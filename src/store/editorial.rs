@@ -397,10 +397,10 @@ pub(super) enum Due {
 /// is no longer due; read committed is enough for that.)
 pub(super) async fn fire_due(db: &Db, due: Due, now: DateTime<Utc>) -> StoreResult<Vec<ArticleId>> {
     const BATCH: i64 = 100;
-    let (select, update, from, to) = match due {
+    let (index, select, update, from, to) = match due {
         Due::Publish => (
-            "SELECT id FROM articles WHERE status = 'scheduled' AND publish_at <= $1 ORDER BY publish_at, id \
-             LIMIT $2",
+            "articles_due_to_publish",
+            "WHERE status = 'scheduled' AND publish_at <= $1 ORDER BY publish_at, id LIMIT $2",
             "UPDATE articles SET status = 'published', published_at = COALESCE(published_at, publish_at), \
              updated_at = publish_at, publish_at = NULL \
              WHERE id = $1 AND status = 'scheduled' AND publish_at <= $2 RETURNING updated_at",
@@ -408,17 +408,19 @@ pub(super) async fn fire_due(db: &Db, due: Due, now: DateTime<Utc>) -> StoreResu
             ArticleStatus::Published,
         ),
         Due::Unpublish => (
-            "SELECT id FROM articles WHERE status = 'published' AND unpublish_at <= $1 ORDER BY unpublish_at, id \
-             LIMIT $2",
+            "articles_due_to_unpublish",
+            "WHERE status = 'published' AND unpublish_at <= $1 ORDER BY unpublish_at, id LIMIT $2",
             "UPDATE articles SET status = 'unpublished', updated_at = unpublish_at, unpublish_at = NULL \
              WHERE id = $1 AND status = 'published' AND unpublish_at <= $2 RETURNING updated_at",
             ArticleStatus::Published,
             ArticleStatus::Unpublished,
         ),
     };
+    // Read through the partial index of due times, not the status index (see `indexed_by`).
+    let select = format!("SELECT id FROM articles {} {select}", db.dialect().indexed_by(index));
     let mut fired = Vec::new();
     loop {
-        let ids: Vec<ArticleId> = sql(select).bind(to_unix(now)).bind(BATCH).scalar_all(db).await?;
+        let ids: Vec<ArticleId> = sql_built(select.clone()).bind(to_unix(now)).bind(BATCH).scalar_all(db).await?;
         for &id in &ids {
             let mut tx = db.begin().await?;
             let at: Option<i64> = sql(update).bind(id).bind(to_unix(now)).scalar_optional(&mut tx).await?;
@@ -653,10 +655,16 @@ impl EditorialRepo for SqlStore {
     }
 
     async fn next_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
-        let next: Option<i64> = sql("SELECT MIN(t) FROM ( \
-               SELECT MIN(publish_at) AS t FROM articles WHERE status = 'scheduled' AND publish_at IS NOT NULL \
+        // Each half reads its partial index of due times (see `Dialect::indexed_by`).
+        let dialect = self.db.dialect();
+        let next: Option<i64> = sql_built(format!(
+            "SELECT MIN(t) FROM ( \
+               SELECT MIN(publish_at) AS t FROM articles {} WHERE status = 'scheduled' AND publish_at IS NOT NULL \
                UNION ALL \
-               SELECT MIN(unpublish_at) FROM articles WHERE status = 'published' AND unpublish_at IS NOT NULL) due")
+               SELECT MIN(unpublish_at) FROM articles {} WHERE status = 'published' AND unpublish_at IS NOT NULL) due",
+            dialect.indexed_by("articles_due_to_publish"),
+            dialect.indexed_by("articles_due_to_unpublish"),
+        ))
         .scalar_one(&self.db)
         .await?;
         opt_time(next)

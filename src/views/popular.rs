@@ -67,7 +67,17 @@ impl PopularNow {
                 Ok(list)
             }
             None => {
-                self.refresh(store).await?;
+                // In a task of its own, so that the reader who asked first going away (a client
+                // that gives up after a second, on an archive where the sum takes longer) does not
+                // cancel the work that everyone after them waits for.
+                let this = Arc::clone(self);
+                let store = Arc::clone(store);
+                let refresh = tokio::spawn(async move { this.refresh(&store).await }.in_current_span());
+                match refresh.await {
+                    Ok(done) => done?,
+                    // Only when the task panicked or the runtime is shutting down.
+                    Err(e) => return Err(crate::store::StoreError::Unavailable(format!("Popular Now: {e}"))),
+                }
                 Ok(self.current().map(|(_, list)| list).unwrap_or_default())
             }
         }
