@@ -332,6 +332,7 @@ pub async fn generate(
     }
     must_reads.truncate(10);
     store.set_must_reads(&must_reads).await?;
+    store.refresh_planner_statistics().await?;
     summary.articles = options.articles;
     Ok(summary)
 }

@@ -256,6 +256,10 @@ pub trait Store:
     /// Whether the database answers and every migration this binary knows has been applied.
     async fn ready(&self) -> StoreResult<bool>;
 
+    /// Has the database gather the statistics its planner uses, after a bulk load (a generated
+    /// or imported archive) changed the tables' sizes by orders of magnitude.
+    async fn refresh_planner_statistics(&self) -> StoreResult<()>;
+
     /// Connections in the pool: (open, idle), for the metrics page.
     fn pool_stats(&self) -> (u32, u32);
 

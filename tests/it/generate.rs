@@ -321,6 +321,18 @@ async fn a_generated_newsroom_is_consistent() {
         assert_eq!(mode, "wal", "the site's journal mode");
         assert!(!db.data_dir().join("broadsheet.db.loading").exists());
     }
+    if let Check::Postgres(pool) = &check {
+        // The planner knows how big the tables are now (autovacuum may be off, or late).
+        let never_analyzed: Vec<String> = sqlx::query_scalar(
+            // ANALYZE sets reltuples; it is -1 for a table never analyzed (PostgreSQL 14 on).
+            "SELECT relname::text FROM pg_class \
+             WHERE relname IN ('articles', 'related_articles', 'comments', 'view_buckets') AND reltuples < 0",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("statistics");
+        assert!(never_analyzed.is_empty(), "never analyzed: {never_analyzed:?}");
+    }
 
     // The site opens it as its own, and a second run is refused.
     let store = db.open().await;
