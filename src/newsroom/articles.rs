@@ -256,13 +256,27 @@ pub fn is_transient(error: &StoreError) -> bool {
     error.is_storage_full() || error.is_unavailable()
 }
 
-/// Writes one line of the audit log. A failure is logged, not returned: the change itself is done.
+/// Writes one line of the audit log about an article.
 async fn audit(store: &dyn Store, actor: &Actor, action: &str, id: ArticleId, detail: String, now: DateTime<Utc>) {
+    audit_entry(store, actor, action, "article", id, detail, now).await;
+}
+
+/// Writes one line of the audit log about `target_kind` number `target_id`. A failure is logged,
+/// not returned: the change itself is done.
+pub(super) async fn audit_entry(
+    store: &dyn Store,
+    actor: &Actor,
+    action: &str,
+    target_kind: &str,
+    target_id: i64,
+    detail: String,
+    now: DateTime<Utc>,
+) {
     let entry = NewAuditEntry {
         user_id: Some(actor.user_id),
         action: action.to_owned(),
-        target_kind: "article".to_owned(),
-        target_id: Some(id),
+        target_kind: target_kind.to_owned(),
+        target_id: Some(target_id),
         detail,
         at: now,
     };

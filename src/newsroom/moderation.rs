@@ -5,9 +5,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::articles::{Actor, ArticleEvent, Newsroom, ServiceError, ValidationErrors};
+use super::articles::{Actor, ArticleEvent, Newsroom, ServiceError, ValidationErrors, audit_entry};
 use crate::domain::{Action, ArticleId, CommentStatus, Ownership, permits};
-use crate::store::newsroom::NewAuditEntry;
 
 /// Longest commenter fingerprint we store: ours are 32 hex digits; imported ones may be longer.
 const MAX_FINGERPRINT_CHARS: usize = 64;
@@ -100,19 +99,8 @@ pub async fn moderate(
         Err(crate::store::StoreError::Missing(_)) => return Err(ServiceError::NotFound),
         Err(e) => return Err(e.into()),
     };
-    let entry = NewAuditEntry {
-        user_id: Some(actor.user_id),
-        action: moderation.audit_action().to_owned(),
-        target_kind: "comment".to_owned(),
-        target_id: Some(comment_id),
-        detail: format!("article {article_id}"),
-        at: now,
-    };
-    // As for articles: the moderation is done, so a log line that cannot be written is reported,
-    // not turned into a failure.
-    if let Err(e) = store.record_audit(entry).await {
-        tracing::error!(error = %e, action = moderation.audit_action(), "cannot write the audit log");
-    }
+    let detail = format!("article {article_id}");
+    audit_entry(store, actor, moderation.audit_action(), "comment", comment_id, detail, now).await;
     // The article's page shows its comments, and every card its comment count.
     newsroom.changes.article_changed(ArticleEvent::Public { id: article_id, went_live: false });
     Ok(article_id)
