@@ -1,10 +1,5 @@
 use clap::Parser;
 
-/// mimalloc instead of the system allocator: a page render makes thousands of small, short-lived
-/// allocations across threads, where glibc's malloc spent about a sixth of an uncached page's CPU.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
