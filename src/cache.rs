@@ -17,7 +17,8 @@ use bytes::Bytes;
 /// kept, so a page is compressed at most once per encoding and never for clients that do not want it.
 pub struct CachedPage {
     pub status: StatusCode,
-    pub etag: String,
+    /// A quoted hash of the identity bytes, ready to send.
+    pub etag: HeaderValue,
     /// Surrogate keys of what the page shows, for CDN purges (`site lists article-12`).
     pub surrogate_keys: HeaderValue,
     /// When it was rendered, as an HTTP date.
@@ -31,7 +32,9 @@ pub struct CachedPage {
 impl CachedPage {
     pub fn new(status: StatusCode, html: String) -> Self {
         let identity = Bytes::from(html);
-        let etag = format!("\"{}\"", &blake3::hash(&identity).to_hex()[..20]);
+        let quoted = format!("\"{}\"", &blake3::hash(&identity).to_hex()[..20]);
+        // Hex digits in quotes are always a valid header value.
+        let etag = HeaderValue::from_str(&quoted).unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
         Self {
             status,
             etag,
@@ -369,6 +372,6 @@ mod tests {
         let mut out = Vec::new();
         brotli::BrotliDecompress(&mut &cached.brotli()[..], &mut out).expect("brotli decodes");
         assert_eq!(out, html.as_bytes());
-        assert!(cached.etag.starts_with('"') && cached.etag.len() == 22);
+        assert!(cached.etag.as_bytes().starts_with(b"\"") && cached.etag.len() == 22);
     }
 }

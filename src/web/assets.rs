@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use axum::http::HeaderValue;
 use bytes::Bytes;
 use serde::Serialize;
 
@@ -21,7 +22,7 @@ pub struct Asset {
     pub identity: Bytes,
     pub gzip: Bytes,
     pub brotli: Bytes,
-    pub etag: String,
+    pub etag: HeaderValue,
 }
 
 impl Encodings for Asset {
@@ -70,7 +71,8 @@ impl Assets {
                     identity: Bytes::from_static(data),
                     gzip: gzip(data),
                     brotli: brotli(data),
-                    etag: format!("\"{short}\""),
+                    // Hex digits in quotes: always a valid header value.
+                    etag: HeaderValue::from_str(&format!("\"{short}\"")).unwrap_or(HeaderValue::from_static("\"0\"")),
                 },
             );
         }

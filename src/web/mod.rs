@@ -24,9 +24,9 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tower::util::MapResponseLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::cache::PageCache;
@@ -250,30 +250,52 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_error_pages))
         .merge(ops::public_router(&state))
         .layer(CompressionLayer::new())
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("strict-origin-when-cross-origin"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            HeaderName::from_static("permissions-policy"),
-            HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"),
-        ))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout));
-    // Outermost but for the trace, so every answer carries it, the timeout's 408 included.
-    let app = match strict_transport_security(&state.settings) {
-        Some(value) => app.layer(SetResponseHeaderLayer::overriding(header::STRICT_TRANSPORT_SECURITY, value)),
-        None => app,
-    };
+    // Outermost but for the trace, so every answer carries them, the timeout's 408 included. One
+    // layer for all of them: it runs on every answer, so it should cost one pass.
+    let site_headers = SiteHeaders::new(&state.settings);
+    let app = app.layer(MapResponseLayer::new(move |response: axum::response::Response| site_headers.apply(response)));
     trace::traced(app).with_state(state)
 }
 
-fn strict_transport_security(settings: &Settings) -> Option<HeaderValue> {
-    // Built from a number and a fixed word, so always a valid header value.
-    settings.strict_transport_security().and_then(|value| HeaderValue::from_str(&value).ok())
+/// The headers every answer carries: the security policy (a page may set a stricter one of its
+/// own), and HSTS when the site is served over https.
+#[derive(Clone)]
+struct SiteHeaders(Arc<Vec<(HeaderName, HeaderValue, Overriding)>>);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Overriding {
+    Always,
+    IfAbsent,
+}
+
+impl SiteHeaders {
+    fn new(settings: &Settings) -> Self {
+        let mut fixed = vec![
+            (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY), Overriding::IfAbsent),
+            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"), Overriding::Always),
+            (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"), Overriding::Always),
+            (header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"), Overriding::Always),
+            (
+                HeaderName::from_static("permissions-policy"),
+                HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+                Overriding::Always,
+            ),
+        ];
+        // Built from a number and a fixed word, so always a valid header value.
+        if let Some(hsts) = settings.strict_transport_security().and_then(|v| HeaderValue::from_str(&v).ok()) {
+            fixed.push((header::STRICT_TRANSPORT_SECURITY, hsts, Overriding::Always));
+        }
+        Self(Arc::new(fixed))
+    }
+
+    fn apply<B>(&self, mut response: axum::http::Response<B>) -> axum::http::Response<B> {
+        let headers = response.headers_mut();
+        for (name, value, overriding) in self.0.iter() {
+            if *overriding == Overriding::Always || !headers.contains_key(name) {
+                headers.insert(name.clone(), value.clone());
+            }
+        }
+        response
+    }
 }

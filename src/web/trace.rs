@@ -91,9 +91,10 @@ impl RequestIds {
     pub fn make(&self) -> RequestId {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let hash = blake3::keyed_hash(&self.key, &n.to_le_bytes());
-        let hex = data_encoding::HEXLOWER.encode(&hash.as_bytes()[..16]);
+        let mut hex = [0u8; 32];
+        data_encoding::HEXLOWER.encode_mut(&hash.as_bytes()[..16], &mut hex);
         // Hex digits are always a valid header value.
-        RequestId(HeaderValue::from_str(&hex).unwrap_or_else(|_| HeaderValue::from_static("0")))
+        RequestId(HeaderValue::from_bytes(&hex).unwrap_or_else(|_| HeaderValue::from_static("0")))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +17,7 @@ use crate::ranking::modules::{ArticleModules, Candidates, MODULE_SIZE, assemble}
 use crate::store::{ArticleReading, ListFilter, NewComment};
 use crate::web::client::Client;
 use crate::web::error::SiteError;
+use crate::web::respond::RequestHeaders;
 use crate::web::{AppState, percent_encode as urlencode};
 
 /// How many candidates each module fetches, so that skipping repeats still leaves five.
@@ -101,7 +102,7 @@ pub async fn all_comments(
     State(state): State<AppState>,
     Path((section, slug)): Path<(String, String)>,
     Query(query): Query<CommentsQuery>,
-    headers: HeaderMap,
+    RequestHeaders(headers): RequestHeaders,
 ) -> Result<Response, SiteError> {
     let page = i64::from(query.page.unwrap_or(1));
     if page < 1 {
@@ -248,7 +249,7 @@ pub async fn show(
     State(state): State<AppState>,
     Path((section, slug)): Path<(String, String)>,
     Query(query): Query<ShowQuery>,
-    headers: HeaderMap,
+    RequestHeaders(headers): RequestHeaders,
 ) -> Result<Response, SiteError> {
     let path = format!("/{section}/{slug}");
     // The notice after posting a comment is the same for everyone, so each of the two variants is
@@ -257,7 +258,7 @@ pub async fn show(
     let (key, notice) = match query.comment.as_deref() {
         Some("published") => (format!("{path}?comment=published"), Some(NOTICE_PUBLISHED)),
         Some("held") => (format!("{path}?comment=held"), Some(NOTICE_HELD)),
-        _ => (path.clone(), None),
+        _ => (path, None),
     };
     if let Some(page) = state.cache.get(&key) {
         state.metrics.record_cache(crate::web::metrics::CacheOutcome::Hit);

@@ -2,20 +2,22 @@
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::web::AppState;
 use crate::web::error::SiteError;
-use crate::web::respond::encoded;
+use crate::web::respond::{RequestHeaders, encoded};
 
 pub async fn asset(
     State(state): State<AppState>,
     Path(file): Path<String>,
-    headers: HeaderMap,
+    RequestHeaders(headers): RequestHeaders,
 ) -> Result<Response, SiteError> {
     let asset = state.assets.get(&file).ok_or(SiteError::NotFound)?;
-    Ok(encoded(&headers, StatusCode::OK, asset.content_type, "public, max-age=31536000, immutable", &asset.etag, asset))
+    let (content_type, forever) =
+        (HeaderValue::from_static(asset.content_type), HeaderValue::from_static("public, max-age=31536000, immutable"));
+    Ok(encoded(&headers, StatusCode::OK, content_type, forever, &asset.etag, asset))
 }
 
 fn content_type(path: &str) -> Option<&'static str> {

@@ -1,7 +1,6 @@
 //! The home front and the list pages: section fronts, author pages and tag pages.
 
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +11,7 @@ use crate::ranking::modules::MODULE_SIZE;
 use crate::store::ListFilter;
 use crate::web::AppState;
 use crate::web::error::SiteError;
+use crate::web::respond::RequestHeaders;
 
 pub const PAGE_SIZE: i64 = 20;
 
@@ -32,7 +32,10 @@ struct HomePage {
     must_reads: Vec<ArticleCard>,
 }
 
-pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, SiteError> {
+pub async fn home(
+    State(state): State<AppState>,
+    RequestHeaders(headers): RequestHeaders,
+) -> Result<Response, SiteError> {
     let st = state.clone();
     cached_page(&state, &headers, "/".into(), vec![Dependency::Lists], move || async move { render_home(&st).await })
         .await
@@ -176,7 +179,7 @@ pub async fn section(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     Query(query): Query<PageQuery>,
-    headers: HeaderMap,
+    RequestHeaders(headers): RequestHeaders,
 ) -> Result<Response, SiteError> {
     let page = page_number(&query)?;
     let path = format!("/{slug}");
@@ -193,7 +196,7 @@ pub async fn author(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     Query(query): Query<PageQuery>,
-    headers: HeaderMap,
+    RequestHeaders(headers): RequestHeaders,
 ) -> Result<Response, SiteError> {
     let page = page_number(&query)?;
     let path = format!("/authors/{slug}");
@@ -210,7 +213,7 @@ pub async fn tag(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     Query(query): Query<PageQuery>,
-    headers: HeaderMap,
+    RequestHeaders(headers): RequestHeaders,
 ) -> Result<Response, SiteError> {
     let page = page_number(&query)?;
     let path = format!("/tags/{slug}");

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{Datelike, Utc};
@@ -19,7 +19,7 @@ use tracing::Instrument;
 use super::AppState;
 use super::assets::AssetUrls;
 use super::error::SiteError;
-use super::respond::encoded;
+use super::respond::{RequestHeaders, encoded};
 use crate::cache::{CachedPage, Dependency, Lookup};
 use crate::domain::{ArticleCard, Section};
 use crate::store::ListFilter;
@@ -168,9 +168,9 @@ where
 
 /// Sends a cached public page: CDN-cacheable, revalidated by browsers, with its surrogate keys.
 pub fn send_page(state: &AppState, headers: &HeaderMap, page: &CachedPage) -> Response {
-    let mut response = encoded(headers, page.status, "text/html; charset=utf-8", "public", &page.etag, page);
+    let html = HeaderValue::from_static("text/html; charset=utf-8");
+    let mut response = encoded(headers, page.status, html, state.public_cache_control.clone(), &page.etag, page);
     let out = response.headers_mut();
-    out.insert(axum::http::header::CACHE_CONTROL, state.public_cache_control.clone());
     out.insert(axum::http::header::LAST_MODIFIED, page.last_modified.clone());
     out.insert(state.surrogate_key_header.clone(), page.surrogate_keys.clone());
     response
@@ -217,7 +217,7 @@ pub struct CorrectionsQuery {
 pub async fn corrections(
     axum::extract::State(state): axum::extract::State<AppState>,
     axum::extract::Query(query): axum::extract::Query<CorrectionsQuery>,
-    headers: HeaderMap,
+    RequestHeaders(headers): RequestHeaders,
 ) -> Result<Response, SiteError> {
     const PER_PAGE: i64 = 50;
     let page = i64::from(query.page.unwrap_or(1).max(1));
