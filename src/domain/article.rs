@@ -29,6 +29,17 @@ impl ArticleStatus {
         }
     }
 
+    /// The status in a sentence for members ("This article is in review").
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Draft => "a draft",
+            Self::InReview => "in review",
+            Self::Scheduled => "scheduled",
+            Self::Published => "published",
+            Self::Unpublished => "unpublished",
+        }
+    }
+
     pub fn parse(value: &str) -> Option<Self> {
         Some(match value {
             "draft" => Self::Draft,

@@ -61,6 +61,10 @@ pub enum ArticleEvent {
 /// cache invalidation, announcements to other nodes and CDN purges.
 pub trait ChangeSink: Send + Sync {
     fn article_changed(&self, event: ArticleEvent);
+    /// A curated list changed: every page that shows it is stale.
+    fn curated_list_changed(&self, list: super::curation::CuratedList);
+    /// The breaking banner is now `banner` (`None`: taken down); every page shows it.
+    fn banner_changed(&self, banner: Option<super::profile::Breaking>);
 }
 
 /// What the article use cases need besides their input.
@@ -84,6 +88,10 @@ pub enum ServiceError {
     /// The request cannot be done as asked; the message says why, for the member.
     #[error("{0}")]
     Refused(String),
+    /// The article is not in a state where this can be done (already published, changed by
+    /// someone else meanwhile); the message says where it stands.
+    #[error("{0}")]
+    Conflict(String),
     #[error("invalid input")]
     Invalid(ValidationErrors),
     #[error("storage failed: {0}")]
@@ -258,17 +266,17 @@ pub fn is_transient(error: &StoreError) -> bool {
 
 /// Writes one line of the audit log about an article.
 async fn audit(store: &dyn Store, actor: &Actor, action: &str, id: ArticleId, detail: String, now: DateTime<Utc>) {
-    audit_entry(store, actor, action, "article", id, detail, now).await;
+    audit_entry(store, actor, action, "article", Some(id), detail, now).await;
 }
 
-/// Writes one line of the audit log about `target_kind` number `target_id`. A failure is logged,
-/// not returned: the change itself is done.
+/// Writes one line of the audit log about `target_kind` number `target_id` (`None`: the only one,
+/// such as the Must-Reads list). A failure is logged, not returned: the change itself is done.
 pub(super) async fn audit_entry(
     store: &dyn Store,
     actor: &Actor,
     action: &str,
     target_kind: &str,
-    target_id: i64,
+    target_id: Option<i64>,
     detail: String,
     now: DateTime<Utc>,
 ) {
@@ -276,7 +284,7 @@ pub(super) async fn audit_entry(
         user_id: Some(actor.user_id),
         action: action.to_owned(),
         target_kind: target_kind.to_owned(),
-        target_id: Some(target_id),
+        target_id,
         detail,
         at: now,
     };
@@ -400,7 +408,7 @@ pub async fn save(
     let may_edit = permits(actor.role, Action::EditArticle, own, Some(article.status));
     match request.step {
         None if !may_edit => return Err(ServiceError::Forbidden),
-        Some(step) if !may_take(actor.role, step, own, article.status) => return Err(ServiceError::Forbidden),
+        Some(step) => step_allowed(actor, step, own, article.status)?,
         _ => {}
     }
     let (fields, mut errors) = if may_edit {
@@ -464,6 +472,23 @@ pub async fn save(
     Ok(FormOutcome::Done { id, moved_to })
 }
 
+/// Whether the member may take `step` now. A step that does not start from the article's status
+/// (publishing what is already published, a second click after the first went through) is a
+/// conflict with where the article stands, not a matter of rights; the member already may see it.
+fn step_allowed(actor: &Actor, step: Step, own: Ownership, status: ArticleStatus) -> Result<(), ServiceError> {
+    if !step.edge().0.contains(&status) {
+        return Err(ServiceError::Conflict(format!(
+            "This article is {}, so it cannot be {} now. Reload it to see where it stands.",
+            status.label(),
+            step.past_participle()
+        )));
+    }
+    if !may_take(actor.role, step, own, status) {
+        return Err(ServiceError::Forbidden);
+    }
+    Ok(())
+}
+
 /// Moves the article along one edge of the workflow; the permission has been checked.
 async fn apply_step(
     newsroom: Newsroom<'_>,
@@ -481,7 +506,7 @@ async fn apply_step(
     let (from, to) = step.edge();
     let transition = Transition { from, to, publish_at: schedule_at, user_id: Some(actor.user_id), at: now };
     if !newsroom.store.transition(article.id, transition).await? {
-        return Err(ServiceError::Refused(
+        return Err(ServiceError::Conflict(
             "Someone else changed this article’s status meanwhile. Reload it to see where it stands.".into(),
         ));
     }
@@ -512,9 +537,7 @@ pub async fn take_step(
     now: DateTime<Utc>,
 ) -> Result<ArticleStatus, ServiceError> {
     let article = load(newsroom.store, actor, id, Action::ViewArticle).await?;
-    if !may_take(actor.role, step, actor.ownership(&article), article.status) {
-        return Err(ServiceError::Forbidden);
-    }
+    step_allowed(actor, step, actor.ownership(&article), article.status)?;
     let schedule_at = if step == Step::Schedule {
         match parse_local_time(publish_at, newsroom.zone) {
             Ok(at) => Some(at),
@@ -585,7 +608,7 @@ pub async fn restore(
         Ok(VersionedWrite::Written) => {}
         Ok(VersionedWrite::Stale) => return Ok(RestoreOutcome::Stale { revision: Box::new(revision.fields) }),
         Err(StoreError::Conflict(_)) => {
-            return Err(ServiceError::Refused(
+            return Err(ServiceError::Conflict(
                 "That revision’s address (slug) is now used by another article; change it in the editor instead."
                     .into(),
             ));
@@ -608,7 +631,7 @@ pub async fn add_correction(
 ) -> Result<Correction, ServiceError> {
     let article = load(newsroom.store, actor, id, Action::AddCorrection).await?;
     if article.status != ArticleStatus::Published {
-        return Err(ServiceError::Refused("Corrections are for published articles.".into()));
+        return Err(ServiceError::Conflict("Corrections are for published articles.".into()));
     }
     let mut errors = ValidationErrors::default();
     let kind = CorrectionKind::parse(kind);

@@ -1,8 +1,10 @@
-//! The newsroom's rules without HTTP: the article use cases, the editorial workflow, the
-//! pre-publish checklist, the scheduler, newsroom-edited site settings and the audit trail.
+//! The newsroom's rules without HTTP: the article, curation and moderation use cases, the
+//! editorial workflow, the pre-publish checklist, the scheduler, newsroom-edited site settings and
+//! the audit trail.
 
 pub mod articles;
 pub mod checklist;
+pub mod curation;
 pub mod moderation;
 pub mod profile;
 pub mod scheduler;

@@ -100,7 +100,7 @@ pub async fn moderate(
         Err(e) => return Err(e.into()),
     };
     let detail = format!("article {article_id}");
-    audit_entry(store, actor, moderation.audit_action(), "comment", comment_id, detail, now).await;
+    audit_entry(store, actor, moderation.audit_action(), "comment", Some(comment_id), detail, now).await;
     // The article's page shows its comments, and every card its comment count.
     newsroom.changes.article_changed(ArticleEvent::Public { id: article_id, went_live: false });
     Ok(article_id)

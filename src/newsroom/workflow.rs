@@ -47,6 +47,17 @@ impl Step {
         }
     }
 
+    /// The step in a sentence for members ("… cannot be published now").
+    pub fn past_participle(self) -> &'static str {
+        match self {
+            Self::Submit => "submitted for review",
+            Self::ReturnToDraft => "returned to draft",
+            Self::Publish => "published",
+            Self::Schedule => "scheduled",
+            Self::Unpublish => "unpublished",
+        }
+    }
+
     /// The statuses this step may start from, and where it leads.
     pub fn edge(self) -> (&'static [ArticleStatus], ArticleStatus) {
         use ArticleStatus as S;

@@ -96,6 +96,12 @@ impl PopularNow {
         Ok(())
     }
 
+    /// The kept list as it is, fresh or stale, without refreshing it; `None` before the first
+    /// refresh has finished.
+    pub fn peek(&self) -> Option<Arc<Vec<ArticleCard>>> {
+        self.current().map(|(_, list)| list)
+    }
+
     /// Drops the list (after a publish or unpublish, which may change who belongs on it), so the
     /// next reader gets a fresh one.
     pub fn forget(&self) {

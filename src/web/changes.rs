@@ -135,6 +135,17 @@ impl crate::newsroom::articles::ChangeSink for AppState {
             ArticleEvent::Internal { .. } => {}
         }
     }
+
+    fn curated_list_changed(&self, _list: crate::newsroom::curation::CuratedList) {
+        self.lists_changed();
+    }
+
+    fn banner_changed(&self, banner: Option<crate::newsroom::profile::Breaking>) {
+        // This node shows the new banner from the next page on; the change then reloads the
+        // settings from the store (here and on the other nodes) and drops every cached page.
+        self.set_breaking(banner);
+        self.changed(Change::Everything);
+    }
 }
 
 /// Sends purge requests to the CDN from a background task, batching the keys of changes that come

@@ -174,6 +174,14 @@ impl AppState {
         banner.filter(|b| b.is_live(chrono::Utc::now()))
     }
 
+    /// Shows `banner` from now on (a save on this node; other nodes read it from the store).
+    pub fn set_breaking(&self, banner: Option<Breaking>) {
+        match self.breaking_banner.write() {
+            Ok(mut current) => *current = banner,
+            Err(poisoned) => *poisoned.into_inner() = banner,
+        }
+    }
+
     /// Reads the site settings and banner from the store again, after a change.
     pub async fn reload_profile(&self) -> StoreResult<()> {
         let mut profile = SiteProfile::from_settings(&self.settings);

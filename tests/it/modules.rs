@@ -83,6 +83,40 @@ async fn popular_now_ranks_the_most_viewed_of_the_last_day() {
 }
 
 #[tokio::test]
+async fn popular_now_is_filled_even_when_the_first_reader_gives_up_waiting() {
+    let app = TestApp::spawn().await;
+    let store = &app.state.store;
+    let newest = store.list_articles(ListFilter::All, 3, 0).await.expect("list");
+    let now = chrono::Utc::now().timestamp();
+    let hour = now - now.rem_euclid(3600);
+    let batch: Vec<ViewIncrement> = newest
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ViewIncrement { article_id: c.id, hour, views: 50_000_000 - i as i64 * 1_000_000 })
+        .collect();
+    store.record_views(&batch).await.expect("views");
+    app.state.popular.forget();
+
+    // The first reader after start-up goes away (a client that gives up, a dropped connection)
+    // at the first moment the list is not there yet: its request is cancelled mid-way.
+    let mut first = Box::pin(app.state.popular.get(store));
+    let polled = std::future::poll_fn(|cx| std::task::Poll::Ready(first.as_mut().poll(cx).is_pending())).await;
+    assert!(polled, "the list is being summed when the first reader gives up");
+    drop(first);
+    // The summing it started goes on without it, so those who come next find the list made.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let list = loop {
+        if let Some(list) = app.state.popular.peek() {
+            break list;
+        }
+        assert!(std::time::Instant::now() < deadline, "nobody made the list after the first reader left");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    };
+    let ids: Vec<i64> = list.iter().take(3).map(|c| c.id).collect();
+    assert_eq!(ids, newest.iter().map(|c| c.id).collect::<Vec<_>>());
+}
+
+#[tokio::test]
 async fn you_may_also_like_shows_five_related_stories_labelled_by_section() {
     let app = TestApp::spawn().await;
     let doc = app.get(REFERENCE_PATH).await.html();

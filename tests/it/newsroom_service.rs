@@ -14,26 +14,50 @@ use broadsheet::newsroom::articles::{
     self, Actor, ArticleEvent, ArticleForm, ChangeSink, FormOutcome, Newsroom, RestoreOutcome, SaveRequest,
     ServiceError,
 };
+use broadsheet::newsroom::curation::{self, BannerInput, CuratedList, Pick};
 use broadsheet::newsroom::moderation::moderate;
+use broadsheet::newsroom::profile::Breaking;
 use broadsheet::newsroom::workflow::Step;
 use broadsheet::store::newsroom::NewUser;
+use broadsheet::store::newsroom::VersionedWrite;
 use broadsheet::store::{NewComment, NewSection, Store};
 
 use crate::helpers::TestDb;
 
 /// Remembers every event, so a test can count them.
 #[derive(Default)]
-struct RecordedChanges(Mutex<Vec<ArticleEvent>>);
+struct RecordedChanges {
+    articles: Mutex<Vec<ArticleEvent>>,
+    lists: Mutex<Vec<CuratedList>>,
+    banners: Mutex<Vec<Option<Breaking>>>,
+}
 
 impl ChangeSink for RecordedChanges {
     fn article_changed(&self, event: ArticleEvent) {
-        self.0.lock().expect("not poisoned").push(event);
+        self.articles.lock().expect("not poisoned").push(event);
+    }
+    fn curated_list_changed(&self, list: CuratedList) {
+        self.lists.lock().expect("not poisoned").push(list);
+    }
+    fn banner_changed(&self, banner: Option<Breaking>) {
+        self.banners.lock().expect("not poisoned").push(banner);
     }
 }
 
 impl RecordedChanges {
+    /// The article events since the last call; panics if a curation event is waiting unread.
     fn taken(&self) -> Vec<ArticleEvent> {
-        std::mem::take(&mut *self.0.lock().expect("not poisoned"))
+        assert!(self.lists.lock().expect("not poisoned").is_empty(), "no curated list changed");
+        assert!(self.banners.lock().expect("not poisoned").is_empty(), "the banner did not change");
+        std::mem::take(&mut *self.articles.lock().expect("not poisoned"))
+    }
+
+    fn lists_taken(&self) -> Vec<CuratedList> {
+        std::mem::take(&mut *self.lists.lock().expect("not poisoned"))
+    }
+
+    fn banners_taken(&self) -> Vec<Option<Breaking>> {
+        std::mem::take(&mut *self.banners.lock().expect("not poisoned"))
     }
 }
 
@@ -189,6 +213,40 @@ async fn a_contributor_cannot_publish_through_the_service() {
 }
 
 #[tokio::test]
+async fn a_step_that_does_not_start_from_the_status_is_a_conflict_not_a_permission_problem() {
+    let desk = desk().await;
+    let editor = desk.member("e@news.test", Role::Editor).await;
+    let contributor = desk.member("c@news.test", Role::Contributor).await;
+    let id = desk.create(&editor, "Ferry timetable changes from Monday").await;
+    articles::take_step(desk.newsroom(), &editor, id, Step::Publish, "", now()).await.expect("publish");
+    desk.changes.taken();
+    let lines = desk.audit_lines().await.len();
+
+    // A second click on "Publish", or a stale tab: the editor may publish, the article just is.
+    let again = articles::take_step(desk.newsroom(), &editor, id, Step::Publish, "", now()).await;
+    match again {
+        Err(ServiceError::Conflict(message)) => {
+            assert!(message.contains("is published") && message.contains("cannot be published"), "{message}")
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let submit = articles::take_step(desk.newsroom(), &editor, id, Step::Submit, "", now()).await;
+    assert!(matches!(submit, Err(ServiceError::Conflict(_))), "{submit:?}");
+
+    // Where the member lacks the right, it stays a refusal of rights, whatever the status.
+    let own = desk.create(&contributor, "Library extends its opening hours").await;
+    desk.changes.taken();
+    let lines_before_contributor = desk.audit_lines().await.len();
+    let publish = articles::take_step(desk.newsroom(), &contributor, own, Step::Publish, "", now()).await;
+    assert!(matches!(publish, Err(ServiceError::Forbidden)), "{publish:?}");
+
+    assert_eq!(desk.status(id).await, ArticleStatus::Published);
+    assert_eq!(desk.audit_lines().await.len(), lines_before_contributor);
+    assert_eq!(lines_before_contributor, lines + 1, "only the contributor's draft was recorded");
+    assert!(desk.changes.taken().is_empty(), "a refusal changes nothing");
+}
+
+#[tokio::test]
 async fn refused_use_cases_record_and_emit_nothing() {
     let desk = desk().await;
     let editor = desk.member("e@news.test", Role::Editor).await;
@@ -215,7 +273,7 @@ async fn refused_use_cases_record_and_emit_nothing() {
     }
     // Validation: a correction needs a note and a kind (and a published article).
     let correction = articles::add_correction(desk.newsroom(), &editor, id, "correction", "", now()).await;
-    assert!(matches!(correction, Err(ServiceError::Refused(_))), "{correction:?}");
+    assert!(matches!(correction, Err(ServiceError::Conflict(_))), "not published yet: {correction:?}");
     // Permission: an author may not edit a colleague's story.
     let theirs =
         SaveRequest { form: desk.form("Tram line reopens at last"), base_version: version, ..Default::default() };
@@ -343,4 +401,92 @@ async fn refused_moderation_writes_records_and_emits_nothing() {
     assert!(!target.commenter_blocked, "no block for a refused or missing comment");
     assert_eq!(desk.audit_lines().await.len(), lines);
     assert!(desk.changes.taken().is_empty());
+}
+
+#[tokio::test]
+async fn curation_checks_rights_and_input_then_records_one_line_and_one_change() {
+    let desk = desk().await;
+    let editor = desk.member("e@news.test", Role::Editor).await;
+    let author = desk.member("a@news.test", Role::Author).await;
+    let first = desk.create(&editor, "Harbour cranes come down after forty years").await;
+    let second = desk.create(&editor, "Night buses return to the old town").await;
+    desk.changes.taken();
+    let lines = desk.audit_lines().await.len();
+    let pick = |article_id| Pick { article_id, expires_at: None };
+    let version = |edited| {
+        let store = Arc::clone(&desk.store);
+        async move { store.edit_version(edited).await.expect("version") }
+    };
+    use broadsheet::store::newsroom::Edited;
+
+    // Refusals first: none of them writes, records or reports anything.
+    let must_reads = version(Edited::MustReads).await;
+    let refused = curation::set_must_reads(desk.newsroom(), &author, &[pick(first)], must_reads, now()).await;
+    assert!(matches!(refused, Err(ServiceError::Forbidden)), "an author does not curate: {refused:?}");
+    let twice = [pick(first), pick(first)];
+    match curation::set_must_reads(desk.newsroom(), &editor, &twice, must_reads, now()).await {
+        Err(ServiceError::Invalid(errors)) => assert_eq!(errors.for_field("article").len(), 1, "{errors:?}"),
+        other => panic!("a story listed twice is refused: {other:?}"),
+    }
+    let missing = curation::set_must_reads(desk.newsroom(), &editor, &[pick(first + 1000)], must_reads, now()).await;
+    assert!(matches!(missing, Err(ServiceError::Invalid(_))), "no such article: {missing:?}");
+    let too_many: Vec<Pick> = (0..=curation::MAX_PICKS as i64).map(|n| pick(first + n)).collect();
+    let long = curation::set_must_reads(desk.newsroom(), &editor, &too_many, must_reads, now()).await;
+    assert!(matches!(long, Err(ServiceError::Invalid(_))), "{long:?}");
+    let banner =
+        |text: &str, link: &str| BannerInput { text: text.into(), link: link.into(), ..BannerInput::default() };
+    let breaking = version(Edited::Setting("breaking")).await;
+    for (input, field) in [
+        (banner(&"x".repeat(curation::MAX_BANNER_CHARS + 1), ""), "text"),
+        (banner("Polls close\nat eight", ""), "text"),
+        (banner("Polls close", "javascript:alert(1)"), "link"),
+        (
+            BannerInput { expires_at: Some(now() - chrono::Duration::minutes(1)), ..banner("Polls close", "") },
+            "expires",
+        ),
+    ] {
+        match curation::set_breaking(desk.newsroom(), &editor, &input, breaking, now()).await {
+            Err(ServiceError::Invalid(errors)) => assert!(!errors.for_field(field).is_empty(), "{field}: {errors:?}"),
+            other => panic!("{field}: expected a refusal, got {other:?}"),
+        }
+    }
+    assert_eq!(desk.store.must_read_entries().await.expect("picks").len(), 0);
+    assert_eq!(desk.audit_lines().await.len(), lines);
+    assert!(desk.changes.lists_taken().is_empty() && desk.changes.banners_taken().is_empty());
+
+    // Then the writes: one audit line and one change each.
+    let saved =
+        curation::set_must_reads(desk.newsroom(), &editor, &[pick(second), pick(first)], must_reads, now()).await;
+    assert_eq!(saved.expect("saved"), VersionedWrite::Written);
+    let order: Vec<i64> = desk.store.must_read_entries().await.expect("picks").iter().map(|p| p.article_id).collect();
+    assert_eq!(order, vec![second, first]);
+    assert_eq!(desk.audit_lines().await[0], "must_reads_set");
+    assert_eq!(desk.changes.lists_taken(), vec![CuratedList::MustReads]);
+    // The same form sent again is based on the version before that save: stale, nothing written.
+    let stale = curation::set_must_reads(desk.newsroom(), &editor, &[pick(first)], must_reads, now()).await;
+    assert_eq!(stale.expect("answered"), VersionedWrite::Stale);
+    assert!(desk.changes.lists_taken().is_empty());
+
+    let home = version(Edited::HomeSlots).await;
+    let saved = curation::set_home(desk.newsroom(), &editor, &[pick(first)], home, now()).await.expect("home");
+    assert_eq!(saved, VersionedWrite::Written);
+    assert_eq!(desk.audit_lines().await[0], "home_set");
+    assert_eq!(desk.changes.lists_taken(), vec![CuratedList::Home]);
+
+    let (written, stored) =
+        curation::set_breaking(desk.newsroom(), &editor, &banner("  Polls have closed  ", "/city"), breaking, now())
+            .await
+            .expect("banner");
+    assert_eq!(written, VersionedWrite::Written);
+    let expected = Breaking { text: "Polls have closed".into(), link: "/city".into(), expires_at: None };
+    assert_eq!(stored.as_ref(), Some(&expected));
+    assert_eq!(desk.changes.banners_taken(), vec![Some(expected)]);
+    let cleared = BannerInput { clear: true, ..banner("ignored when clearing", "") };
+    let breaking = version(Edited::Setting("breaking")).await;
+    let (written, stored) =
+        curation::set_breaking(desk.newsroom(), &editor, &cleared, breaking, now()).await.expect("cleared");
+    assert_eq!((written, stored), (VersionedWrite::Written, None));
+    assert_eq!(desk.changes.banners_taken(), vec![None]);
+    assert_eq!(desk.audit_lines().await.len(), lines + 4, "one line per write, none for refusals");
+    assert!(desk.changes.taken().is_empty(), "curation changes no article");
 }

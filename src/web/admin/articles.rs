@@ -470,6 +470,7 @@ impl From<ServiceError> for AdminError {
             ServiceError::NotFound => Self::NotFound,
             ServiceError::Forbidden => Self::Forbidden,
             ServiceError::Refused(message) => Self::BadRequest(message),
+            ServiceError::Conflict(message) => Self::Conflict(message),
             ServiceError::Invalid(errors) => Self::BadRequest(errors.messages().join(" ")),
             ServiceError::Store(e) => Self::Store(e),
         }

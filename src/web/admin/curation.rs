@@ -7,16 +7,16 @@ use axum::response::Response;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
+use super::articles::{actor, newsroom};
 use super::session::{Member, Submitted};
-use super::{AdminChrome, AdminError, audit, notice_text, page, page_with_status, require, see_other};
+use super::{AdminChrome, AdminError, notice_text, page, page_with_status, require, see_other};
 use crate::domain::{Action, ArticleCard, Ownership};
+use crate::newsroom::curation::{self, BannerInput, Pick};
 use crate::newsroom::profile::{BREAKING_KEY, Breaking};
 use crate::newsroom::workflow::parse_local_time;
 use crate::store::ListFilter;
 use crate::store::newsroom::{CuratedEntry, Edited, VersionedWrite};
 use crate::web::AppState;
-
-const MAX_PICKS: usize = 20;
 
 /// A curated list as edited: article ids in order, each with an optional expiry.
 type PickRows = Vec<(i64, Option<chrono::DateTime<Utc>>)>;
@@ -160,7 +160,8 @@ fn edited_list(form: &super::session::FormData, zone: chrono_tz::Tz) -> Result<P
     {
         rows.push((id, None));
     }
-    rows.truncate(MAX_PICKS);
+    // Not cut to the longest list: a list one too long is refused with the reason, rather than
+    // dropping the story just added without a word.
     Ok(rows)
 }
 
@@ -168,18 +169,17 @@ pub async fn save_must_reads(
     State(state): State<AppState>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
-    require(&member, Action::Curate, Ownership::Newsroom)?;
     let rows = edited_list(&form, state.profile().zone())?;
-    if state.store.set_must_read_entries(&rows, base_version(&form)).await? == VersionedWrite::Stale {
+    let picks = as_picks(&rows);
+    let saved =
+        curation::set_must_reads(newsroom(&state), &actor(&member), &picks, base_version(&form), Utc::now()).await?;
+    if saved == VersionedWrite::Stale {
         let mut context = curation_page(&state, &member).await?;
         let theirs = context.must_reads.iter().map(|e| e.headline.clone()).collect();
         context.must_reads = entries_for(&state, &rows).await?;
         context.conflict = Some(CurationConflict { form: "must-reads", theirs });
         return conflict_response(&state, &context);
     }
-    let ids: Vec<String> = rows.iter().map(|(id, _)| id.to_string()).collect();
-    audit(&state, Some(&member), "must_reads_set", "curation", None, ids.join(",")).await;
-    state.lists_changed();
     Ok(see_other("/admin/curation", "saved"))
 }
 
@@ -187,19 +187,16 @@ pub async fn save_home(
     State(state): State<AppState>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
-    require(&member, Action::Curate, Ownership::Newsroom)?;
     let rows = edited_list(&form, state.profile().zone())?;
-    let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
-    if state.store.set_home_slots(&ids, base_version(&form)).await? == VersionedWrite::Stale {
+    let picks = as_picks(&rows);
+    let saved = curation::set_home(newsroom(&state), &actor(&member), &picks, base_version(&form), Utc::now()).await?;
+    if saved == VersionedWrite::Stale {
         let mut context = curation_page(&state, &member).await?;
         let theirs = context.home.iter().map(|e| e.headline.clone()).collect();
         context.home = entries_for(&state, &rows).await?;
         context.conflict = Some(CurationConflict { form: "home", theirs });
         return conflict_response(&state, &context);
     }
-    let listed: Vec<String> = ids.iter().map(i64::to_string).collect();
-    audit(&state, Some(&member), "home_set", "curation", None, listed.join(",")).await;
-    state.lists_changed();
     Ok(see_other("/admin/curation", "saved"))
 }
 
@@ -207,8 +204,6 @@ pub async fn save_breaking(
     State(state): State<AppState>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
-    require(&member, Action::Curate, Ownership::Newsroom)?;
-    let text = form.text("text").trim().chars().take(300).collect::<String>();
     let expires_at = match form.text("expires").trim() {
         "" => None,
         value => Some(
@@ -216,33 +211,23 @@ pub async fn save_breaking(
                 .map_err(|e| AdminError::BadRequest(format!("Expiry: {e}.")))?,
         ),
     };
-    let banner = Breaking { text, link: form.text("link").trim().to_owned(), expires_at };
-    if !banner.link_is_valid() {
-        return Err(AdminError::BadRequest("The banner link must start with / or https://.".into()));
-    }
-    let value = if form.flag("clear") || banner.text.is_empty() { None } else { Some(banner.clone()) };
-    let json = serde_json::to_string(&value).map_err(|e| AdminError::Internal(e.to_string()))?;
-    if state.store.set_setting(BREAKING_KEY, &json, Utc::now(), base_version(&form)).await? == VersionedWrite::Stale {
+    let input = BannerInput { text: form.text("text"), link: form.text("link"), expires_at, clear: form.flag("clear") };
+    let (saved, banner) =
+        curation::set_breaking(newsroom(&state), &actor(&member), &input, base_version(&form), Utc::now()).await?;
+    if saved == VersionedWrite::Stale {
         let mut context = curation_page(&state, &member).await?;
         let theirs = match &context.breaking {
             Some(b) if b.link.is_empty() => vec![b.text.clone()],
             Some(b) => vec![format!("{} ({})", b.text, b.link)],
             None => vec!["(no banner)".to_owned()],
         };
-        context.breaking = Some(banner);
+        context.breaking = banner;
         context.conflict = Some(CurationConflict { form: "breaking", theirs });
         return conflict_response(&state, &context);
     }
-    audit(
-        &state,
-        Some(&member),
-        "breaking_set",
-        "curation",
-        None,
-        value.as_ref().map(|b| b.text.clone()).unwrap_or_else(|| "cleared".into()),
-    )
-    .await;
-    state.reload_profile().await?;
-    state.changed(crate::web::changes::Change::Everything);
     Ok(see_other("/admin/curation", "saved"))
+}
+
+fn as_picks(rows: &PickRows) -> Vec<Pick> {
+    rows.iter().map(|&(article_id, expires_at)| Pick { article_id, expires_at }).collect()
 }

@@ -83,6 +83,9 @@ pub enum AdminError {
     NotFound,
     #[error("{0}")]
     BadRequest(String),
+    /// The thing is not in a state where this can be done; the message says where it stands.
+    #[error("{0}")]
+    Conflict(String),
     #[error("{0}")]
     TooLarge(String),
     #[error("too many attempts")]
@@ -132,6 +135,7 @@ impl IntoResponse for AdminError {
                 (StatusCode::NOT_FOUND, "Not found", "There is nothing at this address in the newsroom.".to_owned())
             }
             Self::BadRequest(message) => (StatusCode::BAD_REQUEST, "That could not be done", message),
+            Self::Conflict(message) => (StatusCode::CONFLICT, "That could not be done", message),
             Self::TooLarge(message) => (StatusCode::PAYLOAD_TOO_LARGE, "That file is too large", message),
             Self::TooManyAttempts { retry_after_secs } => {
                 let mut response = (

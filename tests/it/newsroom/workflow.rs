@@ -237,6 +237,11 @@ async fn publishing_with_checklist_warnings_asks_once_then_goes_ahead() {
     let published = app.admin_post(&e, &format!("/admin/articles/{id}"), &as_refs(&form)).await;
     assert_eq!(published.status, StatusCode::SEE_OTHER);
     assert_eq!(app.status_of(id).await, ArticleStatus::Published);
+    // The same button again (a double click, a stale tab) says where the article stands.
+    let again = app.admin_post(&e, &format!("/admin/articles/{id}/workflow"), &[("step", "publish")]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text());
+    assert!(again.text().contains("This article is published, so it cannot be published now."), "{}", again.text());
+    assert_eq!(app.state.store.workflow_events(id).await.expect("events").len(), 1, "published once");
 }
 
 #[tokio::test]
