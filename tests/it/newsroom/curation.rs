@@ -65,6 +65,44 @@ async fn editors_order_must_reads_and_picks_expire() {
 }
 
 #[tokio::test]
+async fn hostile_curation_forms_are_refused_with_the_reason_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let editor = app.add_user("e@news.test", "Edna Editor", Role::Editor).await;
+    let e = app.sign_in(&editor).await;
+    let reference = app.article_id(REFERENCE_PATH.rsplit('/').next().expect("slug")).await.to_string();
+    let many: Vec<String> = (1..=21).map(|n| n.to_string()).collect();
+    let too_long: Vec<(&str, &str)> = many.iter().flat_map(|id| [("article", id.as_str()), ("expires", "")]).collect();
+    for (form, reason) in [
+        (vec![("article", "987654321"), ("expires", "")], "There is no article 987654321."),
+        (vec![("article", reference.as_str()), ("expires", ""), ("add", reference.as_str())], ""),
+        (
+            vec![("article", reference.as_str()), ("expires", ""), ("article", reference.as_str()), ("expires", "")],
+            "twice",
+        ),
+        (too_long, "at most 20"),
+        (vec![("article", reference.as_str()), ("expires", "next tuesday")], "Expiry:"),
+    ] {
+        let response = app.admin_post_from(&e, "/admin/curation", "/admin/curation/must-reads", &form).await;
+        if reason.is_empty() {
+            // Adding what is already listed is not a second copy: the list is saved as it was.
+            assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.text());
+            continue;
+        }
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{reason}: {}", response.text());
+        assert!(response.text().contains(reason), "{reason}: {}", response.text());
+    }
+    let after: Vec<String> =
+        app.state.store.must_read_entries().await.expect("picks").iter().map(|p| p.article_id.to_string()).collect();
+    assert_eq!(after, vec![reference.clone()], "only the one valid save changed the list");
+    let long_banner = "x".repeat(301);
+    let refused = app
+        .admin_post_from(&e, "/admin/curation", "/admin/curation/breaking", &[("text", &long_banner), ("link", "")])
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.text().contains("at most 300"), "{}", refused.text());
+}
+
+#[tokio::test]
 async fn the_home_lead_and_the_breaking_banner_follow_the_editors() {
     let app = TestApp::spawn().await;
     let editor = app.add_user("e@news.test", "Edna Editor", Role::Editor).await;
