@@ -65,6 +65,8 @@ pub trait ChangeSink: Send + Sync {
     fn curated_list_changed(&self, list: super::curation::CuratedList);
     /// The breaking banner is now `banner` (`None`: taken down); every page shows it.
     fn banner_changed(&self, banner: Option<super::profile::Breaking>);
+    /// The site settings are now `profile`; every page and the comment policy follow them.
+    fn settings_changed(&self, profile: super::profile::SiteProfile);
 }
 
 /// What the article use cases need besides their input.

@@ -1,12 +1,16 @@
 //! Site settings the newsroom edits in the CMS (name, description, logo, language, time zone,
-//! navigation, comment policy) and the breaking-news banner. They start from the config file's
-//! values and, once saved, live in the store so every node shows the same.
+//! navigation, comment policy), the use case that saves them, and the breaking-news banner. They
+//! start from the config file's values and, once saved, live in the store so every node shows the
+//! same.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::articles::{Actor, Newsroom, ServiceError, ValidationErrors, audit_entry};
 use crate::config::Settings;
 use crate::domain::text::{clean_line, clean_text, is_site_or_web_url};
+use crate::domain::{Action, Ownership, permits};
+use crate::store::newsroom::VersionedWrite;
 
 pub const PROFILE_KEY: &str = "site_profile";
 pub const BREAKING_KEY: &str = "breaking";
@@ -75,6 +79,48 @@ pub enum ProfileError {
     /// changed behind the editor's back, so what they typed stays in the form.
     #[error("the {0} contains invisible control characters or a character with too many stacked marks")]
     UnreadableText(&'static str),
+}
+
+impl ProfileError {
+    /// The settings form's field the error is about.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::NameMissing | Self::UnreadableText("site name") => "name",
+            Self::UnreadableText("description") => "description",
+            Self::UnknownTimeZone(_) => "time_zone",
+            Self::BadLanguage => "language",
+            Self::BadLink(_) | Self::UnreadableText(_) => "navigation",
+            Self::BadLogo => "logo_url",
+        }
+    }
+}
+
+/// Saves the site settings: the member must manage settings, the profile must validate (the
+/// message is keyed by the field it is about), and the write must be based on the stored version
+/// (otherwise nothing is written: [`VersionedWrite::Stale`]). One audit line; the change is
+/// reported with the new profile, which this node shows from the next page on.
+pub async fn save_settings(
+    newsroom: Newsroom<'_>,
+    actor: &Actor,
+    profile: &SiteProfile,
+    base_version: i64,
+    now: DateTime<Utc>,
+) -> Result<VersionedWrite, ServiceError> {
+    if !permits(actor.role, Action::ManageSettings, Ownership::Newsroom, None) {
+        return Err(ServiceError::Forbidden);
+    }
+    if let Err(e) = profile.validate() {
+        let mut errors = ValidationErrors::default();
+        errors.add(e.field(), e.to_string());
+        return Err(ServiceError::Invalid(errors));
+    }
+    let json = serde_json::to_string(profile).map_err(|e| ServiceError::Refused(e.to_string()))?;
+    if newsroom.store.set_setting(PROFILE_KEY, &json, now, base_version).await? == VersionedWrite::Stale {
+        return Ok(VersionedWrite::Stale);
+    }
+    audit_entry(newsroom.store, actor, "settings_changed", "site", None, profile.name.clone(), now).await;
+    newsroom.changes.settings_changed(profile.clone());
+    Ok(VersionedWrite::Written)
 }
 
 /// Whether settings text would show as typed: [`clean_line`] (or [`clean_text`]) leaves it as it

@@ -146,6 +146,11 @@ impl crate::newsroom::articles::ChangeSink for AppState {
         self.set_breaking(banner);
         self.changed(Change::Everything);
     }
+
+    fn settings_changed(&self, profile: crate::newsroom::profile::SiteProfile) {
+        self.set_profile(profile);
+        self.changed(Change::Everything);
+    }
 }
 
 /// Sends purge requests to the CDN from a background task, batching the keys of changes that come

@@ -174,6 +174,21 @@ impl AppState {
         banner.filter(|b| b.is_live(chrono::Utc::now()))
     }
 
+    /// Uses `profile` (and its comment policy) from now on (a save on this node; other nodes read
+    /// it from the store).
+    pub fn set_profile(&self, profile: SiteProfile) {
+        let policy =
+            CommentPolicy { hold_all: profile.hold_all_comments, blocked_words: profile.blocked_words.clone() };
+        match self.comment_policy.write() {
+            Ok(mut current) => *current = policy,
+            Err(poisoned) => *poisoned.into_inner() = policy,
+        }
+        match self.newsroom_profile.write() {
+            Ok(mut current) => *current = Arc::new(profile),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(profile),
+        }
+    }
+
     /// Shows `banner` from now on (a save on this node; other nodes read it from the store).
     pub fn set_breaking(&self, banner: Option<Breaking>) {
         match self.breaking_banner.write() {
@@ -198,17 +213,8 @@ impl AppState {
             }),
             None => None,
         };
-        let policy =
-            CommentPolicy { hold_all: profile.hold_all_comments, blocked_words: profile.blocked_words.clone() };
-        if let Ok(mut current) = self.comment_policy.write() {
-            *current = policy;
-        }
-        if let Ok(mut current) = self.newsroom_profile.write() {
-            *current = Arc::new(profile);
-        }
-        if let Ok(mut current) = self.breaking_banner.write() {
-            *current = breaking;
-        }
+        self.set_profile(profile);
+        self.set_breaking(breaking);
         Ok(())
     }
 }

@@ -16,7 +16,7 @@ use broadsheet::newsroom::articles::{
 };
 use broadsheet::newsroom::curation::{self, BannerInput, CuratedList, Pick};
 use broadsheet::newsroom::moderation::moderate;
-use broadsheet::newsroom::profile::Breaking;
+use broadsheet::newsroom::profile::{self, Breaking, SiteProfile};
 use broadsheet::newsroom::workflow::Step;
 use broadsheet::store::newsroom::NewUser;
 use broadsheet::store::newsroom::VersionedWrite;
@@ -30,6 +30,7 @@ struct RecordedChanges {
     articles: Mutex<Vec<ArticleEvent>>,
     lists: Mutex<Vec<CuratedList>>,
     banners: Mutex<Vec<Option<Breaking>>>,
+    settings: Mutex<Vec<SiteProfile>>,
 }
 
 impl ChangeSink for RecordedChanges {
@@ -42,6 +43,9 @@ impl ChangeSink for RecordedChanges {
     fn banner_changed(&self, banner: Option<Breaking>) {
         self.banners.lock().expect("not poisoned").push(banner);
     }
+    fn settings_changed(&self, profile: SiteProfile) {
+        self.settings.lock().expect("not poisoned").push(profile);
+    }
 }
 
 impl RecordedChanges {
@@ -49,6 +53,7 @@ impl RecordedChanges {
     fn taken(&self) -> Vec<ArticleEvent> {
         assert!(self.lists.lock().expect("not poisoned").is_empty(), "no curated list changed");
         assert!(self.banners.lock().expect("not poisoned").is_empty(), "the banner did not change");
+        assert!(self.settings.lock().expect("not poisoned").is_empty(), "the settings did not change");
         std::mem::take(&mut *self.articles.lock().expect("not poisoned"))
     }
 
@@ -58,6 +63,10 @@ impl RecordedChanges {
 
     fn banners_taken(&self) -> Vec<Option<Breaking>> {
         std::mem::take(&mut *self.banners.lock().expect("not poisoned"))
+    }
+
+    fn settings_taken(&self) -> Vec<SiteProfile> {
+        std::mem::take(&mut *self.settings.lock().expect("not poisoned"))
     }
 }
 
@@ -489,4 +498,46 @@ async fn curation_checks_rights_and_input_then_records_one_line_and_one_change()
     assert_eq!(desk.changes.banners_taken(), vec![None]);
     assert_eq!(desk.audit_lines().await.len(), lines + 4, "one line per write, none for refusals");
     assert!(desk.changes.taken().is_empty(), "curation changes no article");
+}
+
+#[tokio::test]
+async fn settings_are_saved_by_a_manager_only_and_bad_values_are_keyed_to_their_field() {
+    let desk = desk().await;
+    let admin = desk.member("admin@news.test", Role::Admin).await;
+    let editor = desk.member("e@news.test", Role::Editor).await;
+    let version = desk.store.edit_version(broadsheet::store::newsroom::Edited::Setting("site_profile")).await;
+    let version = version.expect("version");
+    let good =
+        SiteProfile { name: "The Harbour Herald".into(), time_zone: "Asia/Seoul".into(), ..SiteProfile::default() };
+    let lines = desk.audit_lines().await.len();
+
+    let refused = profile::save_settings(desk.newsroom(), &editor, &good, version, now()).await;
+    assert!(matches!(refused, Err(ServiceError::Forbidden)), "{refused:?}");
+    for (bad, field) in [
+        (SiteProfile { name: "  ".into(), ..good.clone() }, "name"),
+        (SiteProfile { time_zone: "Mars/Olympus".into(), ..good.clone() }, "time_zone"),
+        (SiteProfile { language: "en_GB!".into(), ..good.clone() }, "language"),
+        (SiteProfile { logo_url: "javascript:alert(1)".into(), ..good.clone() }, "logo_url"),
+        (
+            SiteProfile { navigation: SiteProfile::parse_navigation("Tips | data:text/html,x"), ..good.clone() },
+            "navigation",
+        ),
+        (SiteProfile { description: "Hidden \u{202e}reversed".into(), ..good.clone() }, "description"),
+    ] {
+        match profile::save_settings(desk.newsroom(), &admin, &bad, version, now()).await {
+            Err(ServiceError::Invalid(errors)) => assert_eq!(errors.for_field(field).len(), 1, "{field}: {errors:?}"),
+            other => panic!("{field}: expected a refusal, got {other:?}"),
+        }
+    }
+    assert_eq!(desk.audit_lines().await.len(), lines);
+    assert!(desk.changes.settings_taken().is_empty());
+
+    let saved = profile::save_settings(desk.newsroom(), &admin, &good, version, now()).await.expect("saved");
+    assert_eq!(saved, VersionedWrite::Written);
+    assert_eq!(desk.audit_lines().await[0], "settings_changed");
+    assert_eq!(desk.changes.settings_taken(), vec![good.clone()]);
+    let again = profile::save_settings(desk.newsroom(), &admin, &good, version, now()).await.expect("answered");
+    assert_eq!(again, VersionedWrite::Stale, "based on the version before the save");
+    assert!(desk.changes.settings_taken().is_empty());
+    assert_eq!(desk.audit_lines().await.len(), lines + 1);
 }

@@ -6,11 +6,13 @@ use axum::response::Response;
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::articles::{actor, newsroom};
 use super::session::{Member, Submitted};
 use super::{AdminChrome, AdminError, audit, notice_text, page, page_number, page_with_status, require, see_other};
 use crate::auth::token::{new_token, token_hash};
 use crate::domain::{Action, Email, Ownership, Role, Section, Slug, Tag, User, user::parse_person_name};
-use crate::newsroom::profile::{PROFILE_KEY, SiteProfile};
+use crate::newsroom::articles::ServiceError;
+use crate::newsroom::profile::{self, PROFILE_KEY, SiteProfile};
 use crate::store::newsroom::{AuditEntry, Edited, NewUser, SectionUpdate, VersionedWrite};
 use crate::store::{NewSection, StoreError};
 use crate::web::AppState;
@@ -99,7 +101,6 @@ pub async fn save_settings(
     State(state): State<AppState>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
-    require(&member, Action::ManageSettings, Ownership::Newsroom)?;
     let profile = SiteProfile {
         name: form.text("name").trim().to_owned(),
         description: form.text("description").trim().to_owned(),
@@ -117,12 +118,15 @@ pub async fn save_settings(
     };
     // Missing counts as -1, which no stored version is: such a save is refused as stale.
     let base = form.text("version").trim().parse::<i64>().unwrap_or(-1);
-    if let Err(e) = profile.validate() {
-        let context = settings_page(&state, &member, profile, Some(e.to_string()), None, base);
-        return page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, "admin/settings.html", &context);
-    }
-    let json = serde_json::to_string(&profile).map_err(|e| AdminError::Internal(e.to_string()))?;
-    if state.store.set_setting(PROFILE_KEY, &json, Utc::now(), base).await? == VersionedWrite::Stale {
+    let saved = match profile::save_settings(newsroom(&state), &actor(&member), &profile, base, Utc::now()).await {
+        Ok(saved) => saved,
+        Err(ServiceError::Invalid(errors)) => {
+            let context = settings_page(&state, &member, profile, Some(errors.messages().join(" ")), None, base);
+            return page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, "admin/settings.html", &context);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if saved == VersionedWrite::Stale {
         let (stored, version) = stored_profile(&state).await?;
         let theirs = TheirSettings {
             navigation_text: navigation_text(&stored),
@@ -137,9 +141,6 @@ pub async fn save_settings(
         };
         return page_with_status(&state, StatusCode::CONFLICT, "admin/settings.html", &context);
     }
-    audit(&state, Some(&member), "settings_changed", "site", None, profile.name.clone()).await;
-    state.reload_profile().await?;
-    state.changed(crate::web::changes::Change::Everything);
     Ok(see_other("/admin/settings", "saved"))
 }
 
