@@ -67,6 +67,9 @@ pub trait ChangeSink: Send + Sync {
     fn banner_changed(&self, banner: Option<super::profile::Breaking>);
     /// The site settings are now `profile`; every page and the comment policy follow them.
     fn settings_changed(&self, profile: super::profile::SiteProfile);
+    /// Image `id` was described anew (pages showing it are stale); `crops_reset`: its crops are to
+    /// be made again.
+    fn media_changed(&self, id: i64, crops_reset: bool);
 }
 
 /// What the article use cases need besides their input.

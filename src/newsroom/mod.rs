@@ -1,10 +1,11 @@
-//! The newsroom's rules without HTTP: the article, curation and moderation use cases, the
+//! The newsroom's rules without HTTP: the article, curation, media and moderation use cases, the
 //! editorial workflow, the pre-publish checklist, the scheduler, newsroom-edited site settings and
 //! the audit trail.
 
 pub mod articles;
 pub mod checklist;
 pub mod curation;
+pub mod media;
 pub mod moderation;
 pub mod profile;
 pub mod scheduler;

@@ -151,6 +151,14 @@ impl crate::newsroom::articles::ChangeSink for AppState {
         self.set_profile(profile);
         self.changed(Change::Everything);
     }
+
+    fn media_changed(&self, _id: i64, crops_reset: bool) {
+        // Captions and alt text show on every page with the image; which those are is not tracked.
+        self.lists_changed();
+        if crops_reset {
+            self.media_work.notify_one();
+        }
+    }
 }
 
 /// Sends purge requests to the CDN from a background task, batching the keys of changes that come

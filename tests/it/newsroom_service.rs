@@ -31,6 +31,7 @@ struct RecordedChanges {
     lists: Mutex<Vec<CuratedList>>,
     banners: Mutex<Vec<Option<Breaking>>>,
     settings: Mutex<Vec<SiteProfile>>,
+    media: Mutex<Vec<(i64, bool)>>,
 }
 
 impl ChangeSink for RecordedChanges {
@@ -46,6 +47,9 @@ impl ChangeSink for RecordedChanges {
     fn settings_changed(&self, profile: SiteProfile) {
         self.settings.lock().expect("not poisoned").push(profile);
     }
+    fn media_changed(&self, id: i64, crops_reset: bool) {
+        self.media.lock().expect("not poisoned").push((id, crops_reset));
+    }
 }
 
 impl RecordedChanges {
@@ -54,6 +58,7 @@ impl RecordedChanges {
         assert!(self.lists.lock().expect("not poisoned").is_empty(), "no curated list changed");
         assert!(self.banners.lock().expect("not poisoned").is_empty(), "the banner did not change");
         assert!(self.settings.lock().expect("not poisoned").is_empty(), "the settings did not change");
+        assert!(self.media.lock().expect("not poisoned").is_empty(), "no image was described");
         std::mem::take(&mut *self.articles.lock().expect("not poisoned"))
     }
 
@@ -63,6 +68,10 @@ impl RecordedChanges {
 
     fn banners_taken(&self) -> Vec<Option<Breaking>> {
         std::mem::take(&mut *self.banners.lock().expect("not poisoned"))
+    }
+
+    fn media_taken(&self) -> Vec<(i64, bool)> {
+        std::mem::take(&mut *self.media.lock().expect("not poisoned"))
     }
 
     fn settings_taken(&self) -> Vec<SiteProfile> {
@@ -540,4 +549,66 @@ async fn settings_are_saved_by_a_manager_only_and_bad_values_are_keyed_to_their_
     assert_eq!(again, VersionedWrite::Stale, "based on the version before the save");
     assert!(desk.changes.settings_taken().is_empty());
     assert_eq!(desk.audit_lines().await.len(), lines + 1);
+}
+
+#[tokio::test]
+async fn an_image_is_described_by_its_uploader_or_an_editor_and_bad_text_is_refused_by_field() {
+    use broadsheet::media::{FocalPoint, ImageFormat};
+    use broadsheet::newsroom::media::{self as media_desk, MAX_ALT_CHARS};
+    use broadsheet::store::newsroom::{MediaMeta, NewMedia};
+
+    let desk = desk().await;
+    let uploader = desk.member("a@news.test", Role::Author).await;
+    let colleague = desk.member("b@news.test", Role::Author).await;
+    let editor = desk.member("e@news.test", Role::Editor).await;
+    let image = desk
+        .store
+        .insert_media(NewMedia {
+            hash: "0".repeat(64),
+            format: ImageFormat::Png,
+            width: 1600,
+            height: 900,
+            bytes: 1234,
+            original_name: "cranes.png".into(),
+            uploaded_by: Some(uploader.user_id),
+            created_at: now(),
+        })
+        .await
+        .expect("media");
+    let meta = |alt: &str, x: f32| MediaMeta {
+        alt: alt.into(),
+        caption: "The last crane comes down.".into(),
+        credit: "Photo: Harbour Herald".into(),
+        focal: FocalPoint { x, y: 0.5 },
+    };
+    let lines = desk.audit_lines().await.len();
+
+    let theirs = media_desk::describe(desk.newsroom(), &colleague, image.id, &meta("Cranes", 0.5), now()).await;
+    assert!(matches!(theirs, Err(ServiceError::Forbidden)), "an author describes their own uploads: {theirs:?}");
+    let missing = media_desk::describe(desk.newsroom(), &editor, image.id + 99, &meta("Cranes", 0.5), now()).await;
+    assert!(matches!(missing, Err(ServiceError::NotFound)), "{missing:?}");
+    for (bad, field) in [
+        (meta(&"a".repeat(MAX_ALT_CHARS + 1), 0.5), "alt"),
+        (meta("Cranes\u{202e} reversed", 0.5), "alt"),
+        (MediaMeta { caption: "Two\nlines".into(), ..meta("Cranes", 0.5) }, "caption"),
+        (meta("Cranes", 1.5), "focal_x"),
+    ] {
+        match media_desk::describe(desk.newsroom(), &uploader, image.id, &bad, now()).await {
+            Err(ServiceError::Invalid(errors)) => assert!(!errors.for_field(field).is_empty(), "{field}: {errors:?}"),
+            other => panic!("{field}: expected a refusal, got {other:?}"),
+        }
+    }
+    assert_eq!(desk.audit_lines().await.len(), lines, "refusals record nothing");
+    assert!(desk.changes.media_taken().is_empty());
+
+    media_desk::describe(desk.newsroom(), &uploader, image.id, &meta("  Cranes over the harbour  ", 0.5), now())
+        .await
+        .expect("own upload");
+    let stored = desk.store.media_by_id(image.id).await.expect("read").expect("exists");
+    assert_eq!(stored.alt, "Cranes over the harbour");
+    assert_eq!(desk.changes.media_taken(), vec![(image.id, false)], "the crops stay: the focal point did not move");
+    media_desk::describe(desk.newsroom(), &editor, image.id, &meta("Cranes", 0.2), now()).await.expect("editor");
+    assert_eq!(desk.changes.media_taken(), vec![(image.id, true)], "a moved focal point remakes the crops");
+    assert_eq!(desk.audit_lines().await.len(), lines + 2);
+    assert_eq!(desk.audit_lines().await[0], "media_updated");
 }

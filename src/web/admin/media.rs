@@ -11,6 +11,7 @@ use axum::response::Response;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
+use super::articles::{actor, newsroom};
 use super::session::{Member, Submitted, check_origin, same_secret};
 use super::{AdminChrome, AdminError, audit, notice_text, page, page_with_status, see_other};
 use crate::domain::{Action, Ownership, permits};
@@ -269,24 +270,12 @@ pub async fn save(
     Path(id): Path<i64>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
-    let item = state.store.media_by_id(id).await?.ok_or(AdminError::NotFound)?;
-    if !permits(member.user.role, Action::EditMedia, ownership(&member, &item), None) {
-        return Err(AdminError::Forbidden);
-    }
-    let focal = FocalPoint { x: fraction(&form.text("focal_x")), y: fraction(&form.text("focal_y")) };
     let meta = MediaMeta {
-        alt: form.text("alt").trim().chars().take(500).collect(),
-        caption: form.text("caption").trim().chars().take(1000).collect(),
-        credit: form.text("credit").trim().chars().take(200).collect(),
-        focal,
+        alt: form.text("alt"),
+        caption: form.text("caption"),
+        credit: form.text("credit"),
+        focal: FocalPoint { x: fraction(&form.text("focal_x")), y: fraction(&form.text("focal_y")) },
     };
-    state.store.update_media_meta(id, &meta).await?;
-    if (focal.x - item.focal.x).abs() > f32::EPSILON || (focal.y - item.focal.y).abs() > f32::EPSILON {
-        // The social card is cropped around the focal point: make it again.
-        state.store.reset_media_variants(id).await?;
-        state.media_work.notify_one();
-    }
-    audit(&state, Some(&member), "media_updated", "media", Some(id), meta.alt.clone()).await;
-    state.lists_changed();
+    crate::newsroom::media::describe(newsroom(&state), &actor(&member), id, &meta, Utc::now()).await?;
     Ok(see_other(&format!("/admin/media/{id}"), "saved"))
 }
