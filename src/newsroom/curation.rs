@@ -41,47 +41,41 @@ pub struct BannerInput {
     pub clear: bool,
 }
 
-/// Replaces the Must-Reads list, in the order given. A write based on an older version of the
-/// list than the stored one changes nothing and answers [`VersionedWrite::Stale`].
-pub async fn set_must_reads(
+/// Replaces a curated list with `picks`, in the order given (on the home page the first is the
+/// lead). A write based on an older version of the list than the stored one changes nothing and
+/// answers [`VersionedWrite::Stale`].
+pub async fn set_list(
     newsroom: Newsroom<'_>,
     actor: &Actor,
+    list: CuratedList,
     picks: &[Pick],
     base_version: i64,
     now: DateTime<Utc>,
 ) -> Result<VersionedWrite, ServiceError> {
     may_curate(actor)?;
-    check_picks(newsroom, picks).await?;
-    let rows: Vec<(ArticleId, Option<DateTime<Utc>>)> = picks.iter().map(|p| (p.article_id, p.expires_at)).collect();
-    if newsroom.store.set_must_read_entries(&rows, base_version).await? == VersionedWrite::Stale {
-        return Ok(VersionedWrite::Stale);
-    }
-    audit_entry(newsroom.store, actor, "must_reads_set", "curation", None, listed(picks), now).await;
-    newsroom.changes.curated_list_changed(CuratedList::MustReads);
-    Ok(VersionedWrite::Written)
-}
-
-/// Replaces the home page's lead and top stories (the first is the lead), in the order given.
-pub async fn set_home(
-    newsroom: Newsroom<'_>,
-    actor: &Actor,
-    picks: &[Pick],
-    base_version: i64,
-    now: DateTime<Utc>,
-) -> Result<VersionedWrite, ServiceError> {
-    may_curate(actor)?;
-    if picks.iter().any(|p| p.expires_at.is_some()) {
+    if list == CuratedList::Home && picks.iter().any(|p| p.expires_at.is_some()) {
         let mut errors = ValidationErrors::default();
         errors.add("expires", "The home page’s stories stay until an editor changes them; they have no expiry.");
         return Err(ServiceError::Invalid(errors));
     }
     check_picks(newsroom, picks).await?;
-    let ids: Vec<ArticleId> = picks.iter().map(|p| p.article_id).collect();
-    if newsroom.store.set_home_slots(&ids, base_version).await? == VersionedWrite::Stale {
+    let store = newsroom.store;
+    let (written, action) = match list {
+        CuratedList::MustReads => {
+            let rows: Vec<(ArticleId, Option<DateTime<Utc>>)> =
+                picks.iter().map(|p| (p.article_id, p.expires_at)).collect();
+            (store.set_must_read_entries(&rows, base_version).await?, "must_reads_set")
+        }
+        CuratedList::Home => {
+            let ids: Vec<ArticleId> = picks.iter().map(|p| p.article_id).collect();
+            (store.set_home_slots(&ids, base_version).await?, "home_set")
+        }
+    };
+    if written == VersionedWrite::Stale {
         return Ok(VersionedWrite::Stale);
     }
-    audit_entry(newsroom.store, actor, "home_set", "curation", None, listed(picks), now).await;
-    newsroom.changes.curated_list_changed(CuratedList::Home);
+    audit_entry(store, actor, action, "curation", None, listed(picks), now).await;
+    newsroom.changes.curated_list_changed(list);
     Ok(VersionedWrite::Written)
 }
 

@@ -439,17 +439,20 @@ async fn curation_checks_rights_and_input_then_records_one_line_and_one_change()
 
     // Refusals first: none of them writes, records or reports anything.
     let must_reads = version(Edited::MustReads).await;
-    let refused = curation::set_must_reads(desk.newsroom(), &author, &[pick(first)], must_reads, now()).await;
+    let refused =
+        curation::set_list(desk.newsroom(), &author, CuratedList::MustReads, &[pick(first)], must_reads, now()).await;
     assert!(matches!(refused, Err(ServiceError::Forbidden)), "an author does not curate: {refused:?}");
     let twice = [pick(first), pick(first)];
-    match curation::set_must_reads(desk.newsroom(), &editor, &twice, must_reads, now()).await {
+    match curation::set_list(desk.newsroom(), &editor, CuratedList::MustReads, &twice, must_reads, now()).await {
         Err(ServiceError::Invalid(errors)) => assert_eq!(errors.for_field("article").len(), 1, "{errors:?}"),
         other => panic!("a story listed twice is refused: {other:?}"),
     }
-    let missing = curation::set_must_reads(desk.newsroom(), &editor, &[pick(first + 1000)], must_reads, now()).await;
+    let missing =
+        curation::set_list(desk.newsroom(), &editor, CuratedList::MustReads, &[pick(first + 1000)], must_reads, now())
+            .await;
     assert!(matches!(missing, Err(ServiceError::Invalid(_))), "no such article: {missing:?}");
     let too_many: Vec<Pick> = (0..=curation::MAX_PICKS as i64).map(|n| pick(first + n)).collect();
-    let long = curation::set_must_reads(desk.newsroom(), &editor, &too_many, must_reads, now()).await;
+    let long = curation::set_list(desk.newsroom(), &editor, CuratedList::MustReads, &too_many, must_reads, now()).await;
     assert!(matches!(long, Err(ServiceError::Invalid(_))), "{long:?}");
     let banner =
         |text: &str, link: &str| BannerInput { text: text.into(), link: link.into(), ..BannerInput::default() };
@@ -473,20 +476,30 @@ async fn curation_checks_rights_and_input_then_records_one_line_and_one_change()
     assert!(desk.changes.lists_taken().is_empty() && desk.changes.banners_taken().is_empty());
 
     // Then the writes: one audit line and one change each.
-    let saved =
-        curation::set_must_reads(desk.newsroom(), &editor, &[pick(second), pick(first)], must_reads, now()).await;
+    let saved = curation::set_list(
+        desk.newsroom(),
+        &editor,
+        CuratedList::MustReads,
+        &[pick(second), pick(first)],
+        must_reads,
+        now(),
+    )
+    .await;
     assert_eq!(saved.expect("saved"), VersionedWrite::Written);
     let order: Vec<i64> = desk.store.must_read_entries().await.expect("picks").iter().map(|p| p.article_id).collect();
     assert_eq!(order, vec![second, first]);
     assert_eq!(desk.audit_lines().await[0], "must_reads_set");
     assert_eq!(desk.changes.lists_taken(), vec![CuratedList::MustReads]);
     // The same form sent again is based on the version before that save: stale, nothing written.
-    let stale = curation::set_must_reads(desk.newsroom(), &editor, &[pick(first)], must_reads, now()).await;
+    let stale =
+        curation::set_list(desk.newsroom(), &editor, CuratedList::MustReads, &[pick(first)], must_reads, now()).await;
     assert_eq!(stale.expect("answered"), VersionedWrite::Stale);
     assert!(desk.changes.lists_taken().is_empty());
 
     let home = version(Edited::HomeSlots).await;
-    let saved = curation::set_home(desk.newsroom(), &editor, &[pick(first)], home, now()).await.expect("home");
+    let saved = curation::set_list(desk.newsroom(), &editor, CuratedList::Home, &[pick(first)], home, now())
+        .await
+        .expect("home");
     assert_eq!(saved, VersionedWrite::Written);
     assert_eq!(desk.audit_lines().await[0], "home_set");
     assert_eq!(desk.changes.lists_taken(), vec![CuratedList::Home]);

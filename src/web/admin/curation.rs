@@ -11,7 +11,7 @@ use super::articles::{actor, newsroom};
 use super::session::{Member, Submitted};
 use super::{AdminChrome, AdminError, notice_text, page, page_with_status, require, see_other};
 use crate::domain::{Action, ArticleCard, Ownership};
-use crate::newsroom::curation::{self, BannerInput, Pick};
+use crate::newsroom::curation::{self, BannerInput, CuratedList, Pick};
 use crate::newsroom::profile::{BREAKING_KEY, Breaking};
 use crate::newsroom::workflow::parse_local_time;
 use crate::store::ListFilter;
@@ -171,8 +171,8 @@ pub async fn save_must_reads(
 ) -> Result<Response, AdminError> {
     let rows = edited_list(&form, state.profile().zone())?;
     let picks = as_picks(&rows);
-    let saved =
-        curation::set_must_reads(newsroom(&state), &actor(&member), &picks, base_version(&form), Utc::now()).await?;
+    let (desk, who) = (newsroom(&state), actor(&member));
+    let saved = curation::set_list(desk, &who, CuratedList::MustReads, &picks, base_version(&form), Utc::now()).await?;
     if saved == VersionedWrite::Stale {
         let mut context = curation_page(&state, &member).await?;
         let theirs = context.must_reads.iter().map(|e| e.headline.clone()).collect();
@@ -189,7 +189,8 @@ pub async fn save_home(
 ) -> Result<Response, AdminError> {
     let rows = edited_list(&form, state.profile().zone())?;
     let picks = as_picks(&rows);
-    let saved = curation::set_home(newsroom(&state), &actor(&member), &picks, base_version(&form), Utc::now()).await?;
+    let (desk, who) = (newsroom(&state), actor(&member));
+    let saved = curation::set_list(desk, &who, CuratedList::Home, &picks, base_version(&form), Utc::now()).await?;
     if saved == VersionedWrite::Stale {
         let mut context = curation_page(&state, &member).await?;
         let theirs = context.home.iter().map(|e| e.headline.clone()).collect();
