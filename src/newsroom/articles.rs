@@ -70,6 +70,8 @@ pub trait ChangeSink: Send + Sync {
     /// Image `id` was described anew (pages showing it are stale); `crops_reset`: its crops are to
     /// be made again.
     fn media_changed(&self, id: i64, crops_reset: bool);
+    /// Image `id` was taken in: its variants are to be made. No page shows it yet.
+    fn media_added(&self, id: i64);
 }
 
 /// What the article use cases need besides their input.

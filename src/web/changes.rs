@@ -159,6 +159,10 @@ impl crate::newsroom::articles::ChangeSink for AppState {
             self.media_work.notify_one();
         }
     }
+
+    fn media_added(&self, _id: i64) {
+        self.media_work.notify_one();
+    }
 }
 
 /// Sends purge requests to the CDN from a background task, batching the keys of changes that come

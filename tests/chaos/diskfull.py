@@ -6,6 +6,8 @@ Checks, in two rounds:
   A. with the watermark off, the disk really fills (ENOSPC inside SQLite):
      - readers get 200 throughout; no request answers 500;
      - refused comments get 503 with Retry-After and their text back in the form;
+     - an image uploaded while the disk is full gets 503 saying so, and leaves neither a media
+       record nor a file behind;
      - once space returns, comments, autosaves and sign-ins work again without a restart;
      - after a clean shutdown every comment that was answered "published" is in the database and
        `PRAGMA integrity_check` says ok.
@@ -18,14 +20,17 @@ import json
 import os
 import re
 import secrets
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import zlib
 
 sys.path.insert(0, os.path.dirname(__file__))
 from chaoslib import Member, Server, fail, log, request, wait_for  # noqa: E402
+from uploads import BOUNDARY, multipart  # noqa: E402
 
 REFERENCE = "/asia/kishidas-aim-for-us-visit-a-summit-with-north-koreas-kim-jong-un"
 TMPFS_MIB = 64
@@ -128,6 +133,34 @@ def free_mib(mount):
     return stats.f_bavail * stats.f_frsize / (1 << 20)
 
 
+def noise_png(side):
+    """A valid RGB PNG of random pixels: it cannot be compressed, so its file is about side² × 3
+    bytes, larger than what is left on the full disk."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\0" + os.urandom(side * 3) for _ in range(side))
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 1)) + chunk(b"IEND", b"")
+
+
+def upload_while_full(server, editor, data_dir, name):
+    """An upload that cannot be written: 503 with the reason, and nothing recorded or left behind."""
+    media_dir = os.path.join(data_dir, "media")
+    before = set(os.listdir(media_dir)) if os.path.isdir(media_dir) else set()
+    status, headers, page = request(f"{server.base}/admin/media", multipart(editor.csrf, "noise.png", noise_png(800)),
+                                    opener=editor.opener, timeout=30,
+                                    headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+    if status != 503 or "storage is full" not in page or not headers.get("Retry-After"):
+        fail(f"round {name}: an upload while the disk was full answered {status}: {page[:300]}")
+    left = (set(os.listdir(media_dir)) if os.path.isdir(media_dir) else set()) - before
+    if left:
+        fail(f"round {name}: the refused upload left files behind: {left}")
+    if server.query("SELECT COUNT(*) FROM media WHERE original_name = 'noise.png'") != "0":
+        fail(f"round {name}: the refused upload was recorded")
+    log(f"round {name}: an upload while full was refused with 503, nothing stored")
+
+
 def new_draft(editor, section_id):
     status, headers, body = editor.post("/admin/articles", [("headline", "Draft written during the disk test"),
                                                             ("section", section_id), ("body", "First words.")])
@@ -169,6 +202,8 @@ def run_round(mount, name, watermark_mib):
             log(f"round {name}: /readyz while full: {ready}")
         with episode.lock:
             refused_while_full = episode.refusals
+        if not watermark_mib:
+            upload_while_full(server, editor, data_dir, name)
         signin_while_full = Member(server, "editor@news.test", sign_in=False).sign_in("editor@news.test")
         if signin_while_full == 500:
             fail(f"round {name}: a sign-in while the disk was full answered 500")

@@ -32,6 +32,7 @@ struct RecordedChanges {
     banners: Mutex<Vec<Option<Breaking>>>,
     settings: Mutex<Vec<SiteProfile>>,
     media: Mutex<Vec<(i64, bool)>>,
+    added: Mutex<Vec<i64>>,
 }
 
 impl ChangeSink for RecordedChanges {
@@ -50,6 +51,9 @@ impl ChangeSink for RecordedChanges {
     fn media_changed(&self, id: i64, crops_reset: bool) {
         self.media.lock().expect("not poisoned").push((id, crops_reset));
     }
+    fn media_added(&self, id: i64) {
+        self.added.lock().expect("not poisoned").push(id);
+    }
 }
 
 impl RecordedChanges {
@@ -59,6 +63,7 @@ impl RecordedChanges {
         assert!(self.banners.lock().expect("not poisoned").is_empty(), "the banner did not change");
         assert!(self.settings.lock().expect("not poisoned").is_empty(), "the settings did not change");
         assert!(self.media.lock().expect("not poisoned").is_empty(), "no image was described");
+        assert!(self.added.lock().expect("not poisoned").is_empty(), "no image was uploaded");
         std::mem::take(&mut *self.articles.lock().expect("not poisoned"))
     }
 
@@ -68,6 +73,10 @@ impl RecordedChanges {
 
     fn banners_taken(&self) -> Vec<Option<Breaking>> {
         std::mem::take(&mut *self.banners.lock().expect("not poisoned"))
+    }
+
+    fn added_taken(&self) -> Vec<i64> {
+        std::mem::take(&mut *self.added.lock().expect("not poisoned"))
     }
 
     fn media_taken(&self) -> Vec<(i64, bool)> {
@@ -624,4 +633,90 @@ async fn an_image_is_described_by_its_uploader_or_an_editor_and_bad_text_is_refu
     assert_eq!(desk.changes.media_taken(), vec![(image.id, true)], "a moved focal point remakes the crops");
     assert_eq!(desk.audit_lines().await.len(), lines + 2);
     assert_eq!(desk.audit_lines().await[0], "media_updated");
+}
+
+#[tokio::test]
+async fn an_upload_is_stored_on_disk_then_recorded_once_and_a_refused_one_leaves_nothing() {
+    use broadsheet::media::{DecodeBudget, Limits, MediaError, original_file_name};
+    use broadsheet::newsroom::media::{self as media_desk, Intake, Upload, UploadError};
+
+    fn png(width: u32, height: u32) -> bytes::Bytes {
+        let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 9]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        image.write_to(&mut out, image::ImageFormat::Png).expect("encode png");
+        out.into_inner().into()
+    }
+    let files = |dir: &std::path::Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+
+    let desk = desk().await;
+    let author = desk.member("a@news.test", Role::Author).await;
+    let folder = tempfile::tempdir().expect("temp dir");
+    let media_dir = folder.path().join("media");
+    // 8 MiB: a 1600 x 1200 picture needs about 11 MiB to be cleaned, a 400 x 300 one well under 1.
+    let budget = DecodeBudget::new(8 << 20, 1);
+    let intake = Intake {
+        media_dir: media_dir.clone(),
+        limits: Limits { max_decode_bytes: 8 << 20, ..Limits::default() },
+        budget: &budget,
+        wait: std::time::Duration::from_secs(5),
+    };
+    let lines = desk.audit_lines().await.len();
+
+    for (file, expected) in [
+        (bytes::Bytes::from_static(b"<html>not a picture</html>"), "a file that is not an image"),
+        (png(1600, 1200), "a picture over the decode budget"),
+    ] {
+        let upload = Upload { file_name: "x.png".into(), bytes: file };
+        match media_desk::upload(desk.newsroom(), &author, &intake, upload, now()).await {
+            Err(UploadError::Rejected(e)) => {
+                assert!(!matches!(e, MediaError::Busy), "{expected}: refused for what it is, not busy: {e}")
+            }
+            other => panic!("{expected}: expected a refusal, got {other:?}"),
+        }
+    }
+    assert_eq!(desk.audit_lines().await.len(), lines, "refusals record nothing");
+    assert!(desk.changes.added_taken().is_empty(), "refusals announce nothing");
+    assert!(files(&media_dir).is_empty(), "refusals leave no file: {:?}", files(&media_dir));
+    assert!(desk.store.media_list(10, 0).await.expect("list").is_empty());
+
+    let picture = png(400, 300);
+    let first = media_desk::upload(
+        desk.newsroom(),
+        &author,
+        &intake,
+        Upload { file_name: "harbour.png".into(), bytes: picture.clone() },
+        now(),
+    )
+    .await
+    .expect("a valid picture is taken in");
+    assert_eq!((first.width, first.height, first.uploaded_by), (400, 300, Some(author.user_id)));
+    assert_eq!(files(&media_dir), vec![original_file_name(&first.hash, first.format)], "the original is on disk");
+    assert_eq!(desk.changes.added_taken(), vec![first.id], "one event: its variants are to be made");
+    assert_eq!(desk.audit_lines().await.len(), lines + 1);
+    assert_eq!(desk.audit_lines().await[0], "media_uploaded");
+
+    // The same picture again (another name, another member) is the same record and the same file.
+    let editor = desk.member("e@news.test", Role::Editor).await;
+    let again = media_desk::upload(
+        desk.newsroom(),
+        &editor,
+        &intake,
+        Upload { file_name: "copy.png".into(), bytes: picture },
+        now(),
+    )
+    .await
+    .expect("the same picture again");
+    assert_eq!(again.id, first.id);
+    assert_eq!(files(&media_dir).len(), 1);
+    assert_eq!(desk.store.media_list(10, 0).await.expect("list").len(), 1);
+    desk.changes.added_taken();
+    assert!(desk.changes.taken().is_empty());
 }

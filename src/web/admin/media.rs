@@ -2,7 +2,7 @@
 //! alt text, caption, credit and focal point. Resized variants are made by a background job
 //! ([`crate::jobs::media_variants`]) so an upload answers as soon as the original is safely on disk.
 
-use std::path::{Path as FsPath, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::extract::{Multipart, Path, Query, State};
@@ -13,10 +13,11 @@ use serde::{Deserialize, Serialize};
 
 use super::articles::{actor, newsroom};
 use super::session::{Member, Submitted, check_origin, same_secret};
-use super::{AdminChrome, AdminError, audit, notice_text, page, page_with_status, see_other};
+use super::{AdminChrome, AdminError, notice_text, page, page_with_status, see_other};
 use crate::domain::{Action, Ownership, permits};
-use crate::media::{self, CancelOnDrop, FocalPoint, Ingested};
-use crate::store::newsroom::{MediaMeta, MediaRecord, NewMedia};
+use crate::media::{self, FocalPoint};
+use crate::newsroom::media::{self as media_desk, Intake, Upload, UploadError};
+use crate::store::newsroom::{MediaMeta, MediaRecord};
 use crate::web::AppState;
 
 pub fn media_dir(state: &AppState) -> PathBuf {
@@ -59,16 +60,6 @@ pub async fn library(
 ) -> Result<Response, AdminError> {
     let context = library_page(&state, &member, None, notice_text(query.notice.as_deref())).await?;
     page(&state, "admin/media.html", &context)
-}
-
-/// Writes a file so that it is either wholly there or not at all, and on disk before we answer.
-fn write_durably(dir: &FsPath, name: &str, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    if dir.join(name).exists() {
-        return Ok(());
-    }
-    media::write_atomic(dir, name, bytes)?;
-    media::sync_dir(dir)
 }
 
 /// What the upload form sent, or why it could not be read.
@@ -133,33 +124,6 @@ async fn refused(
     Ok(response)
 }
 
-/// Checks, decodes and cleans an upload off the async threads, within the decode budget. Nothing is
-/// decoded until the picture's share of the budget is free; a request that times out meanwhile
-/// (dropping this future) cancels the work, which stops at its next stage and frees its share.
-async fn ingest_upload(state: &AppState, bytes: bytes::Bytes) -> Result<Ingested, media::MediaError> {
-    let limits = state.settings.newsroom.upload_limits();
-    let header = bytes.clone();
-    let probe = tokio::task::spawn_blocking(move || media::probe(&header, &limits))
-        .await
-        .map_err(media::MediaError::panicked)??;
-    // Half the request's time for waiting, so the person hears "busy" rather than a bare timeout.
-    let wait = Duration::from_secs((state.settings.server.request_timeout_secs / 2).clamp(1, 10));
-    let permit =
-        tokio::time::timeout(wait, state.decode_budget.acquire(probe.working_bytes(), probe.width, probe.height))
-            .await
-            .map_err(|_| media::MediaError::Busy)??;
-    let guard = CancelOnDrop::default();
-    let cancel = guard.token();
-    let result = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        media::ingest_cancellable(&bytes, &limits, &cancel)
-    })
-    .await
-    .map_err(media::MediaError::panicked)?;
-    drop(guard);
-    result
-}
-
 pub async fn upload(
     State(state): State<AppState>,
     member: Member,
@@ -167,6 +131,8 @@ pub async fn upload(
     mut multipart: Multipart,
 ) -> Result<Response, AdminError> {
     check_origin(&headers)?;
+    // Checked again by the use case; checked here first so that nobody without the right has
+    // their upload read at all.
     if !permits(member.user.role, Action::UploadMedia, Ownership::Newsroom, None) {
         return Err(AdminError::Forbidden);
     }
@@ -192,43 +158,30 @@ pub async fn upload(
         return refused(&state, &member, StatusCode::UNPROCESSABLE_ENTITY, "Choose an image file to upload.".into())
             .await;
     };
-    let ingested = match ingest_upload(&state, bytes).await {
-        Ok(ingested) => ingested,
-        Err(e) => {
+    let intake = Intake {
+        media_dir: media_dir(&state),
+        limits: state.settings.newsroom.upload_limits(),
+        budget: &state.decode_budget,
+        wait: Duration::from_secs((state.settings.server.request_timeout_secs / 2).clamp(1, 10)),
+    };
+    let upload = Upload { file_name: name.clone(), bytes };
+    match media_desk::upload(newsroom(&state), &actor(&member), &intake, upload, Utc::now()).await {
+        Ok(stored) => Ok(see_other(&format!("/admin/media/{}", stored.id), "uploaded")),
+        Err(UploadError::Forbidden) => Err(AdminError::Forbidden),
+        Err(UploadError::Rejected(e)) => {
             tracing::info!(code = e.code(), file = %name, "upload refused");
-            return refused(&state, &member, refusal_status(&e), format!("“{name}” was not uploaded: {e}")).await;
+            refused(&state, &member, refusal_status(&e), format!("“{name}” was not uploaded: {e}")).await
         }
-    };
-    let dir = media_dir(&state);
-    let file_name = media::original_file_name(&ingested.hash, ingested.format);
-    let record = NewMedia {
-        hash: ingested.hash.clone(),
-        format: ingested.format,
-        width: ingested.width,
-        height: ingested.height,
-        bytes: ingested.bytes.len() as u64,
-        original_name: name.clone(),
-        uploaded_by: Some(member.user.id),
-        created_at: Utc::now(),
-    };
-    let written = tokio::task::spawn_blocking(move || write_durably(&dir, &file_name, &ingested.bytes))
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?;
-    match written {
-        Ok(()) => {}
-        Err(e) if matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded) => {
+        Err(UploadError::StorageFull(e)) => {
             tracing::warn!(error = %e, file = %name, "upload refused: the media folder is full");
             let message = format!(
                 "“{name}” was not uploaded: the server’s storage is full. Nothing was stored; please try again later."
             );
-            return refused(&state, &member, StatusCode::SERVICE_UNAVAILABLE, message).await;
+            refused(&state, &member, StatusCode::SERVICE_UNAVAILABLE, message).await
         }
-        Err(e) => return Err(AdminError::Internal(format!("cannot store the upload: {e}"))),
+        Err(UploadError::Io(e)) => Err(AdminError::Internal(format!("cannot store the upload: {e}"))),
+        Err(UploadError::Store(e)) => Err(AdminError::Store(e)),
     }
-    let stored = state.store.insert_media(record).await?;
-    audit(&state, Some(&member), "media_uploaded", "media", Some(stored.id), name).await;
-    state.media_work.notify_one();
-    Ok(see_other(&format!("/admin/media/{}", stored.id), "uploaded"))
 }
 
 #[derive(Serialize)]
@@ -276,6 +229,6 @@ pub async fn save(
         credit: form.text("credit"),
         focal: FocalPoint { x: fraction(&form.text("focal_x")), y: fraction(&form.text("focal_y")) },
     };
-    crate::newsroom::media::describe(newsroom(&state), &actor(&member), id, &meta, Utc::now()).await?;
+    media_desk::describe(newsroom(&state), &actor(&member), id, &meta, Utc::now()).await?;
     Ok(see_other(&format!("/admin/media/{id}"), "saved"))
 }
