@@ -409,9 +409,11 @@ impl ArticleRepo for SqlStore {
     }
 
     async fn article_reading(&self, slug: &str, related: u16, comments: u16) -> StoreResult<Option<ArticleReading>> {
+        // The one read of an uncached article page, the long tail's hot path: on SQLite it runs on
+        // this thread (`store::inline`).
         let Some(row) = sql_built(article_page_select(self.db.dialect(), "a.slug = $1", related, comments))
             .bind(slug)
-            .fetch_optional(&self.db)
+            .fetch_optional_inline(&self.db)
             .await?
         else {
             return Ok(None);

@@ -13,6 +13,7 @@ mod comments;
 mod curation;
 mod database;
 mod editorial;
+pub mod inline;
 mod media;
 pub mod newsroom;
 mod people;

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::StoreResult;
+use super::inline::{FromInline, InlineReads, InlineRow};
 
 /// Which SQL dialect a connection speaks, for the few statements that differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,11 +183,18 @@ pub enum Pool {
 pub struct Db {
     pub pool: Pool,
     statements: Arc<AtomicU64>,
+    /// On SQLite, connections that read on the calling thread ([`Statement::fetch_optional_inline`]).
+    inline: Option<Arc<InlineReads>>,
 }
 
 impl Db {
     pub fn new(pool: Pool) -> Self {
-        Self { pool, statements: Arc::default() }
+        Self { pool, statements: Arc::default(), inline: None }
+    }
+
+    /// Lets [`Statement::fetch_optional_inline`] read through `reads` instead of the pool.
+    pub fn with_inline_reads(self, reads: InlineReads) -> Self {
+        Self { inline: Some(Arc::new(reads)), ..self }
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -461,6 +469,20 @@ impl Statement {
         })
     }
 
+    /// Like [`Statement::fetch_optional`] on the database, but where the database offers reads on
+    /// the calling thread (SQLite, see `store::inline`), read there: for short reads on the hot
+    /// path of uncached pages, where handing the statement to a connection's thread costs as much
+    /// as running it. It blocks the calling thread for as long as the read takes.
+    pub async fn fetch_optional_inline(self, db: &Db) -> StoreResult<Option<Row>> {
+        match &db.inline {
+            Some(reads) => {
+                db.statements.fetch_add(1, Ordering::Relaxed);
+                Ok(reads.fetch_optional(self.sql.as_str(), &self.args)?.map(Row::Inline))
+            }
+            None => Ok(self.fetch_optional(db).await?),
+        }
+    }
+
     pub async fn fetch_one<'a>(self, on: impl Into<On<'a>>) -> Result<Row, sqlx::Error> {
         self.fetch_optional(on).await?.ok_or(sqlx::Error::RowNotFound)
     }
@@ -508,18 +530,43 @@ where
     query
 }
 
-/// A Rust type both databases can decode a column into.
-pub trait Column: for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres> {}
-impl<T> Column for T where T: for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres> {}
+/// A Rust type both databases can decode a column into, through sqlx or an inline read.
+pub trait Column:
+    for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres> + FromInline
+{
+}
+impl<T> Column for T where
+    T: for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres> + FromInline
+{
+}
 
 /// A column named or numbered on either database's rows.
-pub trait Index: ColumnIndex<SqliteRow> + ColumnIndex<PgRow> + std::fmt::Debug + Copy {}
-impl<I> Index for I where I: ColumnIndex<SqliteRow> + ColumnIndex<PgRow> + std::fmt::Debug + Copy {}
+pub trait Index: ColumnIndex<SqliteRow> + ColumnIndex<PgRow> + InlineIndex + std::fmt::Debug + Copy {}
+impl<I> Index for I where I: ColumnIndex<SqliteRow> + ColumnIndex<PgRow> + InlineIndex + std::fmt::Debug + Copy {}
+
+/// A column of an [`InlineRow`], by name or position.
+pub trait InlineIndex {
+    fn inline_value(self, row: &InlineRow) -> Result<&rusqlite::types::Value, sqlx::Error>;
+}
+
+impl InlineIndex for &str {
+    fn inline_value(self, row: &InlineRow) -> Result<&rusqlite::types::Value, sqlx::Error> {
+        row.value(self)
+    }
+}
+
+impl InlineIndex for usize {
+    fn inline_value(self, row: &InlineRow) -> Result<&rusqlite::types::Value, sqlx::Error> {
+        row.value_at(self)
+    }
+}
 
 /// A result row from either database, read by column name.
 pub enum Row {
     Sqlite(SqliteRow),
     Postgres(PgRow),
+    /// Read on the calling thread from SQLite ([`Statement::fetch_optional_inline`]).
+    Inline(InlineRow),
 }
 
 impl Row {
@@ -532,6 +579,8 @@ impl Row {
         match self {
             Self::Sqlite(row) => row.try_get(column),
             Self::Postgres(row) => row.try_get(column),
+            Self::Inline(row) => T::from_inline(column.inline_value(row)?)
+                .map_err(|e| sqlx::Error::ColumnDecode { index: format!("{column:?}"), source: e.into() }),
         }
     }
 
@@ -567,6 +616,7 @@ impl Row {
                 use sqlx::Row as _;
                 Ok(row.try_get::<i64, _>(column)? != 0)
             }
+            Self::Inline(_) => self.try_get::<bool>(column),
             Self::Postgres(row) => {
                 use sqlx::{Column as _, Row as _, TypeInfo as _};
                 let index = column.index(row)?;
@@ -589,6 +639,7 @@ impl Row {
         match self {
             Self::Sqlite(row) => Ok(row.try_get::<f64, _>(column)? as f32),
             Self::Postgres(row) => Ok(row.try_get(column)?),
+            Self::Inline(_) => self.try_get::<f32>(column),
         }
     }
 }

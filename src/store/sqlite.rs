@@ -9,6 +9,7 @@ use std::time::Duration;
 use sqlx::Connection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteLockingMode, SqlitePoolOptions, SqliteSynchronous};
 
+use super::inline::InlineReads;
 use super::sql::{Db, Pool, sql, sql_built};
 use super::{SqlStore, Store, StoreError, StoreResult};
 
@@ -47,7 +48,8 @@ pub async fn open(data_dir: &Path) -> StoreResult<Db> {
     // more page caches than the memory budget allows.
     let pool = pool_options().max_connections(4).connect_with(options).await?;
     MIGRATOR.run(&pool).await?;
-    Ok(Db::new(Pool::Sqlite(pool)))
+    let inline = InlineReads::new(data_dir.join(DATABASE_FILE), MMAP_BYTES);
+    Ok(Db::new(Pool::Sqlite(pool)).with_inline_reads(inline))
 }
 
 /// A new database filled in one go (a generated dataset). It is built in a side file,
