@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::articles::{Actor, Newsroom, ServiceError, ValidationErrors, audit_entry};
-use crate::domain::text::clean_line;
+use super::profile::shows_as_typed;
 use crate::domain::{Action, Ownership, permits};
 use crate::media::{self, CancelOnDrop, DecodeBudget, Ingested, Limits, MediaError};
 use crate::store::StoreError;
@@ -184,7 +184,7 @@ fn checked(errors: &mut ValidationErrors, field: &'static str, label: &str, text
     if length > max {
         errors.add(field, format!("{label} is {length} characters; it can be at most {max}."));
     }
-    if !clean_line(text).is_ok_and(|cleaned| cleaned == text) {
+    if !shows_as_typed(text, false) {
         errors.add(field, format!("{label} is one line, without control characters or hidden direction marks."));
     }
     text.to_owned()

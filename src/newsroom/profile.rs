@@ -125,7 +125,7 @@ pub async fn save_settings(
 
 /// Whether settings text would show as typed: [`clean_line`] (or [`clean_text`]) leaves it as it
 /// is. Trimming is not held against it.
-fn shows_as_typed(text: &str, multiline: bool) -> bool {
+pub(super) fn shows_as_typed(text: &str, multiline: bool) -> bool {
     let cleaned = if multiline { clean_text(text) } else { clean_line(text) };
     cleaned.is_ok_and(|c| c == text.trim())
 }

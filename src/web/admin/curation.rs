@@ -18,9 +18,6 @@ use crate::store::ListFilter;
 use crate::store::newsroom::{CuratedEntry, Edited, VersionedWrite};
 use crate::web::AppState;
 
-/// A curated list as edited: article ids in order, each with an optional expiry.
-type PickRows = Vec<(i64, Option<chrono::DateTime<Utc>>)>;
-
 #[derive(Serialize)]
 struct CurationPage {
     chrome: AdminChrome,
@@ -77,10 +74,10 @@ async fn stored_breaking(state: &AppState) -> Result<Option<Breaking>, AdminErro
 }
 
 /// The member's edited list as the page shows entries, for the form after a refused save.
-async fn entries_for(state: &AppState, rows: &PickRows) -> Result<Vec<CuratedEntry>, AdminError> {
+async fn entries_for(state: &AppState, picks: &[Pick]) -> Result<Vec<CuratedEntry>, AdminError> {
     let sections = state.store.all_sections().await?;
     let mut entries = Vec::new();
-    for &(id, expires_at) in rows {
+    for &Pick { article_id: id, expires_at } in picks {
         let Some(article) = state.store.editable_article(id).await? else { continue };
         let section_name = sections
             .iter()
@@ -125,7 +122,7 @@ pub async fn show(
 
 /// The list as the form sends it: `article` fields in order, each with an `expires` beside it;
 /// `move_up`/`move_down`/`remove` name one row, `add` appends an article.
-fn edited_list(form: &super::session::FormData, zone: chrono_tz::Tz) -> Result<PickRows, AdminError> {
+fn edited_list(form: &super::session::FormData, zone: chrono_tz::Tz) -> Result<Vec<Pick>, AdminError> {
     let ids = form.all("article");
     let expiries = form.all("expires");
     let mut rows = Vec::new();
@@ -137,7 +134,7 @@ fn edited_list(form: &super::session::FormData, zone: chrono_tz::Tz) -> Result<P
             }
             None => None,
         };
-        rows.push((id, expires));
+        rows.push(Pick { article_id: id, expires_at: expires });
     }
     if let Ok(index) = form.text("remove").parse::<usize>()
         && index < rows.len()
@@ -156,47 +153,42 @@ fn edited_list(form: &super::session::FormData, zone: chrono_tz::Tz) -> Result<P
         rows.swap(index, index + 1);
     }
     if let Ok(id) = form.text("add").parse::<i64>()
-        && !rows.iter().any(|(existing, _)| *existing == id)
+        && !rows.iter().any(|pick| pick.article_id == id)
     {
-        rows.push((id, None));
+        rows.push(Pick { article_id: id, expires_at: None });
     }
     // Not cut to the longest list: a list one too long is refused with the reason, rather than
     // dropping the story just added without a word.
     Ok(rows)
 }
 
-pub async fn save_must_reads(
-    State(state): State<AppState>,
-    Submitted { member, form }: Submitted,
-) -> Result<Response, AdminError> {
-    let rows = edited_list(&form, state.profile().zone())?;
-    let picks = as_picks(&rows);
-    let (desk, who) = (newsroom(&state), actor(&member));
-    let saved = curation::set_list(desk, &who, CuratedList::MustReads, &picks, base_version(&form), Utc::now()).await?;
-    if saved == VersionedWrite::Stale {
-        let mut context = curation_page(&state, &member).await?;
-        let theirs = context.must_reads.iter().map(|e| e.headline.clone()).collect();
-        context.must_reads = entries_for(&state, &rows).await?;
-        context.conflict = Some(CurationConflict { form: "must-reads", theirs });
-        return conflict_response(&state, &context);
-    }
-    Ok(see_other("/admin/curation", "saved"))
+pub async fn save_must_reads(State(state): State<AppState>, submitted: Submitted) -> Result<Response, AdminError> {
+    save_list(&state, submitted, CuratedList::MustReads).await
 }
 
-pub async fn save_home(
-    State(state): State<AppState>,
+pub async fn save_home(State(state): State<AppState>, submitted: Submitted) -> Result<Response, AdminError> {
+    save_list(&state, submitted, CuratedList::Home).await
+}
+
+/// Saves one curated list; a save based on an older version shows the form again with both.
+async fn save_list(
+    state: &AppState,
     Submitted { member, form }: Submitted,
+    list: CuratedList,
 ) -> Result<Response, AdminError> {
-    let rows = edited_list(&form, state.profile().zone())?;
-    let picks = as_picks(&rows);
-    let (desk, who) = (newsroom(&state), actor(&member));
-    let saved = curation::set_list(desk, &who, CuratedList::Home, &picks, base_version(&form), Utc::now()).await?;
+    let picks = edited_list(&form, state.profile().zone())?;
+    let saved =
+        curation::set_list(newsroom(state), &actor(&member), list, &picks, base_version(&form), Utc::now()).await?;
     if saved == VersionedWrite::Stale {
-        let mut context = curation_page(&state, &member).await?;
-        let theirs = context.home.iter().map(|e| e.headline.clone()).collect();
-        context.home = entries_for(&state, &rows).await?;
-        context.conflict = Some(CurationConflict { form: "home", theirs });
-        return conflict_response(&state, &context);
+        let mut context = curation_page(state, &member).await?;
+        let (shown, form_name) = match list {
+            CuratedList::MustReads => (&mut context.must_reads, "must-reads"),
+            CuratedList::Home => (&mut context.home, "home"),
+        };
+        let theirs = shown.iter().map(|e| e.headline.clone()).collect();
+        *shown = entries_for(state, &picks).await?;
+        context.conflict = Some(CurationConflict { form: form_name, theirs });
+        return conflict_response(state, &context);
     }
     Ok(see_other("/admin/curation", "saved"))
 }
@@ -227,8 +219,4 @@ pub async fn save_breaking(
         return conflict_response(&state, &context);
     }
     Ok(see_other("/admin/curation", "saved"))
-}
-
-fn as_picks(rows: &PickRows) -> Vec<Pick> {
-    rows.iter().map(|&(article_id, expires_at)| Pick { article_id, expires_at }).collect()
 }
