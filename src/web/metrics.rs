@@ -72,8 +72,9 @@ impl Metrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The Prometheus text exposition, with the given gauges appended.
-    pub fn render(&self, gauges: &[(&str, &str, f64)]) -> String {
+    /// The Prometheus text exposition, with the given counters and gauges (name, help, value),
+    /// read elsewhere at scrape time, appended.
+    pub fn render(&self, counters: &[(&str, &str, f64)], gauges: &[(&str, &str, f64)]) -> String {
         let mut out = String::new();
         let routes: Vec<(Arc<str>, Arc<RouteStats>)> = {
             let map = self.routes.read().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -130,8 +131,10 @@ impl Metrics {
                 counter.load(Ordering::Relaxed)
             );
         }
-        for (name, help, value) in gauges {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+        for (kind, values) in [("counter", counters), ("gauge", gauges)] {
+            for (name, help, value) in values {
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+            }
         }
         out
     }
@@ -153,7 +156,10 @@ mod tests {
         metrics.record_request("/{section}/{slug}", 200, Duration::from_millis(3));
         metrics.record_request("/{section}/{slug}", 404, Duration::from_secs(9));
         metrics.record_cache(CacheOutcome::Hit);
-        let text = metrics.render(&[("broadsheet_views_buffered", "Views not yet written.", 7.0)]);
+        let text = metrics.render(
+            &[("broadsheet_x_total", "Things done.", 3.0)],
+            &[("broadsheet_views_buffered", "Views not yet written.", 7.0)],
+        );
         assert!(text.contains("broadsheet_http_requests_total{route=\"/{section}/{slug}\",status=\"200\"} 2\n"));
         assert!(text.contains("broadsheet_http_requests_total{route=\"/{section}/{slug}\",status=\"404\"} 1\n"));
         assert!(text.contains("_bucket{route=\"/{section}/{slug}\",le=\"0.0005\"} 1\n"));
@@ -162,6 +168,7 @@ mod tests {
         assert!(text.contains("_bucket{route=\"/{section}/{slug}\",le=\"+Inf\"} 3\n"));
         assert!(text.contains("_count{route=\"/{section}/{slug}\"} 3\n"));
         assert!(text.contains("broadsheet_page_cache_lookups_total{outcome=\"hit\"} 1\n"));
-        assert!(text.contains("broadsheet_views_buffered 7\n"));
+        assert!(text.contains("# TYPE broadsheet_views_buffered gauge\nbroadsheet_views_buffered 7\n"));
+        assert!(text.contains("# TYPE broadsheet_x_total counter\nbroadsheet_x_total 3\n"));
     }
 }

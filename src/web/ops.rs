@@ -137,7 +137,12 @@ pub async fn metrics_page(State(state): State<AppState>) -> Response {
         ("broadsheet_page_cache_entries", "Pages in the page cache.", state.cache.len() as f64),
         ("broadsheet_page_cache_bytes", "Bytes held by the page cache.", state.cache.bytes() as f64),
     ];
-    let mut response = state.metrics.render(&gauges).into_response();
+    let counters = [(
+        "broadsheet_db_statements_total",
+        "SQL statements the store has run (transaction control not included).",
+        state.store.statements_run() as f64,
+    )];
+    let mut response = state.metrics.render(&counters, &gauges).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -49,7 +49,7 @@ fn is_generated(id: &str) -> bool {
 }
 
 fn page_cache_hits(app: &TestApp) -> u64 {
-    let text = app.state.metrics.render(&[]);
+    let text = app.state.metrics.render(&[], &[]);
     let line = text
         .lines()
         .find(|l| l.starts_with("broadsheet_page_cache_lookups_total{outcome=\"hit\"}"))

@@ -76,6 +76,17 @@ async fn metrics_count_requests_by_route_and_report_levels() {
     for gauge in ["broadsheet_views_buffered", "broadsheet_db_pool_connections", "broadsheet_page_cache_entries"] {
         assert!(line(gauge).is_some(), "{gauge} missing:\n{text}");
     }
+    // The store's statement count is a counter that moves with the queries a miss runs.
+    assert!(text.contains("# TYPE broadsheet_db_statements_total counter"), "{text}");
+    let statements = |text: &str| -> f64 {
+        let found = text.lines().find(|l| l.starts_with("broadsheet_db_statements_total ")).expect("statements");
+        found.rsplit(' ').next().expect("value").parse().expect("number")
+    };
+    let before = statements(&text);
+    app.state.cache.clear();
+    app.get(REFERENCE_PATH).await;
+    let after = statements(&ops_get(&app, "/metrics").await.text());
+    assert!(after > before, "an uncached page runs statements: {before} -> {after}");
 }
 
 #[tokio::test]
