@@ -65,6 +65,9 @@ pub async fn upload(
     if !permits(actor.role, Action::UploadMedia, Ownership::Newsroom, None) {
         return Err(UploadError::Forbidden);
     }
+    // Refused before any decoding while free space is below the watermark (the web layer refuses
+    // such writes too; this holds for every caller).
+    newsroom.disk.ensure_room()?;
     let Upload { file_name, bytes } = upload;
     let ingested = ingest(intake, bytes).await?;
     let record = NewMedia {
