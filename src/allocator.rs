@@ -6,9 +6,10 @@
 //! heaps do the same work for far less. But mimalloc keeps freed memory in its arenas for reuse,
 //! and an image decode's buffers (up to a few hundred MiB, freed on another thread than the next
 //! decode's) then stayed resident: the parallel-upload check's peak went from ~335 to 410–500 MiB.
-//! Large buffers therefore go to the system allocator, which maps them on their own and returns
-//! them to the operating system as soon as they are freed, so the decode budget
-//! (`newsroom.decode_memory_mib`) keeps bounding what the process holds.
+//! Large buffers therefore go to the system allocator, which maps the largest (image buffers of
+//! tens of MiB and more) on their own and unmaps them when they are freed; smaller ones may stay
+//! in its heap for reuse. The decode budget (`newsroom.decode_memory_mib`) then keeps bounding
+//! what the process holds.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
@@ -115,6 +116,7 @@ mod tests {
         for size in [64, LARGE + 1] {
             let layout = Layout::from_size_align(size, 4096).expect("layout");
             let ptr = unsafe { SplitAllocator.alloc_zeroed(layout) };
+            assert!(!ptr.is_null(), "size {size}");
             assert_eq!(ptr as usize % 4096, 0, "size {size}");
             assert!((0..size).all(|i| unsafe { ptr.add(i).read() } == 0));
             unsafe { SplitAllocator.dealloc(ptr, layout) };

@@ -6,9 +6,8 @@
 //! (waking the connection's thread, waking the task again, copying the row across) cost about as
 //! much as the read itself: a profile of uncached article pages at 100k articles had a quarter of
 //! the server's CPU in futex calls and context switches. These connections run the same statement
-//! text (see `sql.rs`) where the request already is. They only read (`query_only`), so WAL
-//! readers never wait on the writer; the database's writes stay with sqlx's pool and its
-//! transactions.
+//! text (see `sql.rs`) where the request already is. They only read (`query_only` refuses
+//! anything else); the database's writes stay with sqlx's pool and its transactions.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -98,15 +97,23 @@ impl InlineReads {
 
 fn first_row(connection: &Connection, sql: &str, args: &[Arg]) -> rusqlite::Result<Option<InlineRow>> {
     let mut statement = connection.prepare_cached(sql)?;
+    // Arguments are found as sqlx's SQLite driver finds them, so a statement binds alike on both
+    // paths: `$n` and `?n` are the n-th argument wherever they stand; plain `?`s take the next
+    // argument in their own order. Unlike sqlx, an argument that is missing is an error rather
+    // than a silent NULL.
+    let mut next_plain = 0;
     for index in 1..=statement.parameter_count() {
-        // `$n` is the n-th argument wherever it stands in the text, as sqlx reads it; a plain `?`
-        // takes the argument in its own position.
-        let position = statement
-            .parameter_name(index)
-            .and_then(|name| name.strip_prefix('$'))
-            .and_then(|number| number.parse::<usize>().ok())
-            .unwrap_or(index);
-        let arg = args.get(position - 1).ok_or(rusqlite::Error::InvalidParameterCount(position, args.len()))?;
+        let number = match statement.parameter_name(index) {
+            None => {
+                next_plain += 1;
+                Some(next_plain)
+            }
+            Some(name) => name.strip_prefix(['$', '?']).and_then(|n| n.parse::<usize>().ok()),
+        };
+        let arg = number
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| args.get(i))
+            .ok_or(rusqlite::Error::InvalidParameterCount(index, args.len()))?;
         statement.raw_bind_parameter(index, value_of(arg))?;
     }
     let columns: Vec<String> = statement.column_names().into_iter().map(str::to_owned).collect();
@@ -216,7 +223,7 @@ impl FromInline for f64 {
     fn from_inline(value: &Value) -> Result<Self, String> {
         match value {
             Value::Real(v) => Ok(*v),
-            // SQLite stores a whole REAL value as an integer when it can.
+            // An expression (not a REAL column) can give a whole number as an integer.
             Value::Integer(v) => Ok(*v as f64),
             other => Err(mismatch("a real number", other)),
         }
@@ -295,6 +302,21 @@ mod tests {
     }
 
     #[test]
+    fn plain_placeholders_count_apart_from_numbered_ones_as_sqlx_counts_them() {
+        let (_dir, reads) = database();
+        let row = reads
+            .fetch_optional(
+                "SELECT ? AS a, $1 AS b, ? AS c",
+                &[Arg::Text(Some("first".into())), Arg::Text(Some("second".into()))],
+            )
+            .expect("read")
+            .map(Row::Inline)
+            .expect("a row");
+        let read = |column| row.text(column).expect("text");
+        assert_eq!((read("a"), read("b"), read("c")), ("first".into(), "first".into(), "second".into()));
+    }
+
+    #[test]
     fn columns_decode_by_name_with_nulls_and_mismatches_reported() {
         let (_dir, reads) = database();
         let one = Row::Inline(reads.fetch_optional("SELECT * FROM t WHERE id = 1", &[]).expect("read").expect("row"));
@@ -304,7 +326,9 @@ mod tests {
         assert!(one.flag("flag").expect("flag"));
         let two = Row::Inline(reads.fetch_optional("SELECT * FROM t WHERE id = 2", &[]).expect("read").expect("row"));
         assert_eq!(two.opt_text("name").expect("name"), None);
-        assert_eq!(two.real("score").expect("a whole REAL stored as an integer"), 2.0);
+        assert_eq!(two.real("score").expect("a REAL column"), 2.0);
+        let expression = Row::Inline(reads.fetch_optional("SELECT 2 AS whole", &[]).expect("read").expect("row"));
+        assert_eq!(expression.real("whole").expect("an integer read as a real"), 2.0);
         assert!(!two.flag("flag").expect("flag"));
         assert!(two.text("name").is_err(), "NULL is not text");
         assert!(two.int("score").is_err(), "a real is not an integer");
@@ -324,6 +348,8 @@ mod tests {
         }
         assert_eq!(reads.idle.lock().expect("lock").len(), 1, "one thread reading needs one connection");
         let missing = reads.fetch_optional("SELECT id FROM t WHERE id = $2", &[Arg::Int(Some(1))]);
-        assert!(missing.is_err(), "an argument that was not bound is an error, not a NULL");
+        assert!(missing.is_err(), "an argument that was not given is an error, not a NULL");
+        let zero = reads.fetch_optional("SELECT id FROM t WHERE id = $0", &[Arg::Int(Some(1))]);
+        assert!(zero.is_err(), "there is no argument number 0");
     }
 }

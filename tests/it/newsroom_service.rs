@@ -717,6 +717,24 @@ async fn an_upload_is_stored_on_disk_then_recorded_once_and_a_refused_one_leaves
     assert_eq!(again.id, first.id);
     assert_eq!(files(&media_dir).len(), 1);
     assert_eq!(desk.store.media_list(10, 0).await.expect("list").len(), 1);
-    desk.changes.added_taken();
+    // The upload itself is still recorded (who sent what), and its variants looked at again.
+    assert_eq!(desk.changes.added_taken(), vec![first.id]);
+    assert_eq!(desk.audit_lines().await.len(), lines + 2);
+
+    // Below the free-space watermark nothing is decoded, written or recorded.
+    let cramped = DiskGuard::new(vec![folder.path().to_owned()], u64::MAX);
+    let full_desk = Newsroom { disk: &cramped, ..desk.newsroom() };
+    let refused = media_desk::upload(
+        full_desk,
+        &author,
+        &intake,
+        Upload { file_name: "new.png".into(), bytes: png(300, 200) },
+        now(),
+    )
+    .await;
+    assert!(matches!(refused, Err(UploadError::Store(broadsheet::store::StoreError::StorageFull(_)))), "{refused:?}");
+    assert_eq!(files(&media_dir).len(), 1, "no file written");
+    assert_eq!(desk.audit_lines().await.len(), lines + 2, "no line recorded");
+    assert!(desk.changes.added_taken().is_empty());
     assert!(desk.changes.taken().is_empty());
 }
