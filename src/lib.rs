@@ -1,8 +1,5 @@
 //! Broadsheet: a self-hosted news publishing platform.
 
-/// The process's allocator: mimalloc for small blocks, the system's for large buffers.
-#[allow(unsafe_code)]
-pub mod allocator;
 /// Newsroom accounts: passwords, tokens, TOTP and recovery codes, free of HTTP and storage.
 pub mod auth;
 /// In-memory cache of rendered pages, with invalidation by dependency.

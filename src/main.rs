@@ -1,9 +1,5 @@
 use clap::Parser;
 
-/// See `broadsheet::allocator` for why small and large blocks go to different allocators.
-#[global_allocator]
-static ALLOCATOR: broadsheet::allocator::SplitAllocator = broadsheet::allocator::SplitAllocator;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
