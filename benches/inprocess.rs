@@ -75,7 +75,7 @@ async fn run() {
         dice ^= dice << 17;
         // Ids run from 1 in both the demo and generated datasets.
         let id = 1 + (dice % total as u64) as i64;
-        if let Some(article) = store.article_by_id(id).await.expect("store") {
+        if let Some(article) = store.article_by_id(broadsheet::domain::ArticleId(id)).await.expect("store") {
             paths.push(article.path());
         }
     }
@@ -134,7 +134,7 @@ async fn run() {
     Timings(timings).report("related: one article's list");
 
     // A view flush of 10,000 views over 1,000 articles.
-    let ids: Vec<i64> =
+    let ids: Vec<broadsheet::domain::ArticleId> =
         store.list_articles(ListFilter::All, 1000, 0).await.expect("list").iter().map(|c| c.id).collect();
     let mut timings = Vec::new();
     for round in 0..20u32 {

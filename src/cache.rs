@@ -103,7 +103,7 @@ pub enum Dependency {
     /// Any list of articles (fronts, modules): changes on publish, unpublish and edits.
     Lists,
     /// One article's own page: changes with its comments.
-    Article(i64),
+    Article(crate::domain::ArticleId),
 }
 
 struct Entry {
@@ -311,9 +311,17 @@ mod tests {
     #[test]
     fn invalidation_drops_only_dependent_pages() {
         let cache = PageCache::new(Duration::from_secs(60), 1 << 20);
-        cache.insert("/asia/a".into(), page("a"), vec![Dependency::Lists, Dependency::Article(1)]);
-        cache.insert("/asia/b".into(), page("b"), vec![Dependency::Lists, Dependency::Article(2)]);
-        cache.invalidate(&Dependency::Article(1));
+        cache.insert(
+            "/asia/a".into(),
+            page("a"),
+            vec![Dependency::Lists, Dependency::Article(crate::domain::ArticleId(1))],
+        );
+        cache.insert(
+            "/asia/b".into(),
+            page("b"),
+            vec![Dependency::Lists, Dependency::Article(crate::domain::ArticleId(2))],
+        );
+        cache.invalidate(&Dependency::Article(crate::domain::ArticleId(1)));
         assert!(cache.get("/asia/a").is_none());
         assert!(cache.get("/asia/b").is_some());
         cache.invalidate(&Dependency::Lists);
@@ -344,7 +352,7 @@ mod tests {
         };
         assert_eq!(run(&cache, 1), Ok(1));
         assert_eq!(run(&cache, 2), Ok(1), "kept");
-        cache.invalidate(&Dependency::Article(9));
+        cache.invalidate(&Dependency::Article(crate::domain::ArticleId(9)));
         assert_eq!(run(&cache, 3), Ok(1), "an article's page change leaves lists alone");
         cache.invalidate(&Dependency::Lists);
         assert_eq!(run(&cache, 4), Ok(4), "reloaded after lists change");

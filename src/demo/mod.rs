@@ -11,7 +11,7 @@ use std::path::Path;
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
-use crate::domain::{ArticleStatus, FeaturedImage, Slug};
+use crate::domain::{ArticleId, ArticleStatus, FeaturedImage, Slug};
 use crate::markdown;
 use crate::store::{NewArticle, NewAuthor, NewComment, NewSection, Store, ViewIncrement};
 
@@ -274,14 +274,14 @@ async fn load(store: &dyn Store, media_dir: &Path, now: DateTime<Utc>) -> Result
     add_views(store, &ids, now).await?;
     add_comments(store, &ids, now).await?;
     // Editors' picks: a spread of older, substantial pieces, in an order an editor might choose.
-    let picks: Vec<i64> = ids.iter().rev().skip(6).step_by(4).take(10).map(|(id, _, _)| *id).collect();
+    let picks: Vec<ArticleId> = ids.iter().rev().skip(6).step_by(4).take(10).map(|(id, _, _)| *id).collect();
     store.set_must_reads(&picks).await?;
     crate::ranking::related::refresh_all(store, now).await?;
     Ok(ids.len())
 }
 
 /// Spreads views over the last few days, more for newer stories, some stories breaking out.
-async fn add_views(store: &dyn Store, ids: &[(i64, i64, String)], now: DateTime<Utc>) -> Result<(), DemoError> {
+async fn add_views(store: &dyn Store, ids: &[(ArticleId, i64, String)], now: DateTime<Utc>) -> Result<(), DemoError> {
     let this_hour = now.timestamp() - now.timestamp().rem_euclid(3600);
     let mut batch = Vec::new();
     for (id, hours_ago, slug) in ids {
@@ -330,7 +330,11 @@ const REMARKS: &[&str] = &[
     "More of this kind of journalism, please.",
 ];
 
-async fn add_comments(store: &dyn Store, ids: &[(i64, i64, String)], now: DateTime<Utc>) -> Result<(), DemoError> {
+async fn add_comments(
+    store: &dyn Store,
+    ids: &[(ArticleId, i64, String)],
+    now: DateTime<Utc>,
+) -> Result<(), DemoError> {
     let mut comments = Vec::new();
     for (id, hours_ago, slug) in ids {
         let mut dice = Dice::seeded(&format!("comments:{slug}"));

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use unicode_segmentation::UnicodeSegmentation;
 
+use super::ids::ArticleId;
 use super::text::{TextError, clean_line, clean_text};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -127,7 +128,7 @@ impl CommentStatus {
 #[derive(Debug, Clone, Serialize)]
 pub struct Comment {
     pub id: i64,
-    pub article_id: i64,
+    pub article_id: ArticleId,
     pub author_name: String,
     pub body: String,
     pub status: CommentStatus,

@@ -5,20 +5,22 @@ pub mod article;
 pub mod comment;
 pub mod correction;
 pub mod email;
+pub mod ids;
 pub mod page;
 pub mod role;
 pub mod slug;
 pub mod text;
 pub mod user;
 
-pub use article::{Article, ArticleCard, ArticleId, ArticleStatus, AuthorRef, FeaturedImage, TagRef};
+pub use article::{Article, ArticleCard, ArticleStatus, AuthorRef, FeaturedImage, TagRef};
 pub use comment::{Comment, CommentBody, CommentError, CommentStatus, CommenterName};
 pub use correction::{Correction, CorrectionKind};
 pub use email::{Email, EmailError};
+pub use ids::{ArticleId, AuthorId, UserId};
 pub use page::{PageNumber, PageNumberError};
 pub use role::{Action, Ownership, Role, permits};
 pub use slug::{Slug, SlugError};
-pub use user::{User, UserId};
+pub use user::User;
 
 use serde::Serialize;
 
@@ -34,7 +36,7 @@ pub struct Section {
 /// A person who writes for the newsroom; shown in bylines and on the author page.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Author {
-    pub id: i64,
+    pub id: AuthorId,
     pub slug: String,
     pub name: String,
     pub email: String,

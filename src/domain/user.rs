@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::Role;
 
-pub type UserId = i64;
+pub use super::ids::{AuthorId, UserId};
 
 /// A newsroom member. Every account writes under a byline (an author page on the reader site).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -14,7 +14,7 @@ pub struct User {
     pub email: String,
     pub name: String,
     pub role: Role,
-    pub author_id: i64,
+    pub author_id: AuthorId,
     pub author_slug: String,
     pub has_password: bool,
     pub totp_enabled: bool,

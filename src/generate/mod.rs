@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::config::Settings;
 use crate::demo::{self, Dice};
-use crate::domain::{ArticleStatus, CommentStatus, FeaturedImage, Slug};
+use crate::domain::{ArticleId, ArticleStatus, AuthorId, CommentStatus, FeaturedImage, Slug};
 use crate::markdown;
 use crate::store::{ArticleWithHistory, NewArticle, NewAuthor, NewSection, PastComment, Store, StoreError, sqlite};
 use text::TextModel;
@@ -85,7 +85,7 @@ struct Plan {
     model: TextModel,
     seed: u64,
     section_ids: Vec<i64>,
-    author_ids: Vec<i64>,
+    author_ids: Vec<AuthorId>,
     tags: Vec<(String, String)>,
     now: DateTime<Utc>,
     span_secs: i64,
@@ -290,7 +290,7 @@ pub async fn generate(
     }
 
     // The latest articles per primary tag, as cheap related lists for generated data.
-    let mut recent_by_tag: HashMap<usize, Vec<i64>> = HashMap::new();
+    let mut recent_by_tag: HashMap<usize, Vec<ArticleId>> = HashMap::new();
     let mut must_reads = Vec::new();
     let newest = options.articles.saturating_sub(200);
     let mut written = 0;

@@ -15,7 +15,7 @@ pub fn refresh_soon(state: &AppState, id: ArticleId) {
         async move {
             if let Err(e) = crate::ranking::related::refresh_around(state.store.as_ref(), id, chrono::Utc::now()).await
             {
-                tracing::error!(error = %e, article = id, "cannot refresh related articles");
+                tracing::error!(error = %e, article = %id, "cannot refresh related articles");
             }
             state.changed(Change::Article(id));
         }

@@ -17,7 +17,7 @@ use super::checklist::{self, ImageFacts};
 use super::workflow::{Step, may_take, parse_local_time};
 use crate::disk::DiskGuard;
 use crate::domain::text::clean_field;
-use crate::domain::{Action, ArticleId, ArticleStatus, Ownership, Role, Slug, UserId, permits};
+use crate::domain::{Action, ArticleId, ArticleStatus, AuthorId, Ownership, Role, Slug, UserId, permits};
 use crate::store::newsroom::{
     ArticleFields, Correction, CorrectionKind, EditableArticle, ImageChoice, NewAuditEntry, Transition, VersionedWrite,
 };
@@ -33,7 +33,7 @@ pub const MAX_CORRECTION_CHARS: usize = 2000;
 pub struct Actor {
     pub user_id: UserId,
     /// Their byline: an article with it on the byline is theirs.
-    pub author_id: i64,
+    pub author_id: AuthorId,
     pub role: Role,
 }
 
@@ -204,9 +204,9 @@ pub async fn validate_fields(
         errors.add("section", "Choose a section.");
     }
     let known_authors = store.authors().await?;
-    let mut author_ids: Vec<i64> = Vec::new();
+    let mut author_ids: Vec<AuthorId> = Vec::new();
     for value in &form.authors {
-        if let Ok(id) = value.parse::<i64>()
+        if let Ok(id) = value.parse::<i64>().map(AuthorId)
             && known_authors.iter().any(|a| a.id == id)
             && !author_ids.contains(&id)
         {
@@ -273,7 +273,7 @@ pub fn is_transient(error: &StoreError) -> bool {
 
 /// Writes one line of the audit log about an article.
 async fn audit(store: &dyn Store, actor: &Actor, action: &str, id: ArticleId, detail: String, now: DateTime<Utc>) {
-    audit_entry(store, actor, action, "article", Some(id), detail, now).await;
+    audit_entry(store, actor, action, "article", Some(id.0), detail, now).await;
 }
 
 /// Writes one line of the audit log about `target_kind` number `target_id` (`None`: the only one,

@@ -115,7 +115,7 @@ mod tests {
             headline: "Kishida's aim for US visit: a summit with Kim".into(),
             dek: "The prime minister wants a meeting that no Japanese leader has had in twenty years.".into(),
             body_markdown: "Text.".into(),
-            author_ids: vec![1],
+            author_ids: vec![crate::domain::AuthorId(1)],
             tags: vec![],
             image: Some(ImageChoice {
                 media_id: 1,

@@ -53,10 +53,10 @@ mod tests {
     use super::*;
     use chrono::Utc;
 
-    fn cards(ids: &[ArticleId]) -> Vec<ArticleCard> {
+    fn cards(ids: &[i64]) -> Vec<ArticleCard> {
         ids.iter()
             .map(|&id| ArticleCard {
-                id,
+                id: ArticleId(id),
                 slug: format!("a{id}"),
                 section_slug: "asia".into(),
                 section_name: "Asia".into(),
@@ -71,14 +71,14 @@ mod tests {
             .collect()
     }
 
-    fn ids(list: &[ArticleCard]) -> Vec<ArticleId> {
-        list.iter().map(|c| c.id).collect()
+    fn ids(list: &[ArticleCard]) -> Vec<i64> {
+        list.iter().map(|c| c.id.0).collect()
     }
 
     #[test]
     fn no_article_repeats_and_the_current_one_is_excluded() {
         let modules = assemble(
-            1,
+            ArticleId(1),
             Candidates {
                 latest_in_section: cards(&[1, 2, 3, 4, 5, 6, 7]),
                 must_reads: cards(&[2, 8, 9, 10, 11, 12, 13]),
@@ -94,7 +94,7 @@ mod tests {
 
     #[test]
     fn short_candidate_lists_give_short_modules() {
-        let modules = assemble(1, Candidates { popular: cards(&[1, 2]), ..Candidates::default() });
+        let modules = assemble(ArticleId(1), Candidates { popular: cards(&[1, 2]), ..Candidates::default() });
         assert_eq!(ids(&modules.popular), vec![2]);
         assert!(modules.related.is_empty());
     }

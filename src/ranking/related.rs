@@ -174,9 +174,9 @@ mod tests {
     use super::*;
     use chrono::Duration;
 
-    fn doc(id: ArticleId, headline: &str, tags: &[&str], body: &str, days_old: i64) -> RelatedDoc {
+    fn doc(id: i64, headline: &str, tags: &[&str], body: &str, days_old: i64) -> RelatedDoc {
         RelatedDoc {
-            id,
+            id: ArticleId(id),
             published_at: Utc::now() - Duration::days(days_old),
             headline: headline.into(),
             tags: tags.iter().map(|t| (*t).to_owned()).collect(),
@@ -192,10 +192,10 @@ mod tests {
             doc(3, "Sleep better with a steady bedtime", &["health"], "Sleep routines matter.", 1),
         ];
         let corpus = Corpus::build(&docs);
-        let related = corpus.related_to(1, Utc::now());
-        assert_eq!(related.first().map(|r| r.0), Some(2));
-        assert!(related.iter().all(|r| r.0 != 1), "an article is never related to itself");
-        assert!(related.iter().all(|r| r.0 != 3), "no shared words means no relation");
+        let related = corpus.related_to(ArticleId(1), Utc::now());
+        assert_eq!(related.first().map(|r| r.0), Some(ArticleId(2)));
+        assert!(related.iter().all(|r| r.0 != ArticleId(1)), "an article is never related to itself");
+        assert!(related.iter().all(|r| r.0 != ArticleId(3)), "no shared words means no relation");
     }
 
     #[test]
@@ -206,8 +206,8 @@ mod tests {
             doc(3, "Harbour cranes return", &["ports"], "Cranes at the harbour.", 2),
         ];
         let corpus = Corpus::build(&docs);
-        let related: Vec<ArticleId> = corpus.related_to(1, Utc::now()).into_iter().map(|r| r.0).collect();
-        assert_eq!(related, vec![3, 2]);
+        let related: Vec<ArticleId> = corpus.related_to(ArticleId(1), Utc::now()).into_iter().map(|r| r.0).collect();
+        assert_eq!(related, vec![ArticleId(3), ArticleId(2)]);
     }
 
     #[test]

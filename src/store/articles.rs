@@ -76,7 +76,7 @@ struct Inserted {
     slug: String,
     /// Author and tag links carry the publication time while the article is published.
     listed_at: Option<i64>,
-    author_ids: Vec<i64>,
+    author_ids: Vec<crate::domain::AuthorId>,
     tags: Vec<(String, String)>,
     comments: Vec<PastComment>,
     /// Views per hour, repeated hours added up as `record_views` would.
@@ -158,7 +158,7 @@ async fn insert_batch(tx: &mut Tx, batch: Vec<ArticleWithHistory>) -> StoreResul
     // Matched by slug: neither database promises that RETURNING keeps the order of VALUES.
     let mut by_slug: HashMap<String, ArticleId> = HashMap::with_capacity(returned.len());
     for row in &returned {
-        by_slug.insert(row.text("slug")?, row.int("id")?);
+        by_slug.insert(row.text("slug")?, ArticleId(row.int("id")?));
     }
     let ids = kept
         .iter()
@@ -432,7 +432,7 @@ impl ArticleRepo for SqlStore {
             ListFilter::All => ("articles a", "$1 = $1", 0),
             ListFilter::Section(id) => ("articles a", "a.section_id = $1", id),
             ListFilter::Author(id) => {
-                ("article_authors f JOIN articles a ON a.id = f.article_id", "f.author_id = $1", id)
+                ("article_authors f JOIN articles a ON a.id = f.article_id", "f.author_id = $1", id.0)
             }
             ListFilter::Tag(id) => ("article_tags f JOIN articles a ON a.id = f.article_id", "f.tag_id = $1", id),
         };
@@ -457,7 +457,7 @@ impl ArticleRepo for SqlStore {
                 ("SELECT COUNT(*) FROM articles WHERE status = 'published' AND section_id = $1", id)
             }
             ListFilter::Author(id) => {
-                ("SELECT COUNT(*) FROM article_authors WHERE author_id = $1 AND published_at IS NOT NULL", id)
+                ("SELECT COUNT(*) FROM article_authors WHERE author_id = $1 AND published_at IS NOT NULL", id.0)
             }
             ListFilter::Tag(id) => {
                 ("SELECT COUNT(*) FROM article_tags WHERE tag_id = $1 AND published_at IS NOT NULL", id)

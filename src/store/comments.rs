@@ -72,7 +72,7 @@ pub(super) async fn change_comment(db: &Db, id: i64, status: Option<CommentStatu
         .fetch_optional(&mut tx)
         .await?
         .ok_or_else(|| StoreError::Missing(format!("comment {id}")))?;
-    let article_id: ArticleId = row.int("article_id")?;
+    let article_id: ArticleId = ArticleId(row.int("article_id")?);
     let was_published = row.text("status")? == CommentStatus::Published.as_str();
     match status {
         Some(status) => {
@@ -237,7 +237,7 @@ impl CommentRepo for SqlStore {
         .await?;
         row.map(|row| {
             Ok(CommentTarget {
-                article_id: row.int("id")?,
+                article_id: ArticleId(row.int("id")?),
                 slug: row.text("slug")?,
                 section_slug: row.text("section_slug")?,
                 status: parse_status(&row.text("status")?)?,

@@ -20,7 +20,7 @@ use super::shared::{
 };
 use super::sql::{Db, Statement, Tx, sql, sql_built};
 use super::{SqlStore, StoreError, StoreResult};
-use crate::domain::{ArticleId, ArticleStatus, Slug, UserId};
+use crate::domain::{ArticleId, ArticleStatus, AuthorId, Slug, UserId};
 
 /// The featured image as the articles table keeps it: the choice, plus the file's address and size
 /// copied from the media library so the reader's queries need no join for them.
@@ -183,7 +183,7 @@ pub(super) async fn create_article(
         .fetch_one(&mut tx)
         .await
         .map_err(|e| article_write_error(e, fields))?
-        .int("id")?;
+        .try_get("id")?;
     replace_links(&mut tx, id, fields, None).await?;
     insert_revision(&mut tx, id, fields, user_id, false, at).await?;
     tx.commit().await?;
@@ -276,10 +276,11 @@ pub(super) async fn editable_article(db: &Db, id: ArticleId) -> StoreResult<Opti
     else {
         return Ok(None);
     };
-    let author_ids: Vec<i64> = sql("SELECT author_id FROM article_authors WHERE article_id = $1 ORDER BY position")
-        .bind(id)
-        .scalar_all(db)
-        .await?;
+    let author_ids: Vec<AuthorId> =
+        sql("SELECT author_id FROM article_authors WHERE article_id = $1 ORDER BY position")
+            .bind(id)
+            .scalar_all(db)
+            .await?;
     let tags: Vec<String> = sql(
         "SELECT t.name FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = $1 ORDER BY at.position",
     )

@@ -141,7 +141,7 @@ impl StoreError {
 pub enum ListFilter {
     All,
     Section(i64),
-    Author(i64),
+    Author(crate::domain::AuthorId),
     Tag(i64),
 }
 
@@ -174,7 +174,7 @@ pub struct NewArticle {
     pub published_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
     /// In byline order.
-    pub author_ids: Vec<i64>,
+    pub author_ids: Vec<crate::domain::AuthorId>,
     /// (slug, display name) pairs; missing tags are created.
     pub tags: Vec<(String, String)>,
 }

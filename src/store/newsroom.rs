@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{ArticleId, ArticleStatus, CommentStatus, Role, User, UserId};
+use crate::domain::{ArticleId, ArticleStatus, AuthorId, CommentStatus, Role, User, UserId};
 use crate::media::{FocalPoint, ImageFormat, Variant};
 
 #[derive(Debug, Clone)]
@@ -77,7 +77,7 @@ pub struct ArticleFields {
     pub dek: String,
     pub body_markdown: String,
     /// Byline order.
-    pub author_ids: Vec<i64>,
+    pub author_ids: Vec<AuthorId>,
     /// Tag display names; slugs are derived from them.
     pub tags: Vec<String>,
     pub image: Option<ImageChoice>,
@@ -149,7 +149,7 @@ pub struct NewsroomListItem {
 pub struct NewsroomQuery {
     pub status: Option<ArticleStatus>,
     /// Only articles with this author on the byline or created by `created_by`.
-    pub owner: Option<(i64, UserId)>,
+    pub owner: Option<(AuthorId, UserId)>,
     pub limit: i64,
     pub offset: i64,
 }

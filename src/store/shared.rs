@@ -11,8 +11,8 @@ use super::newsroom::{
 use super::sql::{Dialect, Row};
 use super::{StoreError, StoreResult};
 use crate::domain::{
-    Article, ArticleCard, ArticleId, ArticleStatus, Author, Comment, CommentStatus, FeaturedImage, Role, Section, Slug,
-    Tag, User, article::article_path,
+    Article, ArticleCard, ArticleId, ArticleStatus, Author, AuthorId, Comment, CommentStatus, FeaturedImage, Role,
+    Section, Slug, Tag, User, UserId, article::article_path,
 };
 use crate::media::{FocalPoint, ImageFormat, Variant};
 
@@ -353,7 +353,7 @@ fn card_from_row<F: Fields + ?Sized>(row: &F) -> StoreResult<ArticleCard> {
     let slug = row.text("slug")?;
     let section_slug = row.text("section_slug")?;
     Ok(ArticleCard {
-        id: row.int("id")?,
+        id: ArticleId(row.int("id")?),
         path: article_path(&section_slug, &slug),
         slug,
         section_slug,
@@ -392,7 +392,7 @@ struct CorrectionNote {
 
 /// An [`article_select`] row.
 pub(super) fn article_from_row(row: &Row) -> StoreResult<Article> {
-    let id = row.int("id")?;
+    let id = ArticleId(row.int("id")?);
     let slug = row.text("slug")?;
     let section_slug = row.text("section_slug")?;
     let headline = row.text("headline")?;
@@ -443,7 +443,7 @@ pub(super) fn section_with_archived(row: &Row) -> StoreResult<(Section, bool)> {
 
 pub(super) fn author_from_row(row: &Row) -> StoreResult<Author> {
     Ok(Author {
-        id: row.int("id")?,
+        id: AuthorId(row.int("id")?),
         slug: row.text("slug")?,
         name: row.text("name")?,
         email: row.text("email")?,
@@ -459,7 +459,7 @@ pub(super) fn tag_from_row(row: &Row) -> StoreResult<Tag> {
 pub(super) fn comment_from_row<F: Fields + ?Sized>(row: &F) -> StoreResult<Comment> {
     Ok(Comment {
         id: row.int("id")?,
-        article_id: row.int("article_id")?,
+        article_id: ArticleId(row.int("article_id")?),
         author_name: row.text("author_name")?,
         body: row.text("body")?,
         status: parse_comment_status(&row.text("status")?)?,
@@ -470,7 +470,7 @@ pub(super) fn comment_from_row<F: Fields + ?Sized>(row: &F) -> StoreResult<Comme
 /// A related-corpus row, with its tag names split out of `tags`.
 pub(super) fn related_doc_from_row(row: &Row, tags: Vec<String>) -> StoreResult<super::RelatedDoc> {
     Ok(super::RelatedDoc {
-        id: row.int("id")?,
+        id: ArticleId(row.int("id")?),
         published_at: from_unix(row.opt_int("published_at")?.unwrap_or(0))?,
         headline: row.text("headline")?,
         body_markdown: row.text("body_markdown")?,
@@ -481,11 +481,11 @@ pub(super) fn related_doc_from_row(row: &Row, tags: Vec<String>) -> StoreResult<
 pub(super) fn user_from_row(row: &Row) -> StoreResult<User> {
     let role = row.text("role")?;
     Ok(User {
-        id: row.int("id")?,
+        id: UserId(row.int("id")?),
         email: row.text("email")?,
         name: row.text("name")?,
         role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
-        author_id: row.int("author_id")?,
+        author_id: AuthorId(row.int("author_id")?),
         author_slug: row.text("author_slug")?,
         has_password: row.flag("has_password")?,
         totp_enabled: row.flag("totp_enabled")?,
@@ -506,7 +506,7 @@ pub(super) fn credentials_from_row(row: &Row) -> StoreResult<Credentials> {
 pub(super) fn session_from_row(row: &Row) -> StoreResult<SessionRecord> {
     Ok(SessionRecord {
         token_hash: row.text("token_hash")?,
-        user_id: row.int("user_id")?,
+        user_id: UserId(row.int("user_id")?),
         csrf_token: row.text("csrf_token")?,
         pending_totp: row.flag("pending_totp")?,
         created_at: from_unix(row.int("created_at")?)?,
@@ -535,7 +535,7 @@ pub(super) fn media_from_row(row: &Row) -> StoreResult<MediaRecord> {
         credit: row.text("credit")?,
         focal: FocalPoint { x: row.real("focal_x")?, y: row.real("focal_y")? },
         variants: row.opt_text("variants")?.as_deref().map(parse_variants).transpose()?,
-        uploaded_by: row.opt_int("uploaded_by")?,
+        uploaded_by: row.opt_int("uploaded_by")?.map(UserId),
         created_at: from_unix(row.int("created_at")?)?,
         variant_attempts: unsigned(row.int("variant_attempts")?, "variant attempts")?,
     })
@@ -545,7 +545,7 @@ pub(super) fn correction_from_row(row: &Row) -> StoreResult<Correction> {
     let kind = row.text("kind")?;
     Ok(Correction {
         id: row.int("id")?,
-        article_id: row.int("article_id")?,
+        article_id: ArticleId(row.int("article_id")?),
         kind: CorrectionKind::parse(&kind)
             .ok_or_else(|| StoreError::Corrupt(format!("unknown correction kind {kind}")))?,
         body: row.text("body")?,
@@ -561,7 +561,7 @@ pub(super) fn correction_from_row(row: &Row) -> StoreResult<Correction> {
 pub(super) fn editable_from_row(
     id: ArticleId,
     row: &Row,
-    author_ids: Vec<i64>,
+    author_ids: Vec<AuthorId>,
     tags: Vec<String>,
 ) -> StoreResult<EditableArticle> {
     let image = match row.opt_int("image_media_id")? {
@@ -594,14 +594,14 @@ pub(super) fn editable_from_row(
         published_at: opt_time(row.opt_int("published_at")?)?,
         updated_at: from_unix(row.int("updated_at")?)?,
         created_at: from_unix(row.int("created_at")?)?,
-        created_by: row.opt_int("created_by")?,
+        created_by: row.opt_int("created_by")?.map(UserId),
         version: row.int("version")?,
     })
 }
 
 pub(super) fn newsroom_item_from_row(row: &Row) -> StoreResult<NewsroomListItem> {
     Ok(NewsroomListItem {
-        id: row.int("id")?,
+        id: ArticleId(row.int("id")?),
         headline: row.text("headline")?,
         slug: row.text("slug")?,
         section_slug: row.text("section_slug")?,
@@ -636,7 +636,7 @@ pub(super) fn revision_from_row(row: &Row) -> StoreResult<Revision> {
     let id = row.int("id")?;
     Ok(Revision {
         id,
-        article_id: row.int("article_id")?,
+        article_id: ArticleId(row.int("article_id")?),
         fields: serde_json::from_str(&row.text("snapshot")?)
             .map_err(|e| StoreError::Corrupt(format!("revision {id} snapshot: {e}")))?,
         created_at: from_unix(row.int("created_at")?)?,
@@ -645,7 +645,7 @@ pub(super) fn revision_from_row(row: &Row) -> StoreResult<Revision> {
 
 pub(super) fn curated_entry_from_row(row: &Row) -> StoreResult<CuratedEntry> {
     Ok(CuratedEntry {
-        article_id: row.int("article_id")?,
+        article_id: ArticleId(row.int("article_id")?),
         headline: row.text("headline")?,
         section_name: row.text("section_name")?,
         status: parse_status(&row.text("status")?)?,
@@ -656,7 +656,7 @@ pub(super) fn curated_entry_from_row(row: &Row) -> StoreResult<CuratedEntry> {
 pub(super) fn moderation_item_from_row(row: &Row) -> StoreResult<ModerationItem> {
     Ok(ModerationItem {
         id: row.int("id")?,
-        article_id: row.int("article_id")?,
+        article_id: ArticleId(row.int("article_id")?),
         headline: row.text("headline")?,
         section_slug: row.text("section_slug")?,
         slug: row.text("slug")?,

@@ -366,6 +366,69 @@ impl ToArg for &i64 {
     }
 }
 
+/// Ids ([`crate::domain::ids`]) are bound as the integers they wrap.
+macro_rules! id_arg {
+    ($($t:ty),+) => {
+        $(impl ToArg for $t {
+            fn to_arg(self) -> Arg {
+                Arg::Int(Some(self.0))
+            }
+            fn null() -> Arg {
+                Arg::Int(None)
+            }
+        }
+        impl ToArg for &$t {
+            fn to_arg(self) -> Arg {
+                Arg::Int(Some(self.0))
+            }
+            fn null() -> Arg {
+                Arg::Int(None)
+            }
+        })+
+    };
+}
+
+id_arg!(crate::domain::ArticleId, crate::domain::UserId, crate::domain::AuthorId);
+
+/// Ids are read from integer columns on both databases and inline.
+macro_rules! id_column {
+    ($($t:ident),+) => {
+        $(impl Type<Sqlite> for crate::domain::$t {
+            fn type_info() -> <Sqlite as Database>::TypeInfo {
+                <i64 as Type<Sqlite>>::type_info()
+            }
+            fn compatible(ty: &<Sqlite as Database>::TypeInfo) -> bool {
+                <i64 as Type<Sqlite>>::compatible(ty)
+            }
+        }
+        impl Type<Postgres> for crate::domain::$t {
+            fn type_info() -> <Postgres as Database>::TypeInfo {
+                <i64 as Type<Postgres>>::type_info()
+            }
+            fn compatible(ty: &<Postgres as Database>::TypeInfo) -> bool {
+                <i64 as Type<Postgres>>::compatible(ty)
+            }
+        }
+        impl<'r> Decode<'r, Sqlite> for crate::domain::$t {
+            fn decode(value: <Sqlite as Database>::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                <i64 as Decode<Sqlite>>::decode(value).map(Self)
+            }
+        }
+        impl<'r> Decode<'r, Postgres> for crate::domain::$t {
+            fn decode(value: <Postgres as Database>::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                <i64 as Decode<Postgres>>::decode(value).map(Self)
+            }
+        }
+        impl super::inline::FromInline for crate::domain::$t {
+            fn from_inline(value: &rusqlite::types::Value) -> Result<Self, String> {
+                i64::from_inline(value).map(Self)
+            }
+        })+
+    };
+}
+
+id_column!(ArticleId, UserId, AuthorId);
+
 /// The enums the schema stores as text, each by its one spelling (`as_str`, read back by `parse`).
 macro_rules! text_enum_arg {
     ($($t:ty),+) => {

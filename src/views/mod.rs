@@ -279,10 +279,10 @@ mod tests {
         let counter = ViewCounter::new(&ViewSettings::default());
         let ip: IpAddr = [10, 0, 0, 1].into();
         let googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
-        assert_eq!(counter.record(1, ip, googlebot, at(0)), ViewOutcome::Bot);
-        assert_eq!(counter.record(1, ip, "", at(0)), ViewOutcome::Bot);
+        assert_eq!(counter.record(ArticleId(1), ip, googlebot, at(0)), ViewOutcome::Bot);
+        assert_eq!(counter.record(ArticleId(1), ip, "", at(0)), ViewOutcome::Bot);
         for not_a_browser in ["x", "curl/8.5.0", "Mozilla/5.0", "python-requests/2.31", &"Mozilla/5.0 ".repeat(60)] {
-            assert_eq!(counter.record(1, ip, not_a_browser, at(0)), ViewOutcome::Bot, "{not_a_browser}");
+            assert_eq!(counter.record(ArticleId(1), ip, not_a_browser, at(0)), ViewOutcome::Bot, "{not_a_browser}");
         }
         assert_eq!(counter.pending_total(), 0);
     }
@@ -293,10 +293,10 @@ mod tests {
         let ip: IpAddr = [10, 0, 0, 1].into();
         for n in 0..500 {
             let agent = format!("{BROWSER} Build/{n}");
-            let outcome = counter.record(1, ip, &agent, at(n));
+            let outcome = counter.record(ArticleId(1), ip, &agent, at(n));
             assert_eq!(outcome, if n == 0 { ViewOutcome::Counted } else { ViewOutcome::Repeat });
         }
-        assert_eq!(counter.pending_for(1), 1);
+        assert_eq!(counter.pending_for(ArticleId(1)), 1);
     }
 
     #[test]
@@ -304,11 +304,11 @@ mod tests {
         let counter = ViewCounter::new(&ViewSettings::default());
         for n in 0..50u16 {
             let ip: IpAddr = std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 2, n, n, n, n).into();
-            counter.record(1, ip, BROWSER, at(i64::from(n)));
+            counter.record(ArticleId(1), ip, BROWSER, at(i64::from(n)));
         }
         let other: IpAddr = std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 3, 0, 0, 0, 1).into();
-        assert_eq!(counter.record(1, other, BROWSER, at(60)), ViewOutcome::Counted);
-        assert_eq!(counter.pending_for(1), 2);
+        assert_eq!(counter.record(ArticleId(1), other, BROWSER, at(60)), ViewOutcome::Counted);
+        assert_eq!(counter.pending_for(ArticleId(1)), 2);
     }
 
     #[test]
@@ -318,20 +318,23 @@ mod tests {
         let counter = ViewCounter::new(&settings);
         let ip: IpAddr = [10, 0, 0, 1].into();
         // Every 31 minutes, past the dedupe window, for ten hours: three count.
-        let counted =
-            (0..20).filter(|n| counter.record(1, ip, BROWSER, at(n * 31 * 60)) == ViewOutcome::Counted).count();
+        let counted = (0..20)
+            .filter(|n| counter.record(ArticleId(1), ip, BROWSER, at(n * 31 * 60)) == ViewOutcome::Counted)
+            .count();
         assert_eq!(counted, 3);
         // Many articles within one hour: ten count.
         let hour = 11 * 3600;
-        let counted =
-            (100..200).filter(|&id| counter.record(id, ip, BROWSER, at(hour + id)) == ViewOutcome::Counted).count();
+        let counted = (100..200)
+            .filter(|&id| counter.record(ArticleId(id), ip, BROWSER, at(hour + id)) == ViewOutcome::Counted)
+            .count();
         assert_eq!(counted, 10);
-        assert_eq!(counter.record(500, ip, BROWSER, at(hour + 3600)), ViewOutcome::Counted, "a new hour");
+        assert_eq!(counter.record(ArticleId(500), ip, BROWSER, at(hour + 3600)), ViewOutcome::Counted, "a new hour");
         let unlimited =
             ViewSettings { per_address_per_article_per_day: 0, per_address_per_hour: 0, ..Default::default() };
         let counter = ViewCounter::new(&unlimited);
-        let counted =
-            (0..20).filter(|n| counter.record(1, ip, BROWSER, at(n * 31 * 60)) == ViewOutcome::Counted).count();
+        let counted = (0..20)
+            .filter(|n| counter.record(ArticleId(1), ip, BROWSER, at(n * 31 * 60)) == ViewOutcome::Counted)
+            .count();
         assert_eq!(counted, 20, "0 means no limit");
     }
 
@@ -339,12 +342,16 @@ mod tests {
     fn repeat_within_window_is_ignored_and_counted_again_after() {
         let counter = ViewCounter::new(&ViewSettings::default());
         let ip: IpAddr = [10, 0, 0, 1].into();
-        assert_eq!(counter.record(1, ip, BROWSER, at(0)), ViewOutcome::Counted);
-        assert_eq!(counter.record(1, ip, BROWSER, at(1799)), ViewOutcome::Repeat);
-        assert_eq!(counter.record(2, ip, BROWSER, at(10)), ViewOutcome::Counted, "another article counts");
+        assert_eq!(counter.record(ArticleId(1), ip, BROWSER, at(0)), ViewOutcome::Counted);
+        assert_eq!(counter.record(ArticleId(1), ip, BROWSER, at(1799)), ViewOutcome::Repeat);
+        assert_eq!(counter.record(ArticleId(2), ip, BROWSER, at(10)), ViewOutcome::Counted, "another article counts");
         let other_ip: IpAddr = [10, 0, 0, 2].into();
-        assert_eq!(counter.record(1, other_ip, BROWSER, at(10)), ViewOutcome::Counted, "another visitor counts");
-        assert_eq!(counter.record(1, ip, BROWSER, at(1800)), ViewOutcome::Counted);
-        assert_eq!(counter.pending_for(1), 3);
+        assert_eq!(
+            counter.record(ArticleId(1), other_ip, BROWSER, at(10)),
+            ViewOutcome::Counted,
+            "another visitor counts"
+        );
+        assert_eq!(counter.record(ArticleId(1), ip, BROWSER, at(1800)), ViewOutcome::Counted);
+        assert_eq!(counter.pending_for(ArticleId(1)), 3);
     }
 }

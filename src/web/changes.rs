@@ -46,7 +46,7 @@ impl Change {
         match text {
             "lists" => Some(Self::Lists),
             "all" => Some(Self::Everything),
-            other => other.strip_prefix("article:")?.parse().ok().map(Self::Article),
+            other => other.strip_prefix("article:")?.parse().ok().map(|id| Self::Article(ArticleId(id))),
         }
     }
 }
@@ -256,7 +256,7 @@ mod tests {
 
     #[test]
     fn changes_travel_between_nodes_intact() {
-        for change in [Change::Article(42), Change::Lists, Change::Everything] {
+        for change in [Change::Article(ArticleId(42)), Change::Lists, Change::Everything] {
             assert_eq!(Change::decode(&change.encode()), Some(change));
         }
         assert_eq!(Change::decode("article:x"), None);
@@ -265,7 +265,7 @@ mod tests {
 
     #[test]
     fn pages_carry_the_keys_of_what_they_show() {
-        assert_eq!(keys_for(&[Dependency::Lists, Dependency::Article(7)]), "site lists article-7");
-        assert_eq!(Change::Article(7).surrogate_keys(), vec!["article-7"]);
+        assert_eq!(keys_for(&[Dependency::Lists, Dependency::Article(ArticleId(7))]), "site lists article-7");
+        assert_eq!(Change::Article(ArticleId(7)).surrogate_keys(), vec!["article-7"]);
     }
 }

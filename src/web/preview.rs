@@ -12,7 +12,7 @@ use crate::domain::ArticleId;
 
 fn signature(key: &[u8; 32], id: ArticleId, expires: i64) -> String {
     let mut hasher = blake3::Hasher::new_keyed(key);
-    hasher.update(b"preview\0").update(&id.to_le_bytes()).update(&expires.to_le_bytes());
+    hasher.update(b"preview\0").update(&id.0.to_le_bytes()).update(&expires.to_le_bytes());
     hasher.finalize().to_hex()[..32].to_owned()
 }
 
@@ -48,12 +48,12 @@ mod tests {
     #[test]
     fn links_expire_and_cannot_be_altered() {
         let key = [7u8; 32];
-        let path = link(&key, 12, 2_000);
+        let path = link(&key, ArticleId(12), 2_000);
         let given = path.rsplit('/').next().expect("signature");
-        assert!(verify(&key, 12, 2_000, given, 1_000));
-        assert!(!verify(&key, 12, 2_000, given, 2_000), "expired");
-        assert!(!verify(&key, 13, 2_000, given, 1_000), "another article");
-        assert!(!verify(&key, 12, 9_000, given, 1_000), "a longer life");
-        assert!(!verify(&[8u8; 32], 12, 2_000, given, 1_000), "another key");
+        assert!(verify(&key, ArticleId(12), 2_000, given, 1_000));
+        assert!(!verify(&key, ArticleId(12), 2_000, given, 2_000), "expired");
+        assert!(!verify(&key, ArticleId(13), 2_000, given, 1_000), "another article");
+        assert!(!verify(&key, ArticleId(12), 9_000, given, 1_000), "a longer life");
+        assert!(!verify(&[8u8; 32], ArticleId(12), 2_000, given, 1_000), "another key");
     }
 }

@@ -34,7 +34,7 @@ async fn send_beacon(app: &TestApp, url: &str, pixel: bool, peer: IpAddr, header
 }
 
 /// How many views the article gained once the buffer is flushed.
-async fn gained(app: &TestApp, id: i64, before: i64) -> i64 {
+async fn gained(app: &TestApp, id: broadsheet::domain::ArticleId, before: i64) -> i64 {
     app.flush_views().await;
     app.state.store.bucketed_views(id).await.expect("views") - before
 }

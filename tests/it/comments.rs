@@ -173,7 +173,7 @@ async fn concurrent_comments_are_all_acknowledged_and_stored() {
 async fn a_batch_with_a_comment_on_a_missing_article_stores_the_others() {
     let app = TestApp::spawn().await;
     let id = app.article_id(SLUG).await;
-    let comment = |article_id: i64, body: &str| broadsheet::store::NewComment {
+    let comment = |article_id: broadsheet::domain::ArticleId, body: &str| broadsheet::store::NewComment {
         article_id,
         author_name: "Ana".into(),
         body: body.into(),
@@ -184,7 +184,11 @@ async fn a_batch_with_a_comment_on_a_missing_article_stores_the_others() {
     let results = app
         .state
         .store
-        .insert_comments(&[comment(id, "first"), comment(999_999, "orphan"), comment(id, "third")])
+        .insert_comments(&[
+            comment(id, "first"),
+            comment(broadsheet::domain::ArticleId(999_999), "orphan"),
+            comment(id, "third"),
+        ])
         .await
         .expect("batch");
     assert!(results[0].is_ok());

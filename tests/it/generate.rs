@@ -25,7 +25,7 @@ fn at(hours: i64) -> DateTime<Utc> {
 }
 
 /// Three articles unlike each other: with and without an image, a draft, shared and new tags.
-fn articles(section: i64, authors: &[i64]) -> Vec<ArticleWithHistory> {
+fn articles(section: i64, authors: &[broadsheet::domain::AuthorId]) -> Vec<ArticleWithHistory> {
     let comment = |name: &str, status, hours| PastComment {
         author_name: name.into(),
         body: format!("{name} says hello & welcome."),
@@ -33,30 +33,31 @@ fn articles(section: i64, authors: &[i64]) -> Vec<ArticleWithHistory> {
         fingerprint: format!("fp-{name}"),
         created_at: at(hours),
     };
-    let article = |n: i64, status, image: bool, tags: &[(&str, &str)], byline: Vec<i64>| NewArticle {
-        section_id: section,
-        slug: format!("story-{n}"),
-        headline: format!("Story number {n}"),
-        dek: format!("The dek of story {n}."),
-        body_markdown: format!("Paragraph one of {n}.\n\nParagraph *two*."),
-        body_html: format!("<p>Paragraph one of {n}.</p>\n<p>Paragraph <em>two</em>.</p>\n"),
-        image: image.then(|| FeaturedImage {
-            url: format!("/media/demo/generated-{n}.svg"),
-            alt: "Abstract illustration".into(),
-            caption: Some("A caption".into()),
-            credit: Some("Illustration: Broadsheet".into()),
-            width: 1600,
-            height: 900,
-            srcset: String::new(),
-            srcset_webp: String::new(),
-            card_url: String::new(),
-        }),
-        status,
-        published_at: (status == ArticleStatus::Published).then(|| at(n)),
-        updated_at: at(n + 1),
-        author_ids: byline,
-        tags: tags.iter().map(|(slug, name)| ((*slug).into(), (*name).into())).collect(),
-    };
+    let article =
+        |n: i64, status, image: bool, tags: &[(&str, &str)], byline: Vec<broadsheet::domain::AuthorId>| NewArticle {
+            section_id: section,
+            slug: format!("story-{n}"),
+            headline: format!("Story number {n}"),
+            dek: format!("The dek of story {n}."),
+            body_markdown: format!("Paragraph one of {n}.\n\nParagraph *two*."),
+            body_html: format!("<p>Paragraph one of {n}.</p>\n<p>Paragraph <em>two</em>.</p>\n"),
+            image: image.then(|| FeaturedImage {
+                url: format!("/media/demo/generated-{n}.svg"),
+                alt: "Abstract illustration".into(),
+                caption: Some("A caption".into()),
+                credit: Some("Illustration: Broadsheet".into()),
+                width: 1600,
+                height: 900,
+                srcset: String::new(),
+                srcset_webp: String::new(),
+                card_url: String::new(),
+            }),
+            status,
+            published_at: (status == ArticleStatus::Published).then(|| at(n)),
+            updated_at: at(n + 1),
+            author_ids: byline,
+            tags: tags.iter().map(|(slug, name)| ((*slug).into(), (*name).into())).collect(),
+        };
     vec![
         ArticleWithHistory {
             article: article(
@@ -93,7 +94,7 @@ fn articles(section: i64, authors: &[i64]) -> Vec<ArticleWithHistory> {
     ]
 }
 
-async fn newsroom(store: &dyn Store) -> (i64, Vec<i64>) {
+async fn newsroom(store: &dyn Store) -> (i64, Vec<broadsheet::domain::AuthorId>) {
     let section = store
         .insert_section(NewSection { slug: "world".into(), name: "World".into(), position: 0 })
         .await
@@ -116,7 +117,7 @@ async fn newsroom(store: &dyn Store) -> (i64, Vec<i64>) {
 }
 
 /// Everything the reader's side shows of the stored articles, read through the store.
-async fn read_back(store: &dyn Store, ids: &[i64]) -> Vec<String> {
+async fn read_back(store: &dyn Store, ids: &[broadsheet::domain::ArticleId]) -> Vec<String> {
     let mut seen = Vec::new();
     for &id in ids {
         let article = store.article_by_id(id).await.expect("read").expect("stored");

@@ -260,7 +260,7 @@ impl TestApp {
         self.state.views.flush(self.state.store.as_ref(), chrono::Utc::now()).await.expect("flush")
     }
 
-    pub async fn article_id(&self, slug: &str) -> i64 {
+    pub async fn article_id(&self, slug: &str) -> broadsheet::domain::ArticleId {
         self.state.store.article_by_slug(slug).await.expect("store").expect("article exists").id
     }
 }

@@ -106,7 +106,12 @@ async fn headlines_are_cleaned_and_invisible_or_stacked_ones_refused_in_the_edit
 }
 
 /// The editor form of article `id` with a new headline and dek, as the browser sends it.
-async fn editor_save(app: &TestApp, id: i64, headline: &str, dek: &str) -> Vec<(String, String)> {
+async fn editor_save(
+    app: &TestApp,
+    id: broadsheet::domain::ArticleId,
+    headline: &str,
+    dek: &str,
+) -> Vec<(String, String)> {
     let mut fields = fields_of(app, id).await;
     fields.headline = headline.to_owned();
     fields.dek = dek.to_owned();

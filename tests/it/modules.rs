@@ -40,7 +40,7 @@ async fn must_reads_follow_the_editors_order() {
     // The editors choose five specific stories from other sections, in a deliberate order.
     let all = store.list_articles(ListFilter::All, 100, 0).await.expect("list");
     let picks: Vec<_> = all.iter().filter(|c| c.section_slug == "lifestyle").take(5).collect();
-    let order: Vec<i64> = picks.iter().rev().map(|c| c.id).collect();
+    let order: Vec<broadsheet::domain::ArticleId> = picks.iter().rev().map(|c| c.id).collect();
     store.set_must_reads(&order).await.expect("set picks");
     app.state.lists_changed();
 
@@ -112,7 +112,7 @@ async fn popular_now_is_filled_even_when_the_first_reader_gives_up_waiting() {
         assert!(std::time::Instant::now() < deadline, "nobody made the list after the first reader left");
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     };
-    let ids: Vec<i64> = list.iter().take(3).map(|c| c.id).collect();
+    let ids: Vec<broadsheet::domain::ArticleId> = list.iter().take(3).map(|c| c.id).collect();
     assert_eq!(ids, newest.iter().map(|c| c.id).collect::<Vec<_>>());
 }
 

@@ -456,11 +456,18 @@ async fn curation_checks_rights_and_input_then_records_one_line_and_one_change()
         Err(ServiceError::Invalid(errors)) => assert_eq!(errors.for_field("article").len(), 1, "{errors:?}"),
         other => panic!("a story listed twice is refused: {other:?}"),
     }
-    let missing =
-        curation::set_list(desk.newsroom(), &editor, CuratedList::MustReads, &[pick(first + 1000)], must_reads, now())
-            .await;
+    let missing = curation::set_list(
+        desk.newsroom(),
+        &editor,
+        CuratedList::MustReads,
+        &[pick(broadsheet::domain::ArticleId(first.0 + 1000))],
+        must_reads,
+        now(),
+    )
+    .await;
     assert!(matches!(missing, Err(ServiceError::Invalid(_))), "no such article: {missing:?}");
-    let too_many: Vec<Pick> = (0..=curation::MAX_PICKS as i64).map(|n| pick(first + n)).collect();
+    let too_many: Vec<Pick> =
+        (0..=curation::MAX_PICKS as i64).map(|n| pick(broadsheet::domain::ArticleId(first.0 + n))).collect();
     let long = curation::set_list(desk.newsroom(), &editor, CuratedList::MustReads, &too_many, must_reads, now()).await;
     assert!(matches!(long, Err(ServiceError::Invalid(_))), "{long:?}");
     let banner =
@@ -495,7 +502,8 @@ async fn curation_checks_rights_and_input_then_records_one_line_and_one_change()
     )
     .await;
     assert_eq!(saved.expect("saved"), VersionedWrite::Written);
-    let order: Vec<i64> = desk.store.must_read_entries().await.expect("picks").iter().map(|p| p.article_id).collect();
+    let order: Vec<broadsheet::domain::ArticleId> =
+        desk.store.must_read_entries().await.expect("picks").iter().map(|p| p.article_id).collect();
     assert_eq!(order, vec![second, first]);
     assert_eq!(desk.audit_lines().await[0], "must_reads_set");
     assert_eq!(desk.changes.lists_taken(), vec![CuratedList::MustReads]);

@@ -138,7 +138,12 @@ async fn section_front_lists_newest_first_and_paginates() {
     assert_eq!(app.get("/asia?page=abc").await.status, StatusCode::BAD_REQUEST);
 }
 
-pub async fn insert_article(app: &TestApp, section_id: i64, slug: &str, status: ArticleStatus) -> i64 {
+pub async fn insert_article(
+    app: &TestApp,
+    section_id: i64,
+    slug: &str,
+    status: ArticleStatus,
+) -> broadsheet::domain::ArticleId {
     let now = chrono::Utc::now();
     let author = app.state.store.author_by_slug("daniel-kim").await.expect("store").expect("author");
     app.state

@@ -50,7 +50,7 @@ impl Db {
             .expect("user")
     }
 
-    fn fields(&self, slug: &str, author_ids: Vec<i64>) -> ArticleFields {
+    fn fields(&self, slug: &str, author_ids: Vec<broadsheet::domain::AuthorId>) -> ArticleFields {
         ArticleFields {
             section_id: self.section_id,
             slug: slug.into(),
@@ -65,7 +65,7 @@ impl Db {
         }
     }
 
-    async fn draft(&self, slug: &str, author_ids: Vec<i64>) -> ArticleId {
+    async fn draft(&self, slug: &str, author_ids: Vec<broadsheet::domain::AuthorId>) -> ArticleId {
         self.store
             .create_article(&self.fields(slug, author_ids), "<p>Some body.</p>", None, t0())
             .await
@@ -91,7 +91,13 @@ impl Db {
     }
 
     /// Saves `fields` based on the version the article is at now.
-    async fn save(&self, id: ArticleId, fields: &ArticleFields, user: Option<i64>, autosave: bool) {
+    async fn save(
+        &self,
+        id: ArticleId,
+        fields: &ArticleFields,
+        user: Option<broadsheet::domain::UserId>,
+        autosave: bool,
+    ) {
         let version = self.store.editable_article(id).await.expect("read").expect("exists").version;
         let saved = self.store.save_article(id, fields, "", user, autosave, t0(), version).await.expect("save");
         assert_eq!(saved, VersionedWrite::Written);
@@ -116,7 +122,7 @@ impl Db {
     }
 }
 
-fn session(token: &str, user_id: i64) -> SessionRecord {
+fn session(token: &str, user_id: broadsheet::domain::UserId) -> SessionRecord {
     SessionRecord {
         token_hash: token.into(),
         user_id,
@@ -259,7 +265,7 @@ async fn an_article_round_trips_through_the_editor() {
     let taken = db.store.create_article(&db.fields("harbour-reopens", vec![]), "", None, t0()).await;
     assert!(matches!(taken, Err(StoreError::Conflict(what)) if what == "slug"));
     assert!(matches!(
-        db.store.save_article(9999, &edited, "", None, false, t0(), 1).await,
+        db.store.save_article(broadsheet::domain::ArticleId(9999), &edited, "", None, false, t0(), 1).await,
         Err(StoreError::Missing(_))
     ));
 }
@@ -326,8 +332,12 @@ async fn a_transition_applies_once_and_is_recorded() {
         (ArticleStatus::Draft, ArticleStatus::InReview, Some("Ana Silva"))
     );
 
-    let owned =
-        NewsroomQuery { status: Some(ArticleStatus::InReview), owner: Some((ana.author_id, -1)), limit: 10, offset: 0 };
+    let owned = NewsroomQuery {
+        status: Some(ArticleStatus::InReview),
+        owner: Some((ana.author_id, broadsheet::domain::UserId(-1))),
+        limit: 10,
+        offset: 0,
+    };
     let items = db.store.newsroom_articles(owned).await.expect("list");
     assert_eq!(items.iter().map(|i| (i.id, i.bylines.as_str())).collect::<Vec<_>>(), [(id, "Ana Silva")]);
     let drafts = NewsroomQuery { status: Some(ArticleStatus::Draft), ..owned };
@@ -444,7 +454,7 @@ async fn corrections_bump_the_update_time_and_are_listed_once_published() {
     assert!(db.move_to(draft, ArticleStatus::Published, None).await);
     assert_eq!(db.store.all_corrections(10, 0).await.expect("all").len(), 2);
     assert!(matches!(
-        db.store.add_correction(9999, CorrectionKind::Update, "x", None, later).await,
+        db.store.add_correction(broadsheet::domain::ArticleId(9999), CorrectionKind::Update, "x", None, later).await,
         Err(StoreError::Missing(_))
     ));
 }

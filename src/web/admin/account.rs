@@ -128,7 +128,7 @@ pub async fn change_password(
     // (one that leaked, say) stops working.
     state.store.delete_sessions_of(member.user.id, Some(&member.session.token_hash)).await?;
     state.store.revoke_password_tokens(member.user.id, Utc::now()).await?;
-    audit(&state, Some(&member), "password_changed", "user", Some(member.user.id), String::new()).await;
+    audit(&state, Some(&member), "password_changed", "user", Some(member.user.id.0), String::new()).await;
     Ok(see_other("/admin/account", "password"))
 }
 
@@ -150,7 +150,7 @@ pub async fn change_email(
         }
         Err(e) => return Err(e.into()),
     }
-    audit(&state, Some(&member), "email_changed", "user", Some(member.user.id), email.as_str().to_owned()).await;
+    audit(&state, Some(&member), "email_changed", "user", Some(member.user.id.0), email.as_str().to_owned()).await;
     Ok(see_other("/admin/account", "email"))
 }
 
@@ -164,7 +164,7 @@ pub async fn revoke_session(
         return Err(AdminError::NotFound);
     }
     state.store.delete_session(&target).await?;
-    audit(&state, Some(&member), "session_revoked", "user", Some(member.user.id), String::new()).await;
+    audit(&state, Some(&member), "session_revoked", "user", Some(member.user.id.0), String::new()).await;
     if target == member.session.token_hash {
         return Ok(see_other("/admin/login", "signed-out"));
     }
@@ -212,7 +212,7 @@ pub async fn totp(
             let hashes: Vec<String> = codes.iter().map(|c| recovery::recovery_hash(c)).collect();
             state.store.set_totp(member.user.id, Some(&secret), &hashes).await?;
             state.store.advance_totp_step(member.user.id, step).await?;
-            audit(&state, Some(&member), "totp_enabled", "user", Some(member.user.id), String::new()).await;
+            audit(&state, Some(&member), "totp_enabled", "user", Some(member.user.id.0), String::new()).await;
             let context = account_page(&state, &member, None, notice_text(Some("totp-on")), None, codes).await?;
             page(&state, "admin/account.html", &context)
         }
@@ -221,7 +221,7 @@ pub async fn totp(
                 return refuse(&state, &member, "Your current password was not right; nothing was changed.").await;
             }
             state.store.set_totp(member.user.id, None, &[]).await?;
-            audit(&state, Some(&member), "totp_disabled", "user", Some(member.user.id), String::new()).await;
+            audit(&state, Some(&member), "totp_disabled", "user", Some(member.user.id.0), String::new()).await;
             Ok(see_other("/admin/account", "totp-off"))
         }
         _ => Err(AdminError::BadRequest("Unknown action.".into())),

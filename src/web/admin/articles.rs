@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::session::{FormData, Member, Submitted};
 use super::{AdminChrome, AdminError, audit, notice_text, page, page_number, page_with_status, see_other};
-use crate::domain::{Action, ArticleId, ArticleStatus, Author, Ownership, Section, permits};
+use crate::domain::{Action, ArticleId, ArticleStatus, Author, AuthorId, Ownership, Section, permits};
 use crate::newsroom::articles::{
     self, Actor, ArticleForm, AutosaveOutcome, FormOutcome, Newsroom, RestoreOutcome, SaveRequest, ServiceError,
     ValidationErrors,
@@ -122,7 +122,7 @@ struct EditorPage {
     sections: Vec<Section>,
     authors: Vec<Author>,
     /// Byline pickers: the chosen authors, then empty slots, three at least.
-    byline_slots: Vec<Option<i64>>,
+    byline_slots: Vec<Option<AuthorId>>,
     tags_text: String,
     media: Vec<MediaRecord>,
     steps: Vec<Step>,
@@ -225,7 +225,7 @@ async fn editor_page(state: &AppState, member: &Member, editor: EditorState) -> 
         }
         None => (None, Vec::new(), Vec::new(), Vec::new(), Ownership::Own),
     };
-    let mut byline_slots: Vec<Option<i64>> = editor.fields.author_ids.iter().copied().map(Some).collect();
+    let mut byline_slots: Vec<Option<AuthorId>> = editor.fields.author_ids.iter().copied().map(Some).collect();
     while byline_slots.len() < 3 {
         byline_slots.push(None);
     }
@@ -286,7 +286,7 @@ async fn conflict_page(
         theirs: current.fields.clone(),
         last_save,
     };
-    tracing::info!(article = id, version = current.version, "stale save refused");
+    tracing::info!(article = %id, version = current.version, "stale save refused");
     let editor = EditorState { conflict: Some(conflict), ..EditorState::new(yours, Some(current)) };
     let context = editor_page(state, member, editor).await?;
     page_with_status(state, StatusCode::CONFLICT, "admin/editor.html", &context)
@@ -694,7 +694,7 @@ pub async fn preview_link(
         Some(&member),
         "preview_link_created",
         "article",
-        Some(id),
+        Some(id.0),
         format!("expires {}", expires.to_rfc3339()),
     )
     .await;

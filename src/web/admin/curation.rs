@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::articles::{actor, newsroom};
 use super::session::{Member, Submitted};
 use super::{AdminChrome, AdminError, notice_text, page, page_with_status, require, see_other};
-use crate::domain::{Action, ArticleCard, Ownership};
+use crate::domain::{Action, ArticleCard, ArticleId, Ownership};
 use crate::newsroom::curation::{self, BannerInput, CuratedList, Pick};
 use crate::newsroom::profile::{BREAKING_KEY, Breaking};
 use crate::newsroom::workflow::parse_local_time;
@@ -127,7 +127,7 @@ fn edited_list(form: &super::session::FormData, zone: chrono_tz::Tz) -> Result<V
     let expiries = form.all("expires");
     let mut rows = Vec::new();
     for (index, id) in ids.iter().enumerate() {
-        let Ok(id) = id.parse::<i64>() else { continue };
+        let Ok(id) = id.parse::<i64>().map(ArticleId) else { continue };
         let expires = match expiries.get(index).map(|s| s.trim()).filter(|s| !s.is_empty()) {
             Some(text) => {
                 Some(parse_local_time(text, zone).map_err(|e| AdminError::BadRequest(format!("Expiry: {e}.")))?)
@@ -152,7 +152,7 @@ fn edited_list(form: &super::session::FormData, zone: chrono_tz::Tz) -> Result<V
     {
         rows.swap(index, index + 1);
     }
-    if let Ok(id) = form.text("add").parse::<i64>()
+    if let Ok(id) = form.text("add").parse::<i64>().map(ArticleId)
         && !rows.iter().any(|pick| pick.article_id == id)
     {
         rows.push(Pick { article_id: id, expires_at: None });

@@ -169,7 +169,7 @@ pub async fn submit(
     };
     state.store.insert_session(&session).await?;
     let member = Member { user: credentials.user.clone(), session };
-    audit(&state, Some(&member), "signed_in", "user", Some(member.user.id), String::new()).await;
+    audit(&state, Some(&member), "signed_in", "user", Some(member.user.id.0), String::new()).await;
     let target = if member.session.pending_totp {
         format!("/admin/login/totp?next={}", crate::web::percent_encode(&next))
     } else {
@@ -184,7 +184,7 @@ pub async fn submit(
 
 pub async fn logout(State(state): State<AppState>, submitted: Submitted) -> Result<Response, AdminError> {
     state.store.delete_session(&submitted.member.session.token_hash).await?;
-    audit(&state, Some(&submitted.member), "signed_out", "user", Some(submitted.member.user.id), String::new()).await;
+    audit(&state, Some(&submitted.member), "signed_out", "user", Some(submitted.member.user.id.0), String::new()).await;
     let mut response = see_other("/admin/login", "signed-out");
     response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", 0));
     Ok(response)
@@ -332,7 +332,7 @@ pub async fn set_password(
     };
     state.store.set_password_hash(user_id, &hash).await?;
     state.store.delete_sessions_of(user_id, None).await?;
-    audit(&state, None, "password_set_by_link", "user", Some(user_id), String::new()).await;
+    audit(&state, None, "password_set_by_link", "user", Some(user_id.0), String::new()).await;
     Ok(see_other("/admin/login", "password-set"))
 }
 

@@ -249,7 +249,7 @@ pub struct NavItem {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct MemberView {
-    pub id: i64,
+    pub id: crate::domain::UserId,
     pub name: String,
     pub role: Role,
     pub role_label: &'static str,

@@ -10,7 +10,7 @@ use super::articles::{actor, newsroom};
 use super::session::{Member, Submitted};
 use super::{AdminChrome, AdminError, audit, notice_text, page, page_number, page_with_status, require, see_other};
 use crate::auth::token::{new_token, token_hash};
-use crate::domain::{Action, Email, Ownership, Role, Section, Slug, Tag, User, user::parse_person_name};
+use crate::domain::{Action, Email, Ownership, Role, Section, Slug, Tag, User, UserId, user::parse_person_name};
 use crate::newsroom::articles::ServiceError;
 use crate::newsroom::profile::{self, PROFILE_KEY, SiteProfile};
 use crate::store::newsroom::{AuditEntry, Edited, NewUser, SectionUpdate, VersionedWrite};
@@ -404,7 +404,7 @@ pub async fn users(
 }
 
 /// Creates a one-time link with which a person sets their password.
-pub async fn password_link(state: &AppState, user_id: i64) -> Result<String, AdminError> {
+pub async fn password_link(state: &AppState, user_id: UserId) -> Result<String, AdminError> {
     let token = new_token().map_err(|e| AdminError::Internal(e.to_string()))?;
     let expires = Utc::now() + Duration::hours(state.settings.newsroom.password_link_hours);
     state.store.insert_password_token(&token_hash(&token), user_id, expires).await?;
@@ -447,7 +447,7 @@ pub async fn add_user(
         Err(e) => return Err(e.into()),
     };
     let link = password_link(&state, user.id).await?;
-    audit(&state, Some(&member), "user_added", "user", Some(user.id), format!("{} as {}", user.email, role.as_str()))
+    audit(&state, Some(&member), "user_added", "user", Some(user.id.0), format!("{} as {}", user.email, role.as_str()))
         .await;
     let context = users_page(&state, &member, None, Some(link), notice_text(Some("created"))).await?;
     page(&state, "admin/users.html", &context)
@@ -455,7 +455,7 @@ pub async fn add_user(
 
 pub async fn update_user(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
     require(&member, Action::ManageUsers, Ownership::Newsroom)?;
@@ -475,7 +475,7 @@ pub async fn update_user(
                 Some(&member),
                 "user_role_changed",
                 "user",
-                Some(id),
+                Some(id.0),
                 format!("{} → {}", target.role.as_str(), role.as_str()),
             )
             .await;
@@ -491,14 +491,14 @@ pub async fn update_user(
                 Some(&member),
                 if disable { "user_disabled" } else { "user_enabled" },
                 "user",
-                Some(id),
+                Some(id.0),
                 target.email.clone(),
             )
             .await;
         }
         "reset" => {
             let link = password_link(&state, id).await?;
-            audit(&state, Some(&member), "password_link_created", "user", Some(id), target.email.clone()).await;
+            audit(&state, Some(&member), "password_link_created", "user", Some(id.0), target.email.clone()).await;
             let context = users_page(&state, &member, None, Some(link), None).await?;
             return page(&state, "admin/users.html", &context);
         }

@@ -332,7 +332,7 @@ pub async fn comment(
     }
     if !input.website.trim().is_empty() {
         // Looks like success to the bot; nothing is stored.
-        tracing::info!(article = target.article_id, "comment honeypot filled; discarded");
+        tracing::info!(article = %target.article_id, "comment honeypot filled; discarded");
         return Ok(Redirect::to(&format!("{path}?comment=held#comments")).into_response());
     }
     let parsed = CommenterName::parse(&input.name).and_then(|name| Ok((name, CommentBody::parse(&input.body)?)));
@@ -378,7 +378,7 @@ pub async fn comment(
         }
         Some(HoldReason::Policy | HoldReason::Link | HoldReason::BlockedWord) => "held",
     };
-    tracing::info!(article = target.article_id, outcome, "comment received");
+    tracing::info!(article = %target.article_id, outcome, "comment received");
     Ok(Redirect::to(&format!("{path}?comment={outcome}#comments")).into_response())
 }
 

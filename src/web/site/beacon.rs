@@ -20,7 +20,7 @@ use crate::web::error::SiteError;
 
 /// The signature that makes a beacon URL valid for one article.
 pub fn signature(key: &[u8; 32], id: ArticleId) -> String {
-    blake3::keyed_hash(key, &id.to_le_bytes()).to_hex()[..16].to_owned()
+    blake3::keyed_hash(key, &id.0.to_le_bytes()).to_hex()[..16].to_owned()
 }
 
 pub fn beacon_path(key: &[u8; 32], id: ArticleId) -> String {

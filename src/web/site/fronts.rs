@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Chrome, cached_page, latest, must_reads, popular_now, sections};
 use crate::cache::Dependency;
-use crate::domain::{ArticleCard, Author, Section};
+use crate::domain::{ArticleCard, ArticleId, Author, Section};
 use crate::ranking::modules::MODULE_SIZE;
 use crate::store::ListFilter;
 use crate::web::AppState;
@@ -66,7 +66,7 @@ async fn render_home(state: &AppState) -> Result<String, SiteError> {
         let lead = Some(picks.remove(0));
         (lead, picks.into_iter().take(4).collect())
     };
-    let mut shown: Vec<i64> = lead.iter().chain(top.iter()).map(|c| c.id).collect();
+    let mut shown: Vec<ArticleId> = lead.iter().chain(top.iter()).map(|c| c.id).collect();
 
     let mut section_blocks = Vec::new();
     for section in sections(state).await?.iter().cloned() {

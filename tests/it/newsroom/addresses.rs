@@ -9,7 +9,7 @@ use chrono::{Duration, Utc};
 use super::{Browser, as_refs, editor_form, fields_of, version_of};
 use crate::helpers::{TestApp, attrs, texts};
 
-async fn rename(app: &TestApp, browser: &Browser, id: i64, slug: &str) -> StatusCode {
+async fn rename(app: &TestApp, browser: &Browser, id: broadsheet::domain::ArticleId, slug: &str) -> StatusCode {
     let mut fields = fields_of(app, id).await;
     fields.slug = slug.into();
     let mut form = editor_form(&fields, version_of(app, id).await);
@@ -17,7 +17,7 @@ async fn rename(app: &TestApp, browser: &Browser, id: i64, slug: &str) -> Status
     app.admin_post(browser, &format!("/admin/articles/{id}"), &as_refs(&form)).await.status
 }
 
-async fn section_of(app: &TestApp, id: i64) -> String {
+async fn section_of(app: &TestApp, id: broadsheet::domain::ArticleId) -> String {
     app.state.store.editable_article(id).await.expect("store").expect("article").section_slug
 }
 

@@ -40,7 +40,7 @@ async fn editors_order_must_reads_and_picks_expire() {
         &[("article", &a), ("expires", ""), ("article", &b), ("expires", ""), ("move_up", "1")],
     )
     .await;
-    let order: Vec<i64> =
+    let order: Vec<broadsheet::domain::ArticleId> =
         app.state.store.must_read_entries().await.expect("picks").iter().map(|p| p.article_id).collect();
     assert_eq!(order, vec![second, first]);
     let home = app.get("/").await;

@@ -108,7 +108,7 @@ async fn use_link(app: &TestApp, path: &str, password: &str) -> StatusCode {
     app.admin_post_raw(Some(&login_cookie), path, body, &[]).await.status
 }
 
-async fn admin_and_member(app: &TestApp) -> (Browser, i64) {
+async fn admin_and_member(app: &TestApp) -> (Browser, broadsheet::domain::UserId) {
     let admin = app.add_user("admin@news.test", "Ada Admin", Role::Admin).await;
     let browser = app.sign_in(&admin).await;
     let member = app.add_user("nia@news.test", "Nia New", Role::Author).await;

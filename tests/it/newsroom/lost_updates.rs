@@ -9,7 +9,7 @@ use super::{Browser, as_refs, editor_form, encode, fields_of, version_of};
 use crate::helpers::{TestApp, attrs, texts};
 
 /// Two editors signed in, and a draft on the byline of the first.
-async fn two_editors(slug: &str) -> (TestApp, Browser, Browser, i64) {
+async fn two_editors(slug: &str) -> (TestApp, Browser, Browser, broadsheet::domain::ArticleId) {
     let app = TestApp::spawn().await;
     let ana = app.add_user("ana@news.test", "Ana Editor", Role::Editor).await;
     let ben = app.add_user("ben@news.test", "Ben Editor", Role::Editor).await;
@@ -22,7 +22,7 @@ async fn two_editors(slug: &str) -> (TestApp, Browser, Browser, i64) {
 async fn save_form(
     app: &TestApp,
     browser: &Browser,
-    id: i64,
+    id: broadsheet::domain::ArticleId,
     form: &[(String, String)],
 ) -> crate::helpers::TestResponse {
     let mut form = form.to_vec();
@@ -180,7 +180,7 @@ async fn a_stale_must_reads_list_is_refused_with_both_lists_shown() {
     let second =
         app.admin_post(&b, "/admin/curation/must-reads", &[("add", &yours.to_string()), ("version", &seen)]).await;
     assert_eq!(second.status, StatusCode::CONFLICT);
-    let stored: Vec<i64> =
+    let stored: Vec<broadsheet::domain::ArticleId> =
         app.state.store.must_read_entries().await.expect("picks").iter().map(|e| e.article_id).collect();
     assert_eq!(stored, vec![ours], "the first save is intact");
     let doc = second.html();
@@ -200,7 +200,7 @@ async fn a_stale_must_reads_list_is_refused_with_both_lists_shown() {
     again.push(("version", now));
     let again: Vec<(&str, &str)> = again.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_eq!(app.admin_post(&b, "/admin/curation/must-reads", &again).await.status, StatusCode::SEE_OTHER);
-    let stored: Vec<i64> =
+    let stored: Vec<broadsheet::domain::ArticleId> =
         app.state.store.must_read_entries().await.expect("picks").iter().map(|e| e.article_id).collect();
     assert_eq!(stored.last(), Some(&yours));
 }
@@ -221,7 +221,7 @@ async fn stale_home_slots_and_banner_saves_are_refused() {
     assert_eq!(first.status, StatusCode::SEE_OTHER);
     let second = app.admin_post(&b, "/admin/curation/home", &[("version", &home_seen)]).await;
     assert_eq!(second.status, StatusCode::CONFLICT, "emptying a list someone just changed is refused");
-    let home: Vec<i64> =
+    let home: Vec<broadsheet::domain::ArticleId> =
         app.state.store.home_slot_entries().await.expect("slots").iter().map(|e| e.article_id).collect();
     assert_eq!(home.last(), Some(&reference));
 

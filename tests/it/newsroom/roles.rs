@@ -74,7 +74,7 @@ struct Cast {
     browser: Browser,
 }
 
-async fn save(app: &TestApp, cast: &Cast, id: i64) -> StatusCode {
+async fn save(app: &TestApp, cast: &Cast, id: broadsheet::domain::ArticleId) -> StatusCode {
     let mut fields = fields_of(app, id).await;
     fields.headline = format!("{} (edited)", fields.headline);
     let mut form = editor_form(&fields, version_of(app, id).await);
@@ -82,12 +82,12 @@ async fn save(app: &TestApp, cast: &Cast, id: i64) -> StatusCode {
     app.admin_post(&cast.browser, &format!("/admin/articles/{id}"), &as_refs(&form)).await.status
 }
 
-async fn step(app: &TestApp, cast: &Cast, id: i64, step: &str) -> StatusCode {
+async fn step(app: &TestApp, cast: &Cast, id: broadsheet::domain::ArticleId, step: &str) -> StatusCode {
     let path = format!("/admin/articles/{id}/workflow");
     app.admin_post(&cast.browser, &path, &[("step", step), ("publish_at", "2099-01-01T09:00")]).await.status
 }
 
-async fn published_by(app: &TestApp, user: &User, slug: &str) -> i64 {
+async fn published_by(app: &TestApp, user: &User, slug: &str) -> broadsheet::domain::ArticleId {
     let id = app.draft_by(user, slug).await;
     app.set_status(id, ArticleStatus::Published).await;
     id

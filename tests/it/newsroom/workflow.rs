@@ -48,17 +48,19 @@ async fn a_story_goes_from_contributor_to_editor_to_a_scheduled_publication_that
         )
         .await;
     assert_eq!(created.status, StatusCode::SEE_OTHER);
-    let id: i64 = created
-        .header(header::LOCATION)
-        .expect("location")
-        .split('/')
-        .nth(3)
-        .expect("id")
-        .split('?')
-        .next()
-        .expect("id")
-        .parse()
-        .expect("number");
+    let id = broadsheet::domain::ArticleId(
+        created
+            .header(header::LOCATION)
+            .expect("location")
+            .split('/')
+            .nth(3)
+            .expect("id")
+            .split('?')
+            .next()
+            .expect("id")
+            .parse()
+            .expect("number"),
+    );
     assert_eq!(
         app.admin_post(&w, &format!("/admin/articles/{id}/workflow"), &[("step", "submit")]).await.status,
         StatusCode::SEE_OTHER
@@ -88,7 +90,8 @@ async fn a_story_goes_from_contributor_to_editor_to_a_scheduled_publication_that
     let due = at + Duration::seconds(1);
     let other = app.second_store().await;
     let (a, b) = tokio::join!(run_due(other.as_ref(), due), run_due(app.state.store.as_ref(), due));
-    let fired: Vec<i64> = a.expect("pass").published.into_iter().chain(b.expect("pass").published).collect();
+    let fired: Vec<broadsheet::domain::ArticleId> =
+        a.expect("pass").published.into_iter().chain(b.expect("pass").published).collect();
     assert_eq!(fired, vec![id]);
     assert!(run_due(other.as_ref(), due).await.expect("pass").is_empty());
     let events = app.state.store.workflow_events(id).await.expect("events");
@@ -258,7 +261,7 @@ async fn a_preview_link_shows_the_draft_and_nothing_else() {
     assert!(preview.text().contains("The secret-draft story"));
     assert_eq!(preview.header(header::HeaderName::from_static("x-robots-tag")).as_deref(), Some("noindex, nofollow"));
     assert!(attrs(&preview.html(), "article[data-beacon]", "data-beacon").is_empty(), "previews are not counted");
-    let tampered = path.replace(&format!("/preview/{id}/"), &format!("/preview/{}/", id + 1));
+    let tampered = path.replace(&format!("/preview/{id}/"), &format!("/preview/{}/", id.0 + 1));
     assert_eq!(app.get(&tampered).await.status, StatusCode::NOT_FOUND);
     let section = app.state.store.editable_article(id).await.expect("store").expect("a").section_slug;
     assert_eq!(app.get(&format!("/{section}/secret-draft")).await.status, StatusCode::NOT_FOUND);
