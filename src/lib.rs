@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cache;
 /// Command-line subcommands.
 pub mod cli;
+pub mod clock;
 /// Typed settings from defaults, file, environment and flags.
 pub mod config;
 /// The demo newsroom loaded by `serve --demo`.

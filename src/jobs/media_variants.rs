@@ -6,7 +6,6 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use tracing::Instrument;
 
 use crate::media::{self, CancelOnDrop, Ingested, Limits, MediaError};
@@ -89,7 +88,7 @@ pub struct VariantPass {
 
 /// Processes a few pending uploads whose retry time has come.
 pub async fn make_pending_variants(state: &AppState) -> Result<VariantPass, StoreError> {
-    let pending = state.store.media_without_variants(4, Utc::now()).await?;
+    let pending = state.store.media_without_variants(4, state.clock.now()).await?;
     let mut pass = VariantPass::default();
     // Dropped when the worker is aborted at shutdown: the blocking work then stops early.
     let guard = CancelOnDrop::default();
@@ -106,7 +105,7 @@ pub async fn make_pending_variants(state: &AppState) -> Result<VariantPass, Stor
                     error = %e, media = item.id, retry_in_secs = delay.as_secs(),
                     "cannot make variants now; will try again"
                 );
-                let retry_at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+                let retry_at = state.clock.now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
                 state.store.defer_media_variants(item.id, retry_at).await?;
                 pass.deferred += 1;
                 pass.next_retry = Some(pass.next_retry.map_or(delay, |next| next.min(delay)));

@@ -13,8 +13,7 @@ pub fn refresh_soon(state: &AppState, id: ArticleId) {
     let state = state.clone();
     tokio::spawn(
         async move {
-            if let Err(e) = crate::ranking::related::refresh_around(state.store.as_ref(), id, chrono::Utc::now()).await
-            {
+            if let Err(e) = crate::ranking::related::refresh_around(state.store.as_ref(), id, state.clock.now()).await {
                 tracing::error!(error = %e, article = %id, "cannot refresh related articles");
             }
             state.changed(Change::Article(id));

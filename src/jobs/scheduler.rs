@@ -18,7 +18,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(
         async move {
             loop {
-                let now = chrono::Utc::now();
+                let now = state.clock.now();
                 match crate::newsroom::scheduler::run_due(state.store.as_ref(), now).await {
                     Ok(fired) => {
                         for id in fired.published.iter().chain(&fired.unpublished) {
@@ -41,7 +41,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                         None
                     }
                 };
-                let wait = crate::newsroom::scheduler::sleep_for(next, chrono::Utc::now(), CHECK_AT_LEAST_EVERY);
+                let wait = crate::newsroom::scheduler::sleep_for(next, state.clock.now(), CHECK_AT_LEAST_EVERY);
                 tokio::time::sleep(wait).await;
             }
         }

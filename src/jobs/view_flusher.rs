@@ -16,7 +16,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticker.tick().await;
-                if let Err(e) = state.views.flush(state.store.as_ref(), chrono::Utc::now()).await {
+                if let Err(e) = state.views.flush(state.store.as_ref(), state.clock.now()).await {
                     tracing::error!(error = %e, pending = state.views.pending_total(), "view flush failed; will retry");
                 }
                 state.comment_limiter.retain_recent();
@@ -29,7 +29,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
 
 /// Writes the views still buffered, once the flusher has stopped (at shutdown).
 pub async fn flush_remaining(state: &AppState) {
-    match state.views.flush(state.store.as_ref(), chrono::Utc::now()).await {
+    match state.views.flush(state.store.as_ref(), state.clock.now()).await {
         Ok(n) => tracing::info!(views = n, "flushed buffered views at shutdown"),
         Err(e) => tracing::error!(error = %e, "could not flush buffered views at shutdown"),
     }
@@ -38,7 +38,7 @@ pub async fn flush_remaining(state: &AppState) {
 /// Deletes expired sessions and sign-in failures that no longer count, so neither table grows
 /// without bound. Cheap (two indexed deletes), so it simply runs with every view flush.
 async fn prune_newsroom_records(state: &AppState) {
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     let limits = &state.settings.newsroom;
     let idle_before = now - chrono::Duration::minutes(limits.session_idle_minutes);
     let created_before = now - chrono::Duration::hours(limits.session_absolute_hours);

@@ -57,6 +57,8 @@ impl std::ops::Deref for AppState {
 /// What [`AppState`] shares.
 pub struct Shared {
     pub settings: Arc<Settings>,
+    /// Where requests and jobs read the time; tests move it.
+    pub clock: crate::clock::Clock,
     pub store: Arc<dyn Store>,
     pub views: Arc<ViewCounter>,
     pub popular: Arc<PopularNow>,
@@ -111,6 +113,7 @@ impl AppState {
     pub async fn new(settings: Settings, store: Arc<dyn Store>) -> StoreResult<Self> {
         let per_minute = NonZeroU32::new(settings.comments.per_ip_per_minute).unwrap_or(NonZeroU32::MIN);
         Self(Arc::new(Shared {
+            clock: crate::clock::Clock::system(),
             views: Arc::new(ViewCounter::new(&settings.views)),
             popular: Arc::new(PopularNow::new(Duration::from_secs(settings.cache.max_age_secs))),
             cache: Arc::new(PageCache::new(
@@ -171,7 +174,7 @@ impl AppState {
             Ok(banner) => banner.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         };
-        banner.filter(|b| b.is_live(chrono::Utc::now()))
+        banner.filter(|b| b.is_live(self.clock.now()))
     }
 
     /// Uses `profile` (and its comment policy) from now on (a save on this node; other nodes read

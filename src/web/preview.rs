@@ -29,7 +29,7 @@ pub async fn show(
     State(state): State<AppState>,
     Path((id, expires, given)): Path<(ArticleId, i64, String)>,
 ) -> Result<Response, SiteError> {
-    if !verify(&state.preview_key, id, expires, &given, chrono::Utc::now().timestamp()) {
+    if !verify(&state.preview_key, id, expires, &given, state.clock.now().timestamp()) {
         return Err(SiteError::NotFound);
     }
     let article = state.store.article_by_id(id).await?.ok_or(SiteError::NotFound)?;

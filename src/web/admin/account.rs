@@ -102,7 +102,7 @@ async fn password_matches(state: &AppState, member: &Member, password: String) -
     let credentials = state.store.credentials_by_id(member.user.id).await?.ok_or(AdminError::NotFound)?;
     let ok = password_is_right(state, password, credentials.password_hash).await?;
     if ok {
-        state.store.set_session_reauth(&member.session.token_hash, Utc::now()).await?;
+        state.store.set_session_reauth(&member.session.token_hash, state.clock.now()).await?;
     }
     Ok(ok)
 }
@@ -127,7 +127,7 @@ pub async fn change_password(
     // The new password is the only way in: other sessions end, and an unused set-password link
     // (one that leaked, say) stops working.
     state.store.delete_sessions_of(member.user.id, Some(&member.session.token_hash)).await?;
-    state.store.revoke_password_tokens(member.user.id, Utc::now()).await?;
+    state.store.revoke_password_tokens(member.user.id, state.clock.now()).await?;
     audit(&state, Some(&member), "password_changed", "user", Some(member.user.id.0), String::new()).await;
     Ok(see_other("/admin/account", "password"))
 }
@@ -191,7 +191,7 @@ pub async fn totp(
             let secret = data_encoding::BASE32_NOPAD
                 .decode(form.text("secret").as_bytes())
                 .map_err(|_| AdminError::BadRequest("The setup key was damaged; start again.".into()))?;
-            let now = Utc::now().timestamp();
+            let now = state.clock.now().timestamp();
             let Some(step) = totp::verify(&secret, &form.text("code"), now, None) else {
                 let setup = TotpSetup {
                     secret: totp::secret_base32(&secret),

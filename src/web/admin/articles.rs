@@ -346,7 +346,7 @@ pub async fn create(
     State(state): State<AppState>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
-    let outcome = articles::create(newsroom(&state), &actor(&member), &article_form(&form), Utc::now()).await?;
+    let outcome = articles::create(newsroom(&state), &actor(&member), &article_form(&form), state.clock.now()).await?;
     match outcome {
         FormOutcome::Done { id, .. } => Ok(see_other(&format!("/admin/articles/{id}"), "created")),
         FormOutcome::Unsaved { fields, mut errors, not_stored, .. } => {
@@ -421,7 +421,7 @@ pub async fn save(
         publish_at: form.text("publish_at"),
         confirmed: form.flag("confirm"),
     };
-    match articles::save(newsroom(&state), &actor(&member), id, &request, Utc::now()).await? {
+    match articles::save(newsroom(&state), &actor(&member), id, &request, state.clock.now()).await? {
         FormOutcome::Done { id, moved_to } => {
             Ok(see_other(&format!("/admin/articles/{id}"), moved_to.map_or("saved", status_notice)))
         }
@@ -486,7 +486,15 @@ pub async fn workflow(
     let step = Step::parse(&form.text("step"));
     let moved_to = match step {
         Some(step) => {
-            articles::take_step(newsroom(&state), &actor(&member), id, step, &form.text("publish_at"), Utc::now()).await
+            articles::take_step(
+                newsroom(&state),
+                &actor(&member),
+                id,
+                step,
+                &form.text("publish_at"),
+                state.clock.now(),
+            )
+            .await
         }
         None => {
             // Who may not see the article learns nothing about it, not even that the step is unknown.
@@ -503,7 +511,8 @@ pub async fn schedule_unpublish(
     Path(id): Path<ArticleId>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
-    articles::schedule_unpublish(newsroom(&state), &actor(&member), id, &form.text("unpublish_at"), Utc::now()).await?;
+    articles::schedule_unpublish(newsroom(&state), &actor(&member), id, &form.text("unpublish_at"), state.clock.now())
+        .await?;
     Ok(see_other(&format!("/admin/articles/{id}"), "unpublish-set"))
 }
 
@@ -519,8 +528,14 @@ pub struct AutosaveReply {
     errors: Vec<String>,
 }
 
-fn autosave_refused(status: StatusCode, version: i64, code: &'static str, errors: Vec<String>) -> Response {
-    (status, Json(AutosaveReply { saved_at: Utc::now(), version, code: Some(code), errors })).into_response()
+fn autosave_refused(
+    now: DateTime<Utc>,
+    status: StatusCode,
+    version: i64,
+    code: &'static str,
+    errors: Vec<String>,
+) -> Response {
+    (status, Json(AutosaveReply { saved_at: now, version, code: Some(code), errors })).into_response()
 }
 
 /// Saves a draft in the background while the member types (from the editor's script).
@@ -530,28 +545,30 @@ pub async fn autosave(
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
     let base = base_version(&form);
-    let now = Utc::now();
+    let now = state.clock.now();
     let outcome = articles::autosave(newsroom(&state), &actor(&member), id, &article_form(&form), base, now).await?;
     Ok(match outcome {
         AutosaveOutcome::Saved { version } => {
             Json(AutosaveReply { saved_at: now, version, code: None, errors: Vec::new() }).into_response()
         }
         AutosaveOutcome::NotDraft => autosave_refused(
+            now,
             StatusCode::CONFLICT,
             base,
             "not_draft",
             vec!["Only drafts are saved automatically.".into()],
         ),
         AutosaveOutcome::Invalid(errors) => {
-            autosave_refused(StatusCode::UNPROCESSABLE_ENTITY, base, "invalid", errors.messages())
+            autosave_refused(now, StatusCode::UNPROCESSABLE_ENTITY, base, "invalid", errors.messages())
         }
         AutosaveOutcome::NotStored(e) => {
             let message = not_stored_message(&state, &e);
             let code = if e.is_storage_full() { "storage_full" } else { "database_unavailable" };
-            let response = autosave_refused(StatusCode::SERVICE_UNAVAILABLE, base, code, vec![message]);
+            let response = autosave_refused(now, StatusCode::SERVICE_UNAVAILABLE, base, code, vec![message]);
             with_retry_after(response, Some(&e))
         }
         AutosaveOutcome::Stale { version } => autosave_refused(
+            now,
             StatusCode::CONFLICT,
             version,
             "stale_version",
@@ -662,7 +679,8 @@ pub async fn restore(
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
     let outcome =
-        articles::restore(newsroom(&state), &actor(&member), id, revision_id, base_version(&form), Utc::now()).await?;
+        articles::restore(newsroom(&state), &actor(&member), id, revision_id, base_version(&form), state.clock.now())
+            .await?;
     match outcome {
         RestoreOutcome::Restored => Ok(see_other(&format!("/admin/articles/{id}"), "restored")),
         RestoreOutcome::Stale { revision } => {
@@ -686,7 +704,7 @@ pub async fn preview_link(
     Submitted { member, .. }: Submitted,
 ) -> Result<Response, AdminError> {
     let article = load(&state, &member, id, Action::SharePreview).await?;
-    let expires = Utc::now() + chrono::Duration::hours(state.settings.newsroom.preview_link_hours);
+    let expires = state.clock.now() + chrono::Duration::hours(state.settings.newsroom.preview_link_hours);
     let path = crate::web::preview::link(&state.preview_key, id, expires.timestamp());
     let link = format!("{}{path}", state.settings.base_url());
     audit(
@@ -709,6 +727,6 @@ pub async fn add_correction(
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
     let (kind, body) = (form.text("kind"), form.text("body"));
-    articles::add_correction(newsroom(&state), &actor(&member), id, &kind, &body, Utc::now()).await?;
+    articles::add_correction(newsroom(&state), &actor(&member), id, &kind, &body, state.clock.now()).await?;
     Ok(see_other(&format!("/admin/articles/{id}"), "correction"))
 }

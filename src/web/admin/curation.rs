@@ -4,7 +4,6 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::articles::{actor, newsroom};
@@ -70,7 +69,7 @@ async fn curation_page(state: &AppState, member: &Member) -> Result<CurationPage
 async fn stored_breaking(state: &AppState) -> Result<Option<Breaking>, AdminError> {
     let Some(json) = state.store.setting(BREAKING_KEY).await? else { return Ok(None) };
     let banner = serde_json::from_str::<Option<Breaking>>(&json).map_err(|e| AdminError::Internal(e.to_string()))?;
-    Ok(banner.filter(|b| b.is_live(Utc::now())))
+    Ok(banner.filter(|b| b.is_live(state.clock.now())))
 }
 
 /// The member's edited list as the page shows entries, for the form after a refused save.
@@ -178,7 +177,8 @@ async fn save_list(
 ) -> Result<Response, AdminError> {
     let picks = edited_list(&form, state.profile().zone())?;
     let saved =
-        curation::set_list(newsroom(state), &actor(&member), list, &picks, base_version(&form), Utc::now()).await?;
+        curation::set_list(newsroom(state), &actor(&member), list, &picks, base_version(&form), state.clock.now())
+            .await?;
     if saved == VersionedWrite::Stale {
         let mut context = curation_page(state, &member).await?;
         let (shown, form_name) = match list {
@@ -206,7 +206,8 @@ pub async fn save_breaking(
     };
     let input = BannerInput { text: form.text("text"), link: form.text("link"), expires_at, clear: form.flag("clear") };
     let (saved, banner) =
-        curation::set_breaking(newsroom(&state), &actor(&member), &input, base_version(&form), Utc::now()).await?;
+        curation::set_breaking(newsroom(&state), &actor(&member), &input, base_version(&form), state.clock.now())
+            .await?;
     if saved == VersionedWrite::Stale {
         let mut context = curation_page(&state, &member).await?;
         let theirs = match &context.breaking {

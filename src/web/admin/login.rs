@@ -123,7 +123,7 @@ pub async fn submit(
     client: Client,
     PublicForm { form }: PublicForm,
 ) -> Result<Response, AdminError> {
-    let now = Utc::now();
+    let now = state.clock.now();
     let email = form.text("email").trim().to_lowercase();
     let ip = client.ip.to_string();
     let next = safe_next(form.get("next"));
@@ -204,7 +204,7 @@ async fn pending_session(state: &AppState, headers: &axum::http::HeaderMap) -> R
     let token =
         cookie(headers, SESSION_COOKIE).ok_or(AdminError::SignInRequired { next: "/admin".into(), expired: false })?;
     let session = state.store.session(&token_hash(&token)).await?.ok_or(sign_in)?;
-    if Utc::now() - session.created_at > Duration::minutes(10) {
+    if state.clock.now() - session.created_at > Duration::minutes(10) {
         state.store.delete_session(&session.token_hash).await?;
         return Err(AdminError::SignInRequired { next: "/admin".into(), expired: true });
     }
@@ -240,7 +240,7 @@ pub async fn totp_submit(
     if !super::session::same_secret(form.get("_csrf").unwrap_or_default(), &session.csrf_token) {
         return Err(AdminError::CsrfFailed);
     }
-    let now = Utc::now();
+    let now = state.clock.now();
     let limits = &state.settings.newsroom;
     let key = session.user_id.to_string();
     let since = now - Duration::minutes(limits.login_window_minutes);
@@ -327,7 +327,7 @@ pub async fn set_password(
     };
     // Hashed before the link is taken: if the server is too busy to hash, the link still works.
     let hash = hash_in_background(&state, password).await?;
-    let Some(user_id) = state.store.take_password_token(&token_hash(&token), Utc::now()).await? else {
+    let Some(user_id) = state.store.take_password_token(&token_hash(&token), state.clock.now()).await? else {
         return refuse(LINK_USED.into());
     };
     state.store.set_password_hash(user_id, &hash).await?;

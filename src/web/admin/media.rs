@@ -8,7 +8,6 @@ use std::time::Duration;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::articles::{actor, newsroom};
@@ -165,7 +164,7 @@ pub async fn upload(
         wait: Duration::from_secs((state.settings.server.request_timeout_secs / 2).clamp(1, 10)),
     };
     let upload = Upload { file_name: name.clone(), bytes };
-    match media_desk::upload(newsroom(&state), &actor(&member), &intake, upload, Utc::now()).await {
+    match media_desk::upload(newsroom(&state), &actor(&member), &intake, upload, state.clock.now()).await {
         Ok(stored) => Ok(see_other(&format!("/admin/media/{}", stored.id), "uploaded")),
         Err(UploadError::Forbidden) => Err(AdminError::Forbidden),
         Err(UploadError::Rejected(e)) => {
@@ -229,6 +228,6 @@ pub async fn save(
         credit: form.text("credit"),
         focal: FocalPoint { x: fraction(&form.text("focal_x")), y: fraction(&form.text("focal_y")) },
     };
-    media_desk::describe(newsroom(&state), &actor(&member), id, &meta, Utc::now()).await?;
+    media_desk::describe(newsroom(&state), &actor(&member), id, &meta, state.clock.now()).await?;
     Ok(see_other(&format!("/admin/media/{id}"), "saved"))
 }

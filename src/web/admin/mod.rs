@@ -17,7 +17,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::Utc;
 use serde::Serialize;
 
 use super::AppState;
@@ -379,7 +378,7 @@ pub async fn audit(
         target_kind: kind.to_owned(),
         target_id: id,
         detail,
-        at: Utc::now(),
+        at: state.clock.now(),
     };
     if let Err(e) = state.store.record_audit(entry).await {
         tracing::error!(error = %e, action, "cannot write the audit log");

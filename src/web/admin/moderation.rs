@@ -3,7 +3,6 @@
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::articles::{actor, newsroom};
@@ -71,7 +70,7 @@ pub async fn act(
     Path(id): Path<i64>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
-    moderate(newsroom(&state), &actor(&member), id, &form.text("action"), &form.text("fingerprint"), Utc::now())
+    moderate(newsroom(&state), &actor(&member), id, &form.text("action"), &form.text("fingerprint"), state.clock.now())
         .await?;
     let back = match form.get("back") {
         Some(status) if CommentStatus::parse(status).is_some() => format!("/admin/comments?status={status}"),

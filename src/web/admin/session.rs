@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 
 use super::AdminError;
 use crate::auth::token::token_hash;
@@ -86,7 +86,7 @@ impl FromRequestParts<AppState> for Member {
         let Some(session) = state.store.session(&hash).await? else {
             return Err(sign_in(true));
         };
-        let now = Utc::now();
+        let now = state.clock.now();
         let limits = &state.settings.newsroom;
         let idle = now - session.last_seen_at > Duration::minutes(limits.session_idle_minutes);
         let too_old = now - session.created_at > Duration::hours(limits.session_absolute_hours);

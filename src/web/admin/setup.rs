@@ -3,7 +3,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::articles::{actor, newsroom};
@@ -118,7 +118,8 @@ pub async fn save_settings(
     };
     // Missing counts as -1, which no stored version is: such a save is refused as stale.
     let base = form.text("version").trim().parse::<i64>().unwrap_or(-1);
-    let saved = match profile::save_settings(newsroom(&state), &actor(&member), &profile, base, Utc::now()).await {
+    let saved = match profile::save_settings(newsroom(&state), &actor(&member), &profile, base, state.clock.now()).await
+    {
         Ok(saved) => saved,
         Err(ServiceError::Invalid(errors)) => {
             let context = settings_page(&state, &member, profile, Some(errors.messages().join(" ")), None, base);
@@ -406,7 +407,7 @@ pub async fn users(
 /// Creates a one-time link with which a person sets their password.
 pub async fn password_link(state: &AppState, user_id: UserId) -> Result<String, AdminError> {
     let token = new_token().map_err(|e| AdminError::Internal(e.to_string()))?;
-    let expires = Utc::now() + Duration::hours(state.settings.newsroom.password_link_hours);
+    let expires = state.clock.now() + Duration::hours(state.settings.newsroom.password_link_hours);
     state.store.insert_password_token(&token_hash(&token), user_id, expires).await?;
     Ok(format!("{}/admin/set-password/{token}", state.settings.base_url()))
 }
@@ -436,7 +437,7 @@ pub async fn add_user(
             name,
             role,
             password_hash: None,
-            created_at: Utc::now(),
+            created_at: state.clock.now(),
         })
         .await
     {
@@ -485,7 +486,7 @@ pub async fn update_user(
             if target.id == member.user.id && disable {
                 return Err(AdminError::BadRequest("You cannot disable your own account.".into()));
             }
-            state.store.set_user_disabled(id, disable, Utc::now()).await?;
+            state.store.set_user_disabled(id, disable, state.clock.now()).await?;
             audit(
                 &state,
                 Some(&member),

@@ -358,7 +358,7 @@ pub async fn comment(
             body: body.as_str().to_owned(),
             status,
             fingerprint,
-            created_at: chrono::Utc::now(),
+            created_at: state.clock.now(),
         })
         .await;
     match stored {
@@ -393,7 +393,7 @@ async fn comment_allowed(state: &AppState, client: &Client) -> Result<bool, Site
         hasher.update(b"comment-limit\0").update(client.ip.to_string().as_bytes());
         hasher.finalize().to_hex()[..32].to_owned()
     };
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     let attempts = state.store.note_comment_attempt(&key, now, now - chrono::Duration::minutes(1)).await?;
     Ok(attempts <= i64::from(state.settings.comments.per_ip_per_minute))
 }

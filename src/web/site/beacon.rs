@@ -54,7 +54,7 @@ fn count(
         return Err(SiteError::NotFound);
     }
     let counted = sent_by_our_page(headers)
-        && state.views.record(id, client.ip, &client.user_agent, chrono::Utc::now()) == ViewOutcome::Counted;
+        && state.views.record(id, client.ip, &client.user_agent, state.clock.now()) == ViewOutcome::Counted;
     Ok(Counted { counted, views: state.views.live_total(id) })
 }
 

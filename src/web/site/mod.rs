@@ -12,7 +12,7 @@ use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
-use chrono::{Datelike, Utc};
+use chrono::Datelike;
 use serde::Serialize;
 use tracing::Instrument;
 
@@ -78,7 +78,7 @@ impl Chrome {
             meta_description: profile.description.clone(),
             canonical_url: None,
             current_section: None,
-            year: Utc::now().year(),
+            year: state.clock.now().year(),
         }
     }
 
