@@ -133,8 +133,9 @@ pub async fn run(args: UserArgs) -> anyhow::Result<()> {
             println!("Added {} <{}> as {}.", user.name, user.email, role.label());
             if link {
                 let token = new_token().map_err(|e| anyhow::anyhow!("{e}"))?;
-                let expires = Utc::now() + Duration::hours(settings.newsroom.password_link_hours);
-                store.insert_password_token(&token_hash(&token), user.id, expires).await?;
+                let now = Utc::now();
+                let expires = now + Duration::hours(settings.newsroom.password_link_hours);
+                store.insert_password_token(&token_hash(&token), user.id, expires, now).await?;
                 println!(
                     "Set-password link (works once, for {} hours): {}/admin/set-password/{token}",
                     settings.newsroom.password_link_hours,

@@ -141,8 +141,8 @@ pub(super) async fn home_slots(db: &Db) -> StoreResult<Vec<ArticleCard>> {
 
 #[async_trait]
 pub trait CurationRepo: Send + Sync {
-    /// The editors' picks that are published, in the editors' order.
-    async fn must_reads(&self, limit: i64) -> StoreResult<Vec<ArticleCard>>;
+    /// The editors' picks that are published and not expired at `now`, in the editors' order.
+    async fn must_reads(&self, limit: i64, now: DateTime<Utc>) -> StoreResult<Vec<ArticleCard>>;
 
     async fn set_must_reads(&self, ids: &[ArticleId]) -> StoreResult<()>;
 
@@ -193,7 +193,7 @@ pub trait CurationRepo: Send + Sync {
 
 #[async_trait]
 impl CurationRepo for SqlStore {
-    async fn must_reads(&self, limit: i64) -> StoreResult<Vec<ArticleCard>> {
+    async fn must_reads(&self, limit: i64, now: DateTime<Utc>) -> StoreResult<Vec<ArticleCard>> {
         let rows = sql_built(format!(
             "SELECT {} FROM must_reads m {} articles a ON a.id = m.article_id JOIN sections s ON s.id = a.section_id {} \
              WHERE a.status = 'published' AND (m.expires_at IS NULL OR m.expires_at > $2) \
@@ -203,7 +203,7 @@ impl CurationRepo for SqlStore {
             media_join!(),
         ))
         .bind(limit)
-        .bind(to_unix(Utc::now()))
+        .bind(to_unix(now))
         .fetch_all(&self.db)
         .await?;
         cards(&rows)

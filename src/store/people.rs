@@ -64,12 +64,13 @@ pub trait PeopleRepo: Send + Sync {
     async fn use_recovery_code(&self, id: UserId, code_hash: &str, at: DateTime<Utc>) -> StoreResult<bool>;
 
     /// Stores a new one-time link and, in the same transaction, revokes every earlier unused link of
-    /// the user: only the newest link works, so an older one that leaked is worthless.
+    /// the user as of `now`: only the newest link works, so an older one that leaked is worthless.
     async fn insert_password_token(
         &self,
         token_hash: &str,
         user_id: UserId,
         expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> StoreResult<()>;
 
     /// Consumes a one-time link: the user it was made for, if unused and unexpired. Exactly once.
@@ -277,10 +278,11 @@ impl PeopleRepo for SqlStore {
         token_hash: &str,
         user_id: UserId,
         expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
         // Older links are revoked as of now: a link only ever works until a newer one is made.
-        sql(REVOKE_PASSWORD_TOKENS).bind(user_id).bind(to_unix(Utc::now())).execute(&mut tx).await?;
+        sql(REVOKE_PASSWORD_TOKENS).bind(user_id).bind(to_unix(now)).execute(&mut tx).await?;
         sql("INSERT INTO password_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
             .bind(token_hash)
             .bind(user_id)

@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tracing::Instrument;
 
+use crate::clock::Clock;
 use crate::domain::ArticleCard;
 use crate::store::{Store, StoreResult};
 
@@ -28,15 +29,18 @@ pub struct PopularNow {
     /// Set while a background refresh is scheduled, so a busy site starts one, not one per page.
     background: AtomicBool,
     max_age: Duration,
+    /// The site's clock, which sets the window summed.
+    clock: Clock,
 }
 
 impl PopularNow {
-    pub fn new(max_age: Duration) -> Self {
+    pub fn new(max_age: Duration, clock: Clock) -> Self {
         Self {
             kept: RwLock::new(None),
             refreshing: tokio::sync::Mutex::new(()),
             background: AtomicBool::new(false),
             max_age,
+            clock,
         }
     }
 
@@ -90,7 +94,7 @@ impl PopularNow {
             let _wait = self.refreshing.lock().await;
             return Ok(());
         };
-        let list = load(store.as_ref()).await?;
+        let list = load(store.as_ref(), self.clock.now()).await?;
         *self.kept.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
             Some(Kept { at: Instant::now(), list: Arc::new(list) });
         Ok(())
@@ -109,8 +113,7 @@ impl PopularNow {
     }
 }
 
-async fn load(store: &dyn Store) -> StoreResult<Vec<ArticleCard>> {
-    let now = Utc::now();
+async fn load(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<Vec<ArticleCard>> {
     let mut list = store.popular_articles((now - chrono::Duration::hours(24)).timestamp(), DEPTH as i64).await?;
     if list.len() < DEPTH {
         for card in store.popular_articles((now - chrono::Duration::days(7)).timestamp(), DEPTH as i64).await? {

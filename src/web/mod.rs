@@ -112,10 +112,11 @@ fn key_from(bytes: Vec<u8>) -> [u8; 32] {
 impl AppState {
     pub async fn new(settings: Settings, store: Arc<dyn Store>) -> StoreResult<Self> {
         let per_minute = NonZeroU32::new(settings.comments.per_ip_per_minute).unwrap_or(NonZeroU32::MIN);
+        let clock = crate::clock::Clock::system();
         Self(Arc::new(Shared {
-            clock: crate::clock::Clock::system(),
+            clock: clock.clone(),
             views: Arc::new(ViewCounter::new(&settings.views)),
-            popular: Arc::new(PopularNow::new(Duration::from_secs(settings.cache.max_age_secs))),
+            popular: Arc::new(PopularNow::new(Duration::from_secs(settings.cache.max_age_secs), clock)),
             cache: Arc::new(PageCache::new(
                 Duration::from_secs(settings.cache.max_age_secs),
                 settings.cache.max_mib.saturating_mul(1 << 20),

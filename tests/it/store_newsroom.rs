@@ -197,8 +197,8 @@ async fn a_password_link_works_once_and_not_after_it_expires() {
     // Another account's link: a newer link of Ana's would revoke an older one anyway.
     let bo = db.user("bo@example.com", "Bo Berg").await;
     let now = t0();
-    db.store.insert_password_token("fresh", ana.id, now + Duration::hours(24)).await.expect("token");
-    db.store.insert_password_token("stale", bo.id, now - Duration::seconds(1)).await.expect("token");
+    db.store.insert_password_token("fresh", ana.id, now + Duration::hours(24), now).await.expect("token");
+    db.store.insert_password_token("stale", bo.id, now - Duration::seconds(1), now).await.expect("token");
     assert_eq!(db.store.take_password_token("fresh", now).await.expect("take"), Some(ana.id));
     assert_eq!(db.store.take_password_token("fresh", now).await.expect("take"), None);
     assert_eq!(db.store.take_password_token("stale", now).await.expect("take"), None);
@@ -521,7 +521,7 @@ async fn an_expired_must_read_is_left_out() {
     let picks = [(expired, Some(now - Duration::hours(1))), (current, Some(now + Duration::hours(1))), (draft, None)];
     let version = db.store.edit_version(Edited::MustReads).await.expect("version");
     assert_eq!(db.store.set_must_read_entries(&picks, version).await.expect("set"), VersionedWrite::Written);
-    let shown: Vec<_> = db.store.must_reads(10).await.expect("must reads").into_iter().map(|c| c.id).collect();
+    let shown: Vec<_> = db.store.must_reads(10, now).await.expect("must reads").into_iter().map(|c| c.id).collect();
     assert_eq!(shown, [current]);
     let entries: Vec<_> =
         db.store.must_read_entries().await.expect("entries").into_iter().map(|e| e.article_id).collect();
@@ -700,13 +700,13 @@ async fn password_links_are_revoked_by_newer_ones_by_use_and_on_request() {
     let user = db.user("nia@news.test", "Nia New").await;
     let other = db.user("ola@news.test", "Ola Other").await;
     let later = t0() + Duration::hours(1);
-    db.store.insert_password_token("a", user.id, later).await.expect("a");
-    db.store.insert_password_token("other", other.id, later).await.expect("other");
-    db.store.insert_password_token("b", user.id, later).await.expect("b");
+    db.store.insert_password_token("a", user.id, later, t0()).await.expect("a");
+    db.store.insert_password_token("other", other.id, later, t0()).await.expect("other");
+    db.store.insert_password_token("b", user.id, later, t0()).await.expect("b");
     assert_eq!(db.store.take_password_token("a", t0()).await.expect("take"), None, "a newer link revoked it");
     assert_eq!(db.store.take_password_token("b", t0()).await.expect("take"), Some(user.id));
     assert_eq!(db.store.take_password_token("b", t0()).await.expect("take"), None, "once only");
-    db.store.insert_password_token("c", user.id, later).await.expect("c");
+    db.store.insert_password_token("c", user.id, later, t0()).await.expect("c");
     assert_eq!(db.store.revoke_password_tokens(user.id, t0()).await.expect("revoke"), 1);
     assert_eq!(db.store.take_password_token("c", t0()).await.expect("take"), None);
     assert_eq!(db.store.take_password_token("other", t0()).await.expect("take"), Some(other.id), "others' links stay");

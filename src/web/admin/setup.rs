@@ -407,8 +407,9 @@ pub async fn users(
 /// Creates a one-time link with which a person sets their password.
 pub async fn password_link(state: &AppState, user_id: UserId) -> Result<String, AdminError> {
     let token = new_token().map_err(|e| AdminError::Internal(e.to_string()))?;
-    let expires = state.clock.now() + Duration::hours(state.settings.newsroom.password_link_hours);
-    state.store.insert_password_token(&token_hash(&token), user_id, expires).await?;
+    let now = state.clock.now();
+    let expires = now + Duration::hours(state.settings.newsroom.password_link_hours);
+    state.store.insert_password_token(&token_hash(&token), user_id, expires, now).await?;
     Ok(format!("{}/admin/set-password/{token}", state.settings.base_url()))
 }
 

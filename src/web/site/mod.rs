@@ -190,7 +190,7 @@ pub async fn latest(state: &AppState, filter: ListFilter, want: usize) -> Result
 /// The editors' picks, in their order.
 pub async fn must_reads(state: &AppState, want: usize) -> Result<Arc<Vec<ArticleCard>>, SiteError> {
     let key = format!("must-reads:{want}");
-    state.cache.fragment(&key, async { Ok(state.store.must_reads(want as i64).await?) }).await
+    state.cache.fragment(&key, async { Ok(state.store.must_reads(want as i64, state.clock.now()).await?) }).await
 }
 
 /// Popular Now, shared by every page that shows it (the first `want` of the kept list).

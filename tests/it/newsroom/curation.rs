@@ -62,6 +62,19 @@ async fn editors_order_must_reads_and_picks_expire() {
     assert_eq!(saved.status, StatusCode::SEE_OTHER);
     let home = app.get("/").await;
     assert_eq!(must_reads_on(&home.html()), vec!["The pick-one story about harbour cranes"]);
+
+    // Expiry is read off the site's clock: a pick due to leave in two hours stays until then.
+    let zone = app.state.profile().zone();
+    let later = (app.state.clock.now() + Duration::hours(2)).with_timezone(&zone).format("%Y-%m-%dT%H:%M").to_string();
+    let saved = app
+        .admin_post_from(&e, "/admin/curation", "/admin/curation/must-reads", &[("article", &a), ("expires", &later)])
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    assert_eq!(must_reads_on(&app.get("/").await.html()), vec!["The pick-one story about harbour cranes"]);
+    app.state.clock.advance(Duration::hours(3));
+    // Cached pages and shared lists live for their age (45 s by default); here they go at once.
+    app.state.cache.invalidate(&broadsheet::cache::Dependency::Lists);
+    assert!(must_reads_on(&app.get("/").await.html()).is_empty(), "the pick left the site when its time came");
 }
 
 #[tokio::test]

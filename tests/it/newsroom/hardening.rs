@@ -143,7 +143,8 @@ async fn using_a_link_revokes_every_other_link_of_the_account() {
     // (`broadsheet user`) would.
     let token = broadsheet::auth::token::new_token().expect("token");
     let hash = broadsheet::auth::token::token_hash(&token);
-    app.state.store.insert_password_token(&hash, nia, Utc::now() + chrono::Duration::hours(1)).await.expect("link");
+    let now = app.state.clock.now();
+    app.state.store.insert_password_token(&hash, nia, now + chrono::Duration::hours(1), now).await.expect("link");
     assert_eq!(
         use_link(&app, &format!("/admin/set-password/{token}"), "nia's own long password").await,
         StatusCode::SEE_OTHER
