@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use unicode_segmentation::UnicodeSegmentation;
 
-use super::ids::ArticleId;
+use super::ids::{ArticleId, CommentId};
 use super::text::{TextError, clean_line, clean_text};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -127,7 +127,7 @@ impl CommentStatus {
 /// A stored comment as readers see it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Comment {
-    pub id: i64,
+    pub id: CommentId,
     pub article_id: ArticleId,
     pub author_name: String,
     pub body: String,

@@ -28,6 +28,14 @@ id_types! {
     UserId;
     /// A byline: the author page an account or a contributor writes under.
     AuthorId;
+    /// A section of the site (Asia, Business…).
+    SectionId;
+    /// A tag grouping articles across sections.
+    TagId;
+    /// An uploaded image in the media library.
+    MediaId;
+    /// A reader's comment.
+    CommentId;
 }
 
 #[cfg(test)]

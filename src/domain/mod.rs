@@ -16,7 +16,7 @@ pub use article::{Article, ArticleCard, ArticleStatus, AuthorRef, FeaturedImage,
 pub use comment::{Comment, CommentBody, CommentError, CommentStatus, CommenterName};
 pub use correction::{Correction, CorrectionKind};
 pub use email::{Email, EmailError};
-pub use ids::{ArticleId, AuthorId, UserId};
+pub use ids::{ArticleId, AuthorId, CommentId, MediaId, SectionId, TagId, UserId};
 pub use page::{PageNumber, PageNumberError};
 pub use role::{Action, Ownership, Role, permits};
 pub use slug::{Slug, SlugError};
@@ -27,7 +27,7 @@ use serde::Serialize;
 /// A section of the site (Asia, Business, ...), in navigation order.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Section {
-    pub id: i64,
+    pub id: SectionId,
     pub slug: String,
     pub name: String,
     pub position: i64,
@@ -47,7 +47,7 @@ pub struct Author {
 /// A tag that groups articles across sections.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Tag {
-    pub id: i64,
+    pub id: TagId,
     pub slug: String,
     pub name: String,
 }

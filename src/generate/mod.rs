@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::config::Settings;
 use crate::demo::{self, Dice};
-use crate::domain::{ArticleId, ArticleStatus, AuthorId, CommentStatus, FeaturedImage, Slug};
+use crate::domain::{ArticleId, ArticleStatus, AuthorId, CommentStatus, FeaturedImage, SectionId, Slug};
 use crate::markdown;
 use crate::store::{ArticleWithHistory, NewArticle, NewAuthor, NewSection, PastComment, Store, StoreError, sqlite};
 use text::TextModel;
@@ -84,7 +84,7 @@ struct Draft {
 struct Plan {
     model: TextModel,
     seed: u64,
-    section_ids: Vec<i64>,
+    section_ids: Vec<SectionId>,
     author_ids: Vec<AuthorId>,
     tags: Vec<(String, String)>,
     now: DateTime<Utc>,

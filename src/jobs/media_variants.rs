@@ -102,7 +102,7 @@ pub async fn make_pending_variants(state: &AppState) -> Result<VariantPass, Stor
             Err(e) if e.is_transient() => {
                 let delay = media::retry_delay(item.variant_attempts.saturating_add(1));
                 tracing::warn!(
-                    error = %e, media = item.id, retry_in_secs = delay.as_secs(),
+                    error = %e, media = %item.id, retry_in_secs = delay.as_secs(),
                     "cannot make variants now; will try again"
                 );
                 let retry_at = state.clock.now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
@@ -112,7 +112,7 @@ pub async fn make_pending_variants(state: &AppState) -> Result<VariantPass, Stor
             }
             Err(e) => {
                 // A file that cannot be processed would otherwise be retried forever.
-                tracing::error!(error = %e, media = item.id, "cannot make variants; keeping the original only");
+                tracing::error!(error = %e, media = %item.id, "cannot make variants; keeping the original only");
                 state.store.set_media_variants(item.id, &[]).await?;
                 pass.given_up += 1;
             }

@@ -17,7 +17,9 @@ use super::checklist::{self, ImageFacts};
 use super::workflow::{Step, may_take, parse_local_time};
 use crate::disk::DiskGuard;
 use crate::domain::text::clean_field;
-use crate::domain::{Action, ArticleId, ArticleStatus, AuthorId, Ownership, Role, Slug, UserId, permits};
+use crate::domain::{
+    Action, ArticleId, ArticleStatus, AuthorId, MediaId, Ownership, Role, SectionId, Slug, UserId, permits,
+};
 use crate::store::newsroom::{
     ArticleFields, Correction, CorrectionKind, EditableArticle, ImageChoice, NewAuditEntry, Transition, VersionedWrite,
 };
@@ -69,9 +71,9 @@ pub trait ChangeSink: Send + Sync {
     fn settings_changed(&self, profile: super::profile::SiteProfile);
     /// Image `id` was described anew (pages showing it are stale); `crops_reset`: its crops are to
     /// be made again.
-    fn media_changed(&self, id: i64, crops_reset: bool);
+    fn media_changed(&self, id: MediaId, crops_reset: bool);
     /// Image `id` was taken in: its variants are to be made. No page shows it yet.
-    fn media_added(&self, id: i64);
+    fn media_added(&self, id: MediaId);
 }
 
 /// What the article use cases need besides their input.
@@ -199,7 +201,7 @@ pub async fn validate_fields(
             slug_input.to_owned()
         }
     };
-    let section_id = form.section.parse::<i64>().unwrap_or(0);
+    let section_id = SectionId(form.section.parse::<i64>().unwrap_or(0));
     if !store.all_sections().await?.iter().any(|(s, _)| s.id == section_id) {
         errors.add("section", "Choose a section.");
     }
@@ -229,7 +231,7 @@ pub async fn validate_fields(
     if body_markdown.chars().count() > MAX_BODY_CHARS {
         errors.add("body", format!("The body can be at most {MAX_BODY_CHARS} characters."));
     }
-    let image = match form.image.parse::<i64>() {
+    let image = match form.image.parse::<i64>().map(MediaId) {
         Ok(media_id) => {
             if store.media_by_id(media_id).await?.is_none() {
                 errors.add("image", "The chosen image no longer exists.");

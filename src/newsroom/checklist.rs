@@ -110,7 +110,7 @@ mod tests {
 
     fn fields() -> ArticleFields {
         ArticleFields {
-            section_id: 1,
+            section_id: crate::domain::SectionId(1),
             slug: "s".into(),
             headline: "Kishida's aim for US visit: a summit with Kim".into(),
             dek: "The prime minister wants a meeting that no Japanese leader has had in twenty years.".into(),
@@ -118,7 +118,7 @@ mod tests {
             author_ids: vec![crate::domain::AuthorId(1)],
             tags: vec![],
             image: Some(ImageChoice {
-                media_id: 1,
+                media_id: crate::domain::MediaId(1),
                 alt: "Kishida at a podium".into(),
                 caption: String::new(),
                 credit: String::new(),

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::articles::{Actor, Newsroom, ServiceError, ValidationErrors, audit_entry};
 use super::profile::shows_as_typed;
-use crate::domain::{Action, Ownership, permits};
+use crate::domain::{Action, MediaId, Ownership, permits};
 use crate::media::{self, CancelOnDrop, DecodeBudget, Ingested, Limits, MediaError};
 use crate::store::StoreError;
 use crate::store::newsroom::{MediaMeta, MediaRecord, NewMedia};
@@ -90,7 +90,7 @@ pub async fn upload(
             _ => UploadError::Io(e),
         })?;
     let stored = newsroom.store.insert_media(record).await?;
-    audit_entry(newsroom.store, actor, "media_uploaded", "media", Some(stored.id), file_name, now).await;
+    audit_entry(newsroom.store, actor, "media_uploaded", "media", Some(stored.id.0), file_name, now).await;
     newsroom.changes.media_added(stored.id);
     Ok(stored)
 }
@@ -143,7 +143,7 @@ pub const MAX_CREDIT_CHARS: usize = 200;
 pub async fn describe(
     newsroom: Newsroom<'_>,
     actor: &Actor,
-    id: i64,
+    id: MediaId,
     meta: &MediaMeta,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
@@ -175,7 +175,7 @@ pub async fn describe(
         // The social card is cropped around the focal point: make it again.
         store.reset_media_variants(id).await?;
     }
-    audit_entry(store, actor, "media_updated", "media", Some(id), meta.alt.clone(), now).await;
+    audit_entry(store, actor, "media_updated", "media", Some(id.0), meta.alt.clone(), now).await;
     newsroom.changes.media_changed(id, focal_moved);
     Ok(())
 }

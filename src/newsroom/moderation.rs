@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::articles::{Actor, ArticleEvent, Newsroom, ServiceError, ValidationErrors, audit_entry};
-use crate::domain::{Action, ArticleId, CommentStatus, Ownership, permits};
+use crate::domain::{Action, ArticleId, CommentId, CommentStatus, Ownership, permits};
 
 /// Longest commenter fingerprint we store: ours are 32 hex digits; imported ones may be longer.
 const MAX_FINGERPRINT_CHARS: usize = 64;
@@ -68,7 +68,7 @@ impl Moderation {
 pub async fn moderate(
     newsroom: Newsroom<'_>,
     actor: &Actor,
-    comment_id: i64,
+    comment_id: CommentId,
     action: &str,
     fingerprint: &str,
     now: DateTime<Utc>,
@@ -100,7 +100,7 @@ pub async fn moderate(
         Err(e) => return Err(e.into()),
     };
     let detail = format!("article {article_id}");
-    audit_entry(store, actor, moderation.audit_action(), "comment", Some(comment_id), detail, now).await;
+    audit_entry(store, actor, moderation.audit_action(), "comment", Some(comment_id.0), detail, now).await;
     // The article's page shows its comments, and every card its comment count.
     newsroom.changes.article_changed(ArticleEvent::Public { id: article_id, went_live: false });
     Ok(article_id)

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::shared::{
-    article_from_row, article_page_select, article_select, card_columns, cards, comments_from_row, is_unique_violation,
-    media_join, related_from_row, to_unix,
+    article_from_row, article_page_select, article_select, article_status, card_columns, cards, comments_from_row,
+    is_unique_violation, media_join, related_from_row, to_unix,
 };
 use super::sql::{ToArg, Tx, in_lists, insert_rows, sql, sql_built};
 use super::{ArticleWithHistory, ListFilter, NewArticle, PastComment, SqlStore, StoreError, StoreResult};
@@ -285,10 +285,18 @@ async fn ensure_tags<'a>(
 /// Author and tag links carry the publication time exactly while the article is published.
 pub(super) async fn sync_links(tx: &mut Tx, id: ArticleId) -> StoreResult<()> {
     for text in [
-        "UPDATE article_authors SET published_at = (SELECT CASE WHEN status = 'published' THEN published_at END \
-         FROM articles WHERE id = $1) WHERE article_id = $1",
-        "UPDATE article_tags SET published_at = (SELECT CASE WHEN status = 'published' THEN published_at END \
-         FROM articles WHERE id = $1) WHERE article_id = $1",
+        concat!(
+            "UPDATE article_authors SET published_at = (SELECT CASE WHEN status = ",
+            article_status!(published),
+            " THEN published_at END \
+         FROM articles WHERE id = $1) WHERE article_id = $1"
+        ),
+        concat!(
+            "UPDATE article_tags SET published_at = (SELECT CASE WHEN status = ",
+            article_status!(published),
+            " THEN published_at END \
+         FROM articles WHERE id = $1) WHERE article_id = $1"
+        ),
     ] {
         sql(text).bind(id).execute(&mut *tx).await?;
     }
@@ -384,9 +392,13 @@ impl ArticleRepo for SqlStore {
     async fn set_article_status(&self, id: ArticleId, status: ArticleStatus, at: DateTime<Utc>) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
         // The update locks the row, so the links below copy this transaction's publication time.
-        let done = sql("UPDATE articles SET status = $1, updated_at = $2, \
-             published_at = CASE WHEN $1 = 'published' THEN COALESCE(published_at, $2) ELSE published_at END \
-             WHERE id = $3")
+        let done = sql(concat!(
+            "UPDATE articles SET status = $1, updated_at = $2, \
+             published_at = CASE WHEN $1 = ",
+            article_status!(published),
+            " THEN COALESCE(published_at, $2) ELSE published_at END \
+             WHERE id = $3"
+        ))
         .bind(status.as_str())
         .bind(to_unix(at))
         .bind(id)
@@ -430,17 +442,23 @@ impl ArticleRepo for SqlStore {
         // while the article is published (an index on (author or tag, published_at)).
         let (from, condition, key) = match filter {
             ListFilter::All => ("articles a", "$1 = $1", 0),
-            ListFilter::Section(id) => ("articles a", "a.section_id = $1", id),
+            ListFilter::Section(id) => ("articles a", "a.section_id = $1", id.0),
             ListFilter::Author(id) => {
                 ("article_authors f JOIN articles a ON a.id = f.article_id", "f.author_id = $1", id.0)
             }
-            ListFilter::Tag(id) => ("article_tags f JOIN articles a ON a.id = f.article_id", "f.tag_id = $1", id),
+            ListFilter::Tag(id) => ("article_tags f JOIN articles a ON a.id = f.article_id", "f.tag_id = $1", id.0),
         };
         let rows = sql_built(format!(
-            "SELECT {} FROM {from} JOIN sections s ON s.id = a.section_id {} \
-             WHERE {condition} AND a.status = 'published' ORDER BY a.published_at DESC, a.id DESC LIMIT $2 OFFSET $3",
+            concat!(
+                "SELECT {} FROM {from} JOIN sections s ON s.id = a.section_id {} \
+             WHERE {condition} AND a.status = ",
+                article_status!(published),
+                " ORDER BY a.published_at DESC, a.id DESC LIMIT $2 OFFSET $3"
+            ),
             card_columns!(),
             media_join!(),
+            from = from,
+            condition = condition,
         ))
         .bind(key)
         .bind(limit)
@@ -452,28 +470,38 @@ impl ArticleRepo for SqlStore {
 
     async fn count_articles(&self, filter: ListFilter) -> StoreResult<i64> {
         let (text, key) = match filter {
-            ListFilter::All => ("SELECT COUNT(*) FROM articles WHERE status = 'published' AND $1 = $1", 0),
-            ListFilter::Section(id) => {
-                ("SELECT COUNT(*) FROM articles WHERE status = 'published' AND section_id = $1", id)
-            }
+            ListFilter::All => (
+                concat!("SELECT COUNT(*) FROM articles WHERE status = ", article_status!(published), " AND $1 = $1"),
+                0,
+            ),
+            ListFilter::Section(id) => (
+                concat!(
+                    "SELECT COUNT(*) FROM articles WHERE status = ",
+                    article_status!(published),
+                    " AND section_id = $1"
+                ),
+                id.0,
+            ),
             ListFilter::Author(id) => {
                 ("SELECT COUNT(*) FROM article_authors WHERE author_id = $1 AND published_at IS NOT NULL", id.0)
             }
             ListFilter::Tag(id) => {
-                ("SELECT COUNT(*) FROM article_tags WHERE tag_id = $1 AND published_at IS NOT NULL", id)
+                ("SELECT COUNT(*) FROM article_tags WHERE tag_id = $1 AND published_at IS NOT NULL", id.0)
             }
         };
         Ok(sql(text).bind(key).scalar_one(&self.db).await?)
     }
 
     async fn slug_redirect(&self, old_slug: &str) -> StoreResult<Option<(String, String)>> {
-        let row =
-            sql("SELECT s.slug AS section_slug, a.slug FROM slug_redirects r JOIN articles a ON a.id = r.article_id \
+        let row = sql(concat!(
+            "SELECT s.slug AS section_slug, a.slug FROM slug_redirects r JOIN articles a ON a.id = r.article_id \
              JOIN sections s ON s.id = a.section_id \
-             WHERE r.old_slug = $1 AND a.status = 'published'")
-            .bind(old_slug)
-            .fetch_optional(&self.db)
-            .await?;
+             WHERE r.old_slug = $1 AND a.status = ",
+            article_status!(published)
+        ))
+        .bind(old_slug)
+        .fetch_optional(&self.db)
+        .await?;
         row.map(|r| Ok((r.text("section_slug")?, r.text("slug")?))).transpose()
     }
 }

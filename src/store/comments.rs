@@ -7,10 +7,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::newsroom::ModerationItem;
-use super::shared::{comment_from_row, moderation_item_from_row, parse_status, to_unix};
+use super::shared::{comment_from_row, comment_status, moderation_item_from_row, parse_status, to_unix};
 use super::sql::{Db, Tx, sql, sql_built};
 use super::{NewComment, SqlStore, StoreError, StoreResult};
-use crate::domain::{ArticleId, ArticleStatus, Comment, CommentStatus, UserId};
+use crate::domain::{ArticleId, ArticleStatus, Comment, CommentId, CommentStatus, UserId};
 
 /// What posting a comment needs to know about its article and its author, read in one statement
 /// (a comment post is a hot path: a story that breaks draws them by the thousand).
@@ -64,7 +64,7 @@ pub(super) async fn comments_by_status(
 
 /// Moves a comment to `status`, or deletes it (`None`), keeping the article's count of published
 /// comments right. Returns the article's id.
-pub(super) async fn change_comment(db: &Db, id: i64, status: Option<CommentStatus>) -> StoreResult<ArticleId> {
+pub(super) async fn change_comment(db: &Db, id: CommentId, status: Option<CommentStatus>) -> StoreResult<ArticleId> {
     let mut tx = db.begin().await?;
     // Locked, so a concurrent change to the same comment waits and then sees this one's status.
     let row = sql_built(format!("SELECT article_id, status FROM comments WHERE id = $1{}", tx.dialect().for_update()))
@@ -121,9 +121,9 @@ pub trait CommentRepo: Send + Sync {
 
     /// Changes a comment's status and keeps the article's published-comment count right.
     /// Returns the article id.
-    async fn set_comment_status(&self, id: i64, status: CommentStatus) -> StoreResult<ArticleId>;
+    async fn set_comment_status(&self, id: CommentId, status: CommentStatus) -> StoreResult<ArticleId>;
 
-    async fn delete_comment(&self, id: i64) -> StoreResult<ArticleId>;
+    async fn delete_comment(&self, id: CommentId) -> StoreResult<ArticleId>;
 
     async fn block_fingerprint(&self, fingerprint: &str, user_id: Option<UserId>, at: DateTime<Utc>)
     -> StoreResult<()>;
@@ -135,8 +135,12 @@ pub trait CommentRepo: Send + Sync {
 #[async_trait]
 impl CommentRepo for SqlStore {
     async fn published_comments(&self, article_id: ArticleId, limit: i64, offset: i64) -> StoreResult<Vec<Comment>> {
-        let rows = sql("SELECT id, article_id, author_name, body, status, created_at FROM comments \
-             WHERE article_id = $1 AND status = 'published' ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3")
+        let rows = sql(concat!(
+            "SELECT id, article_id, author_name, body, status, created_at FROM comments \
+             WHERE article_id = $1 AND status = ",
+            comment_status!(published),
+            " ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+        ))
         .bind(article_id)
         .bind(limit)
         .bind(offset)
@@ -203,11 +207,11 @@ impl CommentRepo for SqlStore {
         Ok(sql("SELECT COUNT(*) FROM comments WHERE status = $1").bind(status).scalar_one(&self.db).await?)
     }
 
-    async fn set_comment_status(&self, id: i64, status: CommentStatus) -> StoreResult<ArticleId> {
+    async fn set_comment_status(&self, id: CommentId, status: CommentStatus) -> StoreResult<ArticleId> {
         change_comment(&self.db, id, Some(status)).await
     }
 
-    async fn delete_comment(&self, id: i64) -> StoreResult<ArticleId> {
+    async fn delete_comment(&self, id: CommentId) -> StoreResult<ArticleId> {
         change_comment(&self.db, id, None).await
     }
 

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 
 use super::newsroom::{CuratedEntry, Edited, VersionedWrite};
 use super::shared::{
-    card_columns, cards, curated_entry_from_row, is_foreign_key_violation, is_unique_violation, media_join,
-    related_doc_from_row, to_unix,
+    article_status, card_columns, cards, curated_entry_from_row, is_foreign_key_violation, is_unique_violation,
+    media_join, related_doc_from_row, to_unix,
 };
 use super::sql::{Db, Tx, UNIT_SEPARATOR, in_lists, insert_rows, sql, sql_built};
 use super::{RelatedDoc, SqlStore, StoreError, StoreResult};
@@ -128,8 +128,8 @@ pub(super) async fn set_curated(
 
 pub(super) async fn home_slots(db: &Db) -> StoreResult<Vec<ArticleCard>> {
     let rows = sql_built(format!(
-        "SELECT {} FROM home_slots h {} articles a ON a.id = h.article_id JOIN sections s ON s.id = a.section_id {} \
-         WHERE a.status = 'published' ORDER BY h.position",
+        concat!("SELECT {} FROM home_slots h {} articles a ON a.id = h.article_id JOIN sections s ON s.id = a.section_id {} \
+         WHERE a.status = ", article_status!(published), " ORDER BY h.position"),
         card_columns!(),
         db.dialect().driving_join(),
         media_join!(),
@@ -195,9 +195,9 @@ pub trait CurationRepo: Send + Sync {
 impl CurationRepo for SqlStore {
     async fn must_reads(&self, limit: i64, now: DateTime<Utc>) -> StoreResult<Vec<ArticleCard>> {
         let rows = sql_built(format!(
-            "SELECT {} FROM must_reads m {} articles a ON a.id = m.article_id JOIN sections s ON s.id = a.section_id {} \
-             WHERE a.status = 'published' AND (m.expires_at IS NULL OR m.expires_at > $2) \
-             ORDER BY m.position LIMIT $1",
+            concat!("SELECT {} FROM must_reads m {} articles a ON a.id = m.article_id JOIN sections s ON s.id = a.section_id {} \
+             WHERE a.status = ", article_status!(published), " AND (m.expires_at IS NULL OR m.expires_at > $2) \
+             ORDER BY m.position LIMIT $1"),
             card_columns!(),
             self.db.dialect().driving_join(),
             media_join!(),
@@ -255,9 +255,13 @@ impl CurationRepo for SqlStore {
 
     async fn related_articles(&self, id: ArticleId, limit: i64) -> StoreResult<Vec<ArticleCard>> {
         let rows = sql_built(format!(
-            "SELECT {} FROM related_articles r {} articles a ON a.id = r.related_id \
+            concat!(
+                "SELECT {} FROM related_articles r {} articles a ON a.id = r.related_id \
              JOIN sections s ON s.id = a.section_id {} \
-             WHERE r.article_id = $1 AND a.status = 'published' ORDER BY r.rank LIMIT $2",
+             WHERE r.article_id = $1 AND a.status = ",
+                article_status!(published),
+                " ORDER BY r.rank LIMIT $2"
+            ),
             card_columns!(),
             self.db.dialect().driving_join(),
             media_join!(),
@@ -306,9 +310,13 @@ impl CurationRepo for SqlStore {
     async fn related_corpus(&self) -> StoreResult<Vec<RelatedDoc>> {
         let tags = self.db.dialect().string_agg("t.name", &format!("'{UNIT_SEPARATOR}'"), "at.position");
         let rows = sql_built(format!(
-            "SELECT a.id, a.published_at, a.headline, a.body_markdown, \
+            concat!(
+                "SELECT a.id, a.published_at, a.headline, a.body_markdown, \
              (SELECT {tags} FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = a.id) \
-             AS tags FROM articles a WHERE a.status = 'published'"
+             AS tags FROM articles a WHERE a.status = ",
+                article_status!(published)
+            ),
+            tags = tags
         ))
         .fetch_all(&self.db)
         .await?;

@@ -14,9 +14,9 @@ use super::newsroom::{
     RevisionSummary, Transition, VersionedWrite, WorkflowEvent,
 };
 use super::shared::{
-    CORRECTION_COLUMNS, correction_from_row, editable_from_row, is_foreign_key_violation, is_unique_violation,
-    media_url, newsroom_item_from_row, nonempty, opt_time, parse_status, revision_from_row, revision_summary_from_row,
-    snapshot_json, to_unix, touched, workflow_event_from_row,
+    CORRECTION_COLUMNS, article_status, correction_from_row, editable_from_row, is_foreign_key_violation,
+    is_unique_violation, media_url, newsroom_item_from_row, nonempty, opt_time, parse_status, revision_from_row,
+    revision_summary_from_row, snapshot_json, to_unix, touched, workflow_event_from_row,
 };
 use super::sql::{Db, Statement, Tx, sql, sql_built};
 use super::{SqlStore, StoreError, StoreResult};
@@ -172,10 +172,14 @@ pub(super) async fn create_article(
         return Err(StoreError::Conflict("slug".into()));
     }
     let image = image_columns(&mut tx, fields.image.as_ref()).await?;
-    let insert = sql("INSERT INTO articles (section_id, slug, headline, dek, body_markdown, body_html, seo_title, \
+    let insert = sql(concat!(
+        "INSERT INTO articles (section_id, slug, headline, dek, body_markdown, body_html, seo_title, \
          seo_description, image_media_id, image_alt, image_caption, image_credit, image_url, image_width, \
          image_height, status, updated_at, created_at, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'draft', $16, $17, $18) RETURNING id");
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, ",
+        article_status!(draft),
+        ", $16, $17, $18) RETURNING id"
+    ));
     let id: ArticleId = bind_fields(insert, fields, body_html, image.as_ref())
         .bind(to_unix(at))
         .bind(to_unix(at))
@@ -353,10 +357,17 @@ pub(super) async fn transition(db: &Db, id: ArticleId, t: &Transition<'_>) -> St
     // The IN list is made from the enum's own names, never from request text.
     let from = t.from.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
     let done = sql_built(format!(
-        "UPDATE articles SET status = $1, publish_at = $2, \
-         published_at = CASE WHEN $1 = 'published' THEN COALESCE(published_at, $3) ELSE published_at END, \
-         unpublish_at = CASE WHEN $1 = 'published' THEN unpublish_at END, updated_at = $3 \
+        concat!(
+            "UPDATE articles SET status = $1, publish_at = $2, \
+         published_at = CASE WHEN $1 = ",
+            article_status!(published),
+            " THEN COALESCE(published_at, $3) ELSE published_at END, \
+         unpublish_at = CASE WHEN $1 = ",
+            article_status!(published),
+            " THEN unpublish_at END, updated_at = $3 \
          WHERE id = $4 AND status IN ({from})"
+        ),
+        from = from
     ))
     .bind(t.to)
     .bind(publish_at)
@@ -401,18 +412,38 @@ pub(super) async fn fire_due(db: &Db, due: Due, now: DateTime<Utc>) -> StoreResu
     let (index, select, update, from, to) = match due {
         Due::Publish => (
             "articles_due_to_publish",
-            "WHERE status = 'scheduled' AND publish_at <= $1 ORDER BY publish_at, id LIMIT $2",
-            "UPDATE articles SET status = 'published', published_at = COALESCE(published_at, publish_at), \
+            concat!(
+                "WHERE status = ",
+                article_status!(scheduled),
+                " AND publish_at <= $1 ORDER BY publish_at, id LIMIT $2"
+            ),
+            concat!(
+                "UPDATE articles SET status = ",
+                article_status!(published),
+                ", published_at = COALESCE(published_at, publish_at), \
              updated_at = publish_at, publish_at = NULL \
-             WHERE id = $1 AND status = 'scheduled' AND publish_at <= $2 RETURNING updated_at",
+             WHERE id = $1 AND status = ",
+                article_status!(scheduled),
+                " AND publish_at <= $2 RETURNING updated_at"
+            ),
             ArticleStatus::Scheduled,
             ArticleStatus::Published,
         ),
         Due::Unpublish => (
             "articles_due_to_unpublish",
-            "WHERE status = 'published' AND unpublish_at <= $1 ORDER BY unpublish_at, id LIMIT $2",
-            "UPDATE articles SET status = 'unpublished', updated_at = unpublish_at, unpublish_at = NULL \
-             WHERE id = $1 AND status = 'published' AND unpublish_at <= $2 RETURNING updated_at",
+            concat!(
+                "WHERE status = ",
+                article_status!(published),
+                " AND unpublish_at <= $1 ORDER BY unpublish_at, id LIMIT $2"
+            ),
+            concat!(
+                "UPDATE articles SET status = ",
+                article_status!(unpublished),
+                ", updated_at = unpublish_at, unpublish_at = NULL \
+             WHERE id = $1 AND status = ",
+                article_status!(published),
+                " AND unpublish_at <= $2 RETURNING updated_at"
+            ),
             ArticleStatus::Published,
             ArticleStatus::Unpublished,
         ),
@@ -510,8 +541,13 @@ pub(super) async fn corrections(
         }
         None => {
             sql_built(format!(
-                "{CORRECTION_COLUMNS} WHERE a.status = 'published' \
+                concat!(
+                    "{CORRECTION_COLUMNS} WHERE a.status = ",
+                    article_status!(published),
+                    " \
                  ORDER BY c.created_at DESC, c.id DESC LIMIT $1 OFFSET $2"
+                ),
+                CORRECTION_COLUMNS = CORRECTION_COLUMNS
             ))
             .bind(limit)
             .bind(offset)
@@ -659,10 +695,16 @@ impl EditorialRepo for SqlStore {
         // Each half reads its partial index of due times (see `Dialect::indexed_by`).
         let dialect = self.db.dialect();
         let next: Option<i64> = sql_built(format!(
-            "SELECT MIN(t) FROM ( \
-               SELECT MIN(publish_at) AS t FROM articles {} WHERE status = 'scheduled' AND publish_at IS NOT NULL \
+            concat!(
+                "SELECT MIN(t) FROM ( \
+               SELECT MIN(publish_at) AS t FROM articles {} WHERE status = ",
+                article_status!(scheduled),
+                " AND publish_at IS NOT NULL \
                UNION ALL \
-               SELECT MIN(unpublish_at) FROM articles {} WHERE status = 'published' AND unpublish_at IS NOT NULL) due",
+               SELECT MIN(unpublish_at) FROM articles {} WHERE status = ",
+                article_status!(published),
+                " AND unpublish_at IS NOT NULL) due"
+            ),
             dialect.indexed_by("articles_due_to_publish"),
             dialect.indexed_by("articles_due_to_unpublish"),
         ))

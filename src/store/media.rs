@@ -8,6 +8,7 @@ use super::newsroom::{MediaMeta, MediaRecord, NewMedia};
 use super::shared::{MEDIA_COLUMNS, image_format_str, media_from_row, to_unix, touched, variants_json};
 use super::sql::{Db, sql, sql_built};
 use super::{SqlStore, StoreError, StoreResult};
+use crate::domain::MediaId;
 use crate::media::Variant;
 
 pub(super) async fn insert_media(db: &Db, media: NewMedia) -> StoreResult<MediaRecord> {
@@ -28,7 +29,7 @@ pub(super) async fn insert_media(db: &Db, media: NewMedia) -> StoreResult<MediaR
     media_from_row(&row)
 }
 
-pub(super) async fn media_by_id(db: &Db, id: i64) -> StoreResult<Option<MediaRecord>> {
+pub(super) async fn media_by_id(db: &Db, id: MediaId) -> StoreResult<Option<MediaRecord>> {
     let row = sql_built(format!("{MEDIA_COLUMNS} WHERE id = $1")).bind(id).fetch_optional(db).await?;
     row.as_ref().map(media_from_row).transpose()
 }
@@ -54,7 +55,7 @@ pub(super) async fn media_without_variants(db: &Db, limit: i64, now: DateTime<Ut
     rows.iter().map(media_from_row).collect()
 }
 
-pub(super) async fn update_media_meta(db: &Db, id: i64, meta: &MediaMeta) -> StoreResult<()> {
+pub(super) async fn update_media_meta(db: &Db, id: MediaId, meta: &MediaMeta) -> StoreResult<()> {
     let done = sql("UPDATE media SET alt = $1, caption = $2, credit = $3, focal_x = $4, focal_y = $5 WHERE id = $6")
         .bind(&meta.alt)
         .bind(&meta.caption)
@@ -68,7 +69,7 @@ pub(super) async fn update_media_meta(db: &Db, id: i64, meta: &MediaMeta) -> Sto
 }
 
 /// Stores the variants, or with `None` clears them so the worker makes them again.
-pub(super) async fn set_media_variants(db: &Db, id: i64, variants: Option<&[Variant]>) -> StoreResult<()> {
+pub(super) async fn set_media_variants(db: &Db, id: MediaId, variants: Option<&[Variant]>) -> StoreResult<()> {
     let json = variants_json(variants)?;
     let done = sql("UPDATE media SET variants = $1, variant_attempts = 0, variant_retry_at = NULL WHERE id = $2")
         .bind(json)
@@ -78,7 +79,7 @@ pub(super) async fn set_media_variants(db: &Db, id: i64, variants: Option<&[Vari
     touched(done, || format!("media {id}"))
 }
 
-pub(super) async fn defer_media_variants(db: &Db, id: i64, retry_at: DateTime<Utc>) -> StoreResult<()> {
+pub(super) async fn defer_media_variants(db: &Db, id: MediaId, retry_at: DateTime<Utc>) -> StoreResult<()> {
     sql("UPDATE media SET variant_attempts = variant_attempts + 1, variant_retry_at = $1 \
          WHERE id = $2 AND variants IS NULL")
     .bind(to_unix(retry_at))
@@ -94,25 +95,25 @@ pub trait MediaRepo: Send + Sync {
     /// Inserts, or returns the existing record when the same content was uploaded before.
     async fn insert_media(&self, media: NewMedia) -> StoreResult<MediaRecord>;
 
-    async fn media_by_id(&self, id: i64) -> StoreResult<Option<MediaRecord>>;
+    async fn media_by_id(&self, id: MediaId) -> StoreResult<Option<MediaRecord>>;
 
     /// Newest first.
     async fn media_list(&self, limit: i64, offset: i64) -> StoreResult<Vec<MediaRecord>>;
 
-    async fn update_media_meta(&self, id: i64, meta: &MediaMeta) -> StoreResult<()>;
+    async fn update_media_meta(&self, id: MediaId, meta: &MediaMeta) -> StoreResult<()>;
 
     /// Clears the variants so the worker makes them again (after a focal point change).
-    async fn reset_media_variants(&self, id: i64) -> StoreResult<()>;
+    async fn reset_media_variants(&self, id: MediaId) -> StoreResult<()>;
 
     /// Uploads still without variants whose retry time (if any) is not after `now`, oldest first.
     async fn media_without_variants(&self, limit: i64, now: DateTime<Utc>) -> StoreResult<Vec<MediaRecord>>;
 
     /// Stores the variants; clears any retry schedule.
-    async fn set_media_variants(&self, id: i64, variants: &[Variant]) -> StoreResult<()>;
+    async fn set_media_variants(&self, id: MediaId, variants: &[Variant]) -> StoreResult<()>;
 
     /// Leaves the variants pending, counts a failed attempt, and keeps the worker away until
     /// `retry_at`. Does nothing if the variants were made meanwhile (by another node).
-    async fn defer_media_variants(&self, id: i64, retry_at: DateTime<Utc>) -> StoreResult<()>;
+    async fn defer_media_variants(&self, id: MediaId, retry_at: DateTime<Utc>) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -121,7 +122,7 @@ impl MediaRepo for SqlStore {
         insert_media(&self.db, media).await
     }
 
-    async fn media_by_id(&self, id: i64) -> StoreResult<Option<MediaRecord>> {
+    async fn media_by_id(&self, id: MediaId) -> StoreResult<Option<MediaRecord>> {
         media_by_id(&self.db, id).await
     }
 
@@ -129,11 +130,11 @@ impl MediaRepo for SqlStore {
         media_list(&self.db, limit, offset).await
     }
 
-    async fn update_media_meta(&self, id: i64, meta: &MediaMeta) -> StoreResult<()> {
+    async fn update_media_meta(&self, id: MediaId, meta: &MediaMeta) -> StoreResult<()> {
         update_media_meta(&self.db, id, meta).await
     }
 
-    async fn reset_media_variants(&self, id: i64) -> StoreResult<()> {
+    async fn reset_media_variants(&self, id: MediaId) -> StoreResult<()> {
         set_media_variants(&self.db, id, None).await
     }
 
@@ -141,11 +142,11 @@ impl MediaRepo for SqlStore {
         media_without_variants(&self.db, limit, now).await
     }
 
-    async fn set_media_variants(&self, id: i64, variants: &[Variant]) -> StoreResult<()> {
+    async fn set_media_variants(&self, id: MediaId, variants: &[Variant]) -> StoreResult<()> {
         set_media_variants(&self.db, id, Some(variants)).await
     }
 
-    async fn defer_media_variants(&self, id: i64, retry_at: DateTime<Utc>) -> StoreResult<()> {
+    async fn defer_media_variants(&self, id: MediaId, retry_at: DateTime<Utc>) -> StoreResult<()> {
         defer_media_variants(&self.db, id, retry_at).await
     }
 }

@@ -140,9 +140,9 @@ impl StoreError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListFilter {
     All,
-    Section(i64),
+    Section(crate::domain::SectionId),
     Author(crate::domain::AuthorId),
-    Tag(i64),
+    Tag(crate::domain::TagId),
 }
 
 #[derive(Debug, Clone)]
@@ -163,7 +163,7 @@ pub struct NewAuthor {
 
 #[derive(Debug, Clone)]
 pub struct NewArticle {
-    pub section_id: i64,
+    pub section_id: crate::domain::SectionId,
     pub slug: String,
     pub headline: String,
     pub dek: String,

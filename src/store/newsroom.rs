@@ -6,7 +6,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{ArticleId, ArticleStatus, AuthorId, CommentStatus, Role, User, UserId};
+use crate::domain::{
+    ArticleId, ArticleStatus, AuthorId, CommentId, CommentStatus, MediaId, Role, SectionId, User, UserId,
+};
 use crate::media::{FocalPoint, ImageFormat, Variant};
 
 #[derive(Debug, Clone)]
@@ -62,7 +64,7 @@ impl FailureScope {
 /// The featured image as chosen in the editor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImageChoice {
-    pub media_id: i64,
+    pub media_id: MediaId,
     pub alt: String,
     pub caption: String,
     pub credit: String,
@@ -71,7 +73,7 @@ pub struct ImageChoice {
 /// Everything the editor edits. Revisions store this whole, as JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArticleFields {
-    pub section_id: i64,
+    pub section_id: SectionId,
     pub slug: String,
     pub headline: String,
     pub dek: String,
@@ -206,7 +208,7 @@ pub struct NewMedia {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct MediaRecord {
-    pub id: i64,
+    pub id: MediaId,
     pub hash: String,
     pub format: ImageFormat,
     pub width: u32,
@@ -244,7 +246,7 @@ pub struct CuratedEntry {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ModerationItem {
-    pub id: i64,
+    pub id: CommentId,
     pub article_id: ArticleId,
     pub headline: String,
     pub section_slug: String,

@@ -11,10 +11,50 @@ use super::newsroom::{
 use super::sql::{Dialect, Row};
 use super::{StoreError, StoreResult};
 use crate::domain::{
-    Article, ArticleCard, ArticleId, ArticleStatus, Author, AuthorId, Comment, CommentStatus, FeaturedImage, Role,
-    Section, Slug, Tag, User, UserId, article::article_path,
+    Article, ArticleCard, ArticleId, ArticleStatus, Author, AuthorId, Comment, CommentId, CommentStatus, FeaturedImage,
+    MediaId, Role, Section, SectionId, Slug, Tag, TagId, User, UserId, article::article_path,
 };
 use crate::media::{FocalPoint, ImageFormat, Variant};
+
+/// An article status as statements compare with it: the quoted spelling the schema stores
+/// (`ArticleStatus::as_str`, which binds it). Statements write `article_status!(published)`
+/// rather than the literal, so each status is spelt for SQL here only; a test holds the two
+/// spellings together.
+macro_rules! article_status {
+    (draft) => {
+        "'draft'"
+    };
+    (in_review) => {
+        "'in_review'"
+    };
+    (scheduled) => {
+        "'scheduled'"
+    };
+    (published) => {
+        "'published'"
+    };
+    (unpublished) => {
+        "'unpublished'"
+    };
+}
+pub(super) use article_status;
+
+/// A comment status as statements compare with it (`CommentStatus::as_str`, quoted).
+macro_rules! comment_status {
+    (published) => {
+        "'published'"
+    };
+    (held) => {
+        "'held'"
+    };
+    (rejected) => {
+        "'rejected'"
+    };
+    (spam) => {
+        "'spam'"
+    };
+}
+pub(super) use comment_status;
 
 pub(super) fn to_unix(t: DateTime<Utc>) -> i64 {
     t.timestamp()
@@ -228,19 +268,30 @@ pub(super) fn article_page_select(
     let related = aggregate(CARD_FIELDS, "x.rank");
     let newest = aggregate(COMMENT_FIELDS, "x.created_at DESC, x.id DESC");
     format!(
-        "SELECT page.*, \
+        concat!(
+            "SELECT page.*, \
          (SELECT {related} FROM (SELECT r.rank, {card} FROM related_articles r {driving} articles a \
             ON a.id = r.related_id JOIN sections s ON s.id = a.section_id {media} \
-            WHERE r.article_id = page.id AND a.status = 'published' ORDER BY r.rank LIMIT {related_limit}) x) AS related_list, \
+            WHERE r.article_id = page.id AND a.status = ",
+            article_status!(published),
+            " ORDER BY r.rank LIMIT {related_limit}) x) AS related_list, \
          (SELECT {newest} FROM (SELECT {comment} FROM comments \
-            WHERE article_id = page.id AND status = 'published' ORDER BY created_at DESC, id DESC LIMIT {comments_limit}) x) \
+            WHERE article_id = page.id AND status = ",
+            comment_status!(published),
+            " ORDER BY created_at DESC, id DESC LIMIT {comments_limit}) x) \
            AS comment_list \
-         FROM ({article} WHERE {condition}) page",
+         FROM ({article} WHERE {condition}) page"
+        ),
         card = card_columns!(),
         driving = dialect.driving_join(),
         media = media_join!(),
         comment = COMMENT_FIELDS.join(", "),
         article = article_select(dialect),
+        related = related,
+        newest = newest,
+        related_limit = related_limit,
+        comments_limit = comments_limit,
+        condition = condition,
     )
 }
 
@@ -433,7 +484,12 @@ pub(super) fn article_from_row(row: &Row) -> StoreResult<Article> {
 }
 
 pub(super) fn section_from_row(row: &Row) -> StoreResult<Section> {
-    Ok(Section { id: row.int("id")?, slug: row.text("slug")?, name: row.text("name")?, position: row.int("position")? })
+    Ok(Section {
+        id: SectionId(row.int("id")?),
+        slug: row.text("slug")?,
+        name: row.text("name")?,
+        position: row.int("position")?,
+    })
 }
 
 /// A section and whether it is archived.
@@ -453,12 +509,12 @@ pub(super) fn author_from_row(row: &Row) -> StoreResult<Author> {
 }
 
 pub(super) fn tag_from_row(row: &Row) -> StoreResult<Tag> {
-    Ok(Tag { id: row.int("id")?, slug: row.text("slug")?, name: row.text("name")? })
+    Ok(Tag { id: TagId(row.int("id")?), slug: row.text("slug")?, name: row.text("name")? })
 }
 
 pub(super) fn comment_from_row<F: Fields + ?Sized>(row: &F) -> StoreResult<Comment> {
     Ok(Comment {
-        id: row.int("id")?,
+        id: CommentId(row.int("id")?),
         article_id: ArticleId(row.int("article_id")?),
         author_name: row.text("author_name")?,
         body: row.text("body")?,
@@ -523,7 +579,7 @@ fn unsigned<T: TryFrom<i64>>(value: i64, what: &str) -> StoreResult<T> {
 
 pub(super) fn media_from_row(row: &Row) -> StoreResult<MediaRecord> {
     Ok(MediaRecord {
-        id: row.int("id")?,
+        id: MediaId(row.int("id")?),
         hash: row.text("hash")?,
         format: parse_image_format(&row.text("format")?)?,
         width: unsigned(row.int("width")?, "width")?,
@@ -566,7 +622,7 @@ pub(super) fn editable_from_row(
 ) -> StoreResult<EditableArticle> {
     let image = match row.opt_int("image_media_id")? {
         Some(media_id) => Some(ImageChoice {
-            media_id,
+            media_id: MediaId(media_id),
             alt: row.opt_text("image_alt")?.unwrap_or_default(),
             caption: row.opt_text("image_caption")?.unwrap_or_default(),
             credit: row.opt_text("image_credit")?.unwrap_or_default(),
@@ -576,7 +632,7 @@ pub(super) fn editable_from_row(
     Ok(EditableArticle {
         id,
         fields: ArticleFields {
-            section_id: row.int("section_id")?,
+            section_id: SectionId(row.int("section_id")?),
             slug: row.text("slug")?,
             headline: row.text("headline")?,
             dek: row.text("dek")?,
@@ -655,7 +711,7 @@ pub(super) fn curated_entry_from_row(row: &Row) -> StoreResult<CuratedEntry> {
 
 pub(super) fn moderation_item_from_row(row: &Row) -> StoreResult<ModerationItem> {
     Ok(ModerationItem {
-        id: row.int("id")?,
+        id: CommentId(row.int("id")?),
         article_id: ArticleId(row.int("article_id")?),
         headline: row.text("headline")?,
         section_slug: row.text("section_slug")?,
@@ -679,4 +735,35 @@ pub(super) fn audit_entry_from_row(row: &Row) -> StoreResult<AuditEntry> {
         target_id: row.opt_int("target_id")?,
         detail: row.text("detail")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_spell_each_status_as_the_schema_stores_it() {
+        let quoted = |s: &str| format!("'{s}'");
+        let articles = [
+            (ArticleStatus::Draft, article_status!(draft)),
+            (ArticleStatus::InReview, article_status!(in_review)),
+            (ArticleStatus::Scheduled, article_status!(scheduled)),
+            (ArticleStatus::Published, article_status!(published)),
+            (ArticleStatus::Unpublished, article_status!(unpublished)),
+        ];
+        for (status, in_sql) in articles {
+            assert_eq!(in_sql, quoted(status.as_str()));
+            assert_eq!(ArticleStatus::parse(in_sql.trim_matches('\'')), Some(status));
+        }
+        let comments = [
+            (CommentStatus::Published, comment_status!(published)),
+            (CommentStatus::Held, comment_status!(held)),
+            (CommentStatus::Rejected, comment_status!(rejected)),
+            (CommentStatus::Spam, comment_status!(spam)),
+        ];
+        for (status, in_sql) in comments {
+            assert_eq!(in_sql, quoted(status.as_str()));
+            assert_eq!(CommentStatus::parse(in_sql.trim_matches('\'')), Some(status));
+        }
+    }
 }

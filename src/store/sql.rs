@@ -388,7 +388,15 @@ macro_rules! id_arg {
     };
 }
 
-id_arg!(crate::domain::ArticleId, crate::domain::UserId, crate::domain::AuthorId);
+id_arg!(
+    crate::domain::ArticleId,
+    crate::domain::UserId,
+    crate::domain::AuthorId,
+    crate::domain::SectionId,
+    crate::domain::TagId,
+    crate::domain::MediaId,
+    crate::domain::CommentId
+);
 
 /// Ids are read from integer columns on both databases and inline.
 macro_rules! id_column {
@@ -427,7 +435,7 @@ macro_rules! id_column {
     };
 }
 
-id_column!(ArticleId, UserId, AuthorId);
+id_column!(ArticleId, UserId, AuthorId, SectionId, TagId, MediaId, CommentId);
 
 /// The enums the schema stores as text, each by its one spelling (`as_str`, read back by `parse`).
 macro_rules! text_enum_arg {

@@ -8,7 +8,7 @@ use super::shared::{
 };
 use super::sql::{Db, sql};
 use super::{NewAuthor, NewSection, SqlStore, StoreError, StoreResult};
-use crate::domain::{Author, Section, Tag};
+use crate::domain::{Author, Section, SectionId, Tag, TagId};
 
 pub(super) async fn all_sections(db: &Db) -> StoreResult<Vec<(Section, bool)>> {
     let rows =
@@ -16,7 +16,7 @@ pub(super) async fn all_sections(db: &Db) -> StoreResult<Vec<(Section, bool)>> {
     rows.iter().map(section_with_archived).collect()
 }
 
-pub(super) async fn update_section(db: &Db, id: i64, update: &SectionUpdate) -> StoreResult<()> {
+pub(super) async fn update_section(db: &Db, id: SectionId, update: &SectionUpdate) -> StoreResult<()> {
     let done = sql("UPDATE sections SET name = $1, slug = $2, position = $3, archived = $4 WHERE id = $5")
         .bind(&update.name)
         .bind(&update.slug)
@@ -34,7 +34,7 @@ pub(super) async fn update_section(db: &Db, id: i64, update: &SectionUpdate) -> 
 /// Every row and the new section in one transaction: all or nothing.
 pub(super) async fn save_sections(
     db: &Db,
-    updates: &[(i64, SectionUpdate)],
+    updates: &[(SectionId, SectionUpdate)],
     new: Option<&NewSection>,
 ) -> StoreResult<()> {
     let mut tx = db.begin().await?;
@@ -107,20 +107,20 @@ pub trait TaxonomyRepo: Send + Sync {
     /// All sections, archived ones included, in order.
     async fn all_sections(&self) -> StoreResult<Vec<(crate::domain::Section, bool)>>;
 
-    async fn update_section(&self, id: i64, update: &SectionUpdate) -> StoreResult<()>;
+    async fn update_section(&self, id: SectionId, update: &SectionUpdate) -> StoreResult<()>;
 
     /// Applies every row and adds `new` (if any) in one transaction: all or nothing. Slugs may be
     /// swapped between sections within one call.
     async fn save_sections(
         &self,
-        updates: &[(i64, SectionUpdate)],
+        updates: &[(SectionId, SectionUpdate)],
         new: Option<&crate::store::NewSection>,
     ) -> StoreResult<()>;
 
     /// Tags with how many articles use each, by name.
     async fn tags_with_counts(&self) -> StoreResult<Vec<(crate::domain::Tag, i64)>>;
 
-    async fn rename_tag(&self, id: i64, name: &str) -> StoreResult<()>;
+    async fn rename_tag(&self, id: TagId, name: &str) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -189,13 +189,13 @@ impl TaxonomyRepo for SqlStore {
         all_sections(&self.db).await
     }
 
-    async fn update_section(&self, id: i64, update: &SectionUpdate) -> StoreResult<()> {
+    async fn update_section(&self, id: SectionId, update: &SectionUpdate) -> StoreResult<()> {
         update_section(&self.db, id, update).await
     }
 
     async fn save_sections(
         &self,
-        updates: &[(i64, SectionUpdate)],
+        updates: &[(SectionId, SectionUpdate)],
         new: Option<&super::NewSection>,
     ) -> StoreResult<()> {
         save_sections(&self.db, updates, new).await
@@ -205,7 +205,7 @@ impl TaxonomyRepo for SqlStore {
         tags_with_counts(&self.db).await
     }
 
-    async fn rename_tag(&self, id: i64, name: &str) -> StoreResult<()> {
+    async fn rename_tag(&self, id: TagId, name: &str) -> StoreResult<()> {
         let done = sql("UPDATE tags SET name = $1 WHERE id = $2").bind(name).bind(id).execute(&self.db).await?;
         touched(done, || format!("tag {id}"))
     }

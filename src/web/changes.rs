@@ -152,7 +152,7 @@ impl crate::newsroom::articles::ChangeSink for AppState {
         self.changed(Change::Everything);
     }
 
-    fn media_changed(&self, _id: i64, crops_reset: bool) {
+    fn media_changed(&self, _id: crate::domain::MediaId, crops_reset: bool) {
         // Captions and alt text show on every page with the image; which those are is not tracked.
         self.lists_changed();
         if crops_reset {
@@ -160,7 +160,7 @@ impl crate::newsroom::articles::ChangeSink for AppState {
         }
     }
 
-    fn media_added(&self, _id: i64) {
+    fn media_added(&self, _id: crate::domain::MediaId) {
         self.media_work.notify_one();
     }
 }

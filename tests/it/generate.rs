@@ -25,7 +25,10 @@ fn at(hours: i64) -> DateTime<Utc> {
 }
 
 /// Three articles unlike each other: with and without an image, a draft, shared and new tags.
-fn articles(section: i64, authors: &[broadsheet::domain::AuthorId]) -> Vec<ArticleWithHistory> {
+fn articles(
+    section: broadsheet::domain::SectionId,
+    authors: &[broadsheet::domain::AuthorId],
+) -> Vec<ArticleWithHistory> {
     let comment = |name: &str, status, hours| PastComment {
         author_name: name.into(),
         body: format!("{name} says hello & welcome."),
@@ -94,7 +97,7 @@ fn articles(section: i64, authors: &[broadsheet::domain::AuthorId]) -> Vec<Artic
     ]
 }
 
-async fn newsroom(store: &dyn Store) -> (i64, Vec<broadsheet::domain::AuthorId>) {
+async fn newsroom(store: &dyn Store) -> (broadsheet::domain::SectionId, Vec<broadsheet::domain::AuthorId>) {
     let section = store
         .insert_section(NewSection { slug: "world".into(), name: "World".into(), position: 0 })
         .await

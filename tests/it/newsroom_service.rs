@@ -31,8 +31,8 @@ struct RecordedChanges {
     lists: Mutex<Vec<CuratedList>>,
     banners: Mutex<Vec<Option<Breaking>>>,
     settings: Mutex<Vec<SiteProfile>>,
-    media: Mutex<Vec<(i64, bool)>>,
-    added: Mutex<Vec<i64>>,
+    media: Mutex<Vec<(broadsheet::domain::MediaId, bool)>>,
+    added: Mutex<Vec<broadsheet::domain::MediaId>>,
 }
 
 impl ChangeSink for RecordedChanges {
@@ -48,10 +48,10 @@ impl ChangeSink for RecordedChanges {
     fn settings_changed(&self, profile: SiteProfile) {
         self.settings.lock().expect("not poisoned").push(profile);
     }
-    fn media_changed(&self, id: i64, crops_reset: bool) {
+    fn media_changed(&self, id: broadsheet::domain::MediaId, crops_reset: bool) {
         self.media.lock().expect("not poisoned").push((id, crops_reset));
     }
-    fn media_added(&self, id: i64) {
+    fn media_added(&self, id: broadsheet::domain::MediaId) {
         self.added.lock().expect("not poisoned").push(id);
     }
 }
@@ -75,11 +75,11 @@ impl RecordedChanges {
         std::mem::take(&mut *self.banners.lock().expect("not poisoned"))
     }
 
-    fn added_taken(&self) -> Vec<i64> {
+    fn added_taken(&self) -> Vec<broadsheet::domain::MediaId> {
         std::mem::take(&mut *self.added.lock().expect("not poisoned"))
     }
 
-    fn media_taken(&self) -> Vec<(i64, bool)> {
+    fn media_taken(&self) -> Vec<(broadsheet::domain::MediaId, bool)> {
         std::mem::take(&mut *self.media.lock().expect("not poisoned"))
     }
 
@@ -92,7 +92,7 @@ struct Desk {
     store: Arc<dyn Store>,
     changes: RecordedChanges,
     disk: DiskGuard,
-    section_id: i64,
+    section_id: broadsheet::domain::SectionId,
     _db: TestDb,
 }
 
@@ -343,7 +343,7 @@ async fn correction_input_is_checked_field_by_field() {
 
 impl Desk {
     /// A published article with one held comment from `fingerprint`; returns (article, comment).
-    async fn held_comment(&self, editor: &Actor, fingerprint: &str) -> (ArticleId, i64) {
+    async fn held_comment(&self, editor: &Actor, fingerprint: &str) -> (ArticleId, broadsheet::domain::CommentId) {
         let id = self.create(editor, "Ferry timetable changes in spring").await;
         articles::take_step(self.newsroom(), editor, id, Step::Publish, "", now()).await.expect("publish");
         let comment = NewComment {
@@ -359,7 +359,7 @@ impl Desk {
         (id, stored.id)
     }
 
-    async fn comment_status(&self, comment: i64) -> CommentStatus {
+    async fn comment_status(&self, comment: broadsheet::domain::CommentId) -> CommentStatus {
         let all = self.store.comments_by_status(CommentStatus::Held, 100, 0).await.expect("held");
         if all.iter().any(|c| c.id == comment) {
             return CommentStatus::Held;
@@ -386,7 +386,7 @@ async fn moderation_records_one_audit_line_and_one_public_change() {
     assert_eq!(desk.audit_lines().await[0], "comment_approve");
     assert_eq!(desk.audit_lines().await.len(), lines + 1);
     let entry = desk.store.audit_entries(1, 0).await.expect("audit").remove(0);
-    assert_eq!((entry.target_kind.as_str(), entry.target_id), ("comment", Some(comment)));
+    assert_eq!((entry.target_kind.as_str(), entry.target_id), ("comment", Some(comment.0)));
     assert_eq!(desk.changes.taken(), vec![ArticleEvent::Public { id, went_live: false }]);
 
     moderate(desk.newsroom(), &editor, comment, "block", "reader-one", now()).await.expect("block");
@@ -419,7 +419,15 @@ async fn refused_moderation_writes_records_and_emits_nothing() {
     assert!(matches!(unknown, Err(ServiceError::Refused(_))), "{unknown:?}");
     let hostile = moderate(desk.newsroom(), &editor, comment, "block", "x' OR '1'='1", now()).await;
     assert!(matches!(hostile, Err(ServiceError::Invalid(_))), "{hostile:?}");
-    let missing = moderate(desk.newsroom(), &editor, comment + 1000, "block", "reader-two", now()).await;
+    let missing = moderate(
+        desk.newsroom(),
+        &editor,
+        broadsheet::domain::CommentId(comment.0 + 1000),
+        "block",
+        "reader-two",
+        now(),
+    )
+    .await;
     assert!(matches!(missing, Err(ServiceError::NotFound)), "{missing:?}");
 
     assert_eq!(desk.comment_status(comment).await, CommentStatus::Held);
@@ -615,7 +623,14 @@ async fn an_image_is_described_by_its_uploader_or_an_editor_and_bad_text_is_refu
 
     let theirs = media_desk::describe(desk.newsroom(), &colleague, image.id, &meta("Cranes", 0.5), now()).await;
     assert!(matches!(theirs, Err(ServiceError::Forbidden)), "an author describes their own uploads: {theirs:?}");
-    let missing = media_desk::describe(desk.newsroom(), &editor, image.id + 99, &meta("Cranes", 0.5), now()).await;
+    let missing = media_desk::describe(
+        desk.newsroom(),
+        &editor,
+        broadsheet::domain::MediaId(image.id.0 + 99),
+        &meta("Cranes", 0.5),
+        now(),
+    )
+    .await;
     assert!(matches!(missing, Err(ServiceError::NotFound)), "{missing:?}");
     for (bad, field) in [
         (meta(&"a".repeat(MAX_ALT_CHARS + 1), 0.5), "alt"),

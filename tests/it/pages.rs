@@ -140,7 +140,7 @@ async fn section_front_lists_newest_first_and_paginates() {
 
 pub async fn insert_article(
     app: &TestApp,
-    section_id: i64,
+    section_id: broadsheet::domain::SectionId,
     slug: &str,
     status: ArticleStatus,
 ) -> broadsheet::domain::ArticleId {

@@ -18,7 +18,7 @@ use crate::helpers::TestDb;
 
 struct Db {
     store: Arc<dyn Store>,
-    section_id: i64,
+    section_id: broadsheet::domain::SectionId,
     _db: TestDb,
 }
 
@@ -107,7 +107,7 @@ impl Db {
         self.store.editable_article(id).await.expect("read").expect("article exists").status
     }
 
-    async fn media(&self, hash: &str) -> i64 {
+    async fn media(&self, hash: &str) -> broadsheet::domain::MediaId {
         let media = NewMedia {
             hash: hash.into(),
             format: ImageFormat::Jpeg,
@@ -553,7 +553,10 @@ async fn archived_sections_leave_the_reader_navigation() {
     let all = db.store.all_sections().await.expect("all");
     assert_eq!(all.len(), 1);
     assert_eq!((all[0].0.slug.as_str(), all[0].1), ("asia-pacific", true));
-    assert!(matches!(db.store.update_section(9999, &update).await, Err(StoreError::Missing(_))));
+    assert!(matches!(
+        db.store.update_section(broadsheet::domain::SectionId(9999), &update).await,
+        Err(StoreError::Missing(_))
+    ));
 }
 
 #[tokio::test]

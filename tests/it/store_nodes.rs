@@ -97,7 +97,7 @@ async fn a_comment_moderated_from_several_nodes_at_once_is_counted_once() {
         created_at: Utc::now(),
     };
     let stored = stores[0].insert_comments(&vec![comment; 6]).await.expect("insert");
-    let comment_ids: Vec<i64> = stored.into_iter().map(|c| c.expect("stored").id).collect();
+    let comment_ids: Vec<broadsheet::domain::CommentId> = stored.into_iter().map(|c| c.expect("stored").id).collect();
 
     // Every node publishes every comment; then every node takes the first three down again.
     on_every_node(&stores, |_, store| {

@@ -296,7 +296,7 @@ const STALE_SAVE: &str = "Someone else saved this article after you opened it, s
 
 pub async fn new_form(State(state): State<AppState>, member: Member) -> Result<Response, AdminError> {
     super::require(&member, Action::CreateArticle, Ownership::Newsroom)?;
-    let section_id = state.store.sections().await?.first().map_or(0, |s| s.id);
+    let section_id = state.store.sections().await?.first().map_or(crate::domain::SectionId(0), |s| s.id);
     let fields = ArticleFields {
         section_id,
         slug: String::new(),

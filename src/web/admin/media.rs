@@ -199,7 +199,7 @@ fn ownership(member: &Member, item: &MediaRecord) -> Ownership {
 pub async fn edit(
     State(state): State<AppState>,
     member: Member,
-    Path(id): Path<i64>,
+    Path(id): Path<crate::domain::MediaId>,
     Query(query): Query<LibraryQuery>,
 ) -> Result<Response, AdminError> {
     let item = state.store.media_by_id(id).await?.ok_or(AdminError::NotFound)?;
@@ -219,7 +219,7 @@ fn fraction(value: &str) -> f32 {
 
 pub async fn save(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<crate::domain::MediaId>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
     let meta = MediaMeta {

@@ -67,7 +67,7 @@ pub async fn queue(
 
 pub async fn act(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path(id): Path<crate::domain::CommentId>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
     moderate(newsroom(&state), &actor(&member), id, &form.text("action"), &form.text("fingerprint"), state.clock.now())

@@ -158,7 +158,7 @@ struct SectionsPage {
 /// One row of the sections form, as stored or as typed, with what is wrong with it.
 #[derive(Serialize)]
 struct SectionRow {
-    id: i64,
+    id: crate::domain::SectionId,
     /// The stored name, for labels that must not change as the member types.
     label: String,
     name: String,
@@ -207,7 +207,7 @@ struct SectionsForm {
     rows: Vec<SectionRow>,
     new_name: String,
     new_error: Option<String>,
-    updates: Vec<(i64, SectionUpdate)>,
+    updates: Vec<(crate::domain::SectionId, SectionUpdate)>,
     new_section: Option<NewSection>,
 }
 
@@ -355,13 +355,17 @@ pub async fn rename_tag(
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
     require(&member, Action::ManageTaxonomy, Ownership::Newsroom)?;
-    let id = form.text("tag").parse::<i64>().map_err(|_| AdminError::BadRequest("Choose a tag.".into()))?;
+    let id = form
+        .text("tag")
+        .parse::<i64>()
+        .map(crate::domain::TagId)
+        .map_err(|_| AdminError::BadRequest("Choose a tag.".into()))?;
     let name = form.text("name").trim().to_owned();
     if name.is_empty() || name.chars().count() > 80 {
         return Err(AdminError::BadRequest("A tag name is 1 to 80 characters.".into()));
     }
     state.store.rename_tag(id, &name).await?;
-    audit(&state, Some(&member), "tag_renamed", "tag", Some(id), name).await;
+    audit(&state, Some(&member), "tag_renamed", "tag", Some(id.0), name).await;
     state.changed(crate::web::changes::Change::Everything);
     Ok(see_other("/admin/tags", "saved"))
 }

@@ -132,7 +132,7 @@ struct ListPage {
 enum Listing {
     Section(Section),
     Author(Author),
-    Tag { id: i64, name: String },
+    Tag { id: crate::domain::TagId, name: String },
 }
 
 async fn render_list(state: &AppState, listing: Listing, path: String, page: i64) -> Result<String, SiteError> {

@@ -159,6 +159,7 @@ async fn the_sections_form_saves_every_row_or_none_and_keeps_what_was_typed() {
     let saved = app.admin_post(&e, "/admin/sections", &as_refs(&form)).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
     let after = app.state.store.all_sections().await.expect("sections");
-    let slug_of = |id: i64| after.iter().find(|(s, _)| s.id == id).expect("section").0.slug.clone();
+    let slug_of =
+        |id: broadsheet::domain::SectionId| after.iter().find(|(s, _)| s.id == id).expect("section").0.slug.clone();
     assert_eq!((slug_of(first.id), slug_of(second.id)), (second.slug.clone(), first.slug.clone()));
 }

@@ -297,7 +297,12 @@ fn partial_files(dir: &Path) -> Vec<String> {
 }
 
 /// Polls the record until `done` holds, for at most 20 s.
-async fn wait_for(app: &TestApp, id: i64, what: &str, done: impl Fn(&MediaRecord) -> bool) -> MediaRecord {
+async fn wait_for(
+    app: &TestApp,
+    id: broadsheet::domain::MediaId,
+    what: &str,
+    done: impl Fn(&MediaRecord) -> bool,
+) -> MediaRecord {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let item = app.state.store.media_by_id(id).await.expect("store").expect("media");

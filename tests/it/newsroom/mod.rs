@@ -141,7 +141,7 @@ impl TestApp {
         self.send(request.body(Body::from(body)).expect("request")).await
     }
 
-    pub async fn first_section(&self) -> i64 {
+    pub async fn first_section(&self) -> broadsheet::domain::SectionId {
         self.state.store.sections().await.expect("sections").first().expect("demo sections").id
     }
 
