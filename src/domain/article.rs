@@ -128,6 +128,23 @@ pub struct ArticleCard {
     pub path: String,
 }
 
+/// A story as a ranked module lists it (You May Also Like): its headline, address and section.
+/// The related candidates of an article page are read in this form, which is all that module
+/// shows, so the page's one read does not fetch images, bylines and counts for fifteen stories.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StoryLink {
+    pub id: ArticleId,
+    pub headline: String,
+    pub section_name: String,
+    pub path: String,
+}
+
+impl From<ArticleCard> for StoryLink {
+    fn from(card: ArticleCard) -> Self {
+        Self { id: card.id, headline: card.headline, section_name: card.section_name, path: card.path }
+    }
+}
+
 pub fn article_path(section_slug: &str, slug: &str) -> String {
     format!("/{section_slug}/{slug}")
 }

@@ -12,7 +12,7 @@ pub mod slug;
 pub mod text;
 pub mod user;
 
-pub use article::{Article, ArticleCard, ArticleStatus, AuthorRef, FeaturedImage, TagRef};
+pub use article::{Article, ArticleCard, ArticleStatus, AuthorRef, FeaturedImage, StoryLink, TagRef};
 pub use comment::{Comment, CommentBody, CommentError, CommentStatus, CommenterName};
 pub use correction::{Correction, CorrectionKind};
 pub use email::{Email, EmailError};

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use crate::domain::{ArticleCard, ArticleId};
+use crate::domain::{ArticleCard, ArticleId, StoryLink};
 
 pub const MODULE_SIZE: usize = 5;
 
@@ -14,13 +14,13 @@ pub struct Candidates {
     pub latest_in_section: Vec<ArticleCard>,
     pub must_reads: Vec<ArticleCard>,
     pub popular: Vec<ArticleCard>,
-    pub related: Vec<ArticleCard>,
+    pub related: Vec<StoryLink>,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct ArticleModules {
     pub latest_in_section: Vec<ArticleCard>,
-    pub related: Vec<ArticleCard>,
+    pub related: Vec<StoryLink>,
     pub popular: Vec<ArticleCard>,
     pub must_reads: Vec<ArticleCard>,
 }
@@ -29,23 +29,42 @@ pub struct ArticleModules {
 /// placed in a module of higher priority.
 pub fn assemble(current: ArticleId, candidates: Candidates) -> ArticleModules {
     let mut used: HashSet<ArticleId> = HashSet::from([current]);
-    let mut take = |list: Vec<ArticleCard>| -> Vec<ArticleCard> {
-        let mut chosen = Vec::with_capacity(MODULE_SIZE);
-        for card in list {
-            if chosen.len() == MODULE_SIZE {
-                break;
-            }
-            if used.insert(card.id) {
-                chosen.push(card);
-            }
-        }
-        chosen
-    };
-    let latest_in_section = take(candidates.latest_in_section);
-    let must_reads = take(candidates.must_reads);
-    let popular = take(candidates.popular);
-    let related = take(candidates.related);
+    let latest_in_section = take(&mut used, candidates.latest_in_section);
+    let must_reads = take(&mut used, candidates.must_reads);
+    let popular = take(&mut used, candidates.popular);
+    let related = take(&mut used, candidates.related);
     ArticleModules { latest_in_section, related, popular, must_reads }
+}
+
+/// A story a module can list, known by its article's id.
+trait Listed {
+    fn article_id(&self) -> ArticleId;
+}
+
+impl Listed for ArticleCard {
+    fn article_id(&self) -> ArticleId {
+        self.id
+    }
+}
+
+impl Listed for StoryLink {
+    fn article_id(&self) -> ArticleId {
+        self.id
+    }
+}
+
+/// The first [`MODULE_SIZE`] stories of `list` not yet `used`, which they then are.
+fn take<T: Listed>(used: &mut HashSet<ArticleId>, list: Vec<T>) -> Vec<T> {
+    let mut chosen = Vec::with_capacity(MODULE_SIZE);
+    for story in list {
+        if chosen.len() == MODULE_SIZE {
+            break;
+        }
+        if used.insert(story.article_id()) {
+            chosen.push(story);
+        }
+    }
+    chosen
 }
 
 #[cfg(test)]
@@ -83,13 +102,13 @@ mod tests {
                 latest_in_section: cards(&[1, 2, 3, 4, 5, 6, 7]),
                 must_reads: cards(&[2, 8, 9, 10, 11, 12, 13]),
                 popular: cards(&[1, 8, 14, 15, 16, 17, 18, 19]),
-                related: cards(&[3, 9, 14, 20, 21, 22, 23, 24, 25]),
+                related: cards(&[3, 9, 14, 20, 21, 22, 23, 24, 25]).into_iter().map(StoryLink::from).collect(),
             },
         );
         assert_eq!(ids(&modules.latest_in_section), vec![2, 3, 4, 5, 6]);
         assert_eq!(ids(&modules.must_reads), vec![8, 9, 10, 11, 12], "editors' order kept");
         assert_eq!(ids(&modules.popular), vec![14, 15, 16, 17, 18]);
-        assert_eq!(ids(&modules.related), vec![20, 21, 22, 23, 24]);
+        assert_eq!(modules.related.iter().map(|l| l.id.0).collect::<Vec<_>>(), vec![20, 21, 22, 23, 24]);
     }
 
     #[test]

@@ -319,7 +319,7 @@ impl SqlStore {
 #[derive(Debug, Clone)]
 pub struct ArticleReading {
     pub article: Article,
-    pub related: Vec<ArticleCard>,
+    pub related: Vec<crate::domain::StoryLink>,
     pub comments: Vec<Comment>,
 }
 

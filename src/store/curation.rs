@@ -7,11 +7,11 @@ use chrono::{DateTime, Utc};
 use super::newsroom::{CuratedEntry, Edited, VersionedWrite};
 use super::shared::{
     article_status, card_columns, cards, curated_entry_from_row, is_foreign_key_violation, is_unique_violation,
-    media_join, related_doc_from_row, to_unix,
+    link_columns, media_join, related_doc_from_row, story_link_from_row, to_unix,
 };
 use super::sql::{Db, Tx, UNIT_SEPARATOR, in_lists, insert_rows, sql, sql_built};
 use super::{RelatedDoc, SqlStore, StoreError, StoreResult};
-use crate::domain::{ArticleCard, ArticleId};
+use crate::domain::{ArticleCard, ArticleId, StoryLink};
 
 /// Moves a named version counter from `base` to `base + 1` inside the caller's transaction; false
 /// (and nothing changed) when it was no longer at `base`. The first save of a thing is based on 0.
@@ -167,7 +167,7 @@ pub trait CurationRepo: Send + Sync {
     async fn home_slots(&self) -> StoreResult<Vec<crate::domain::ArticleCard>>;
 
     /// Published related articles, best first.
-    async fn related_articles(&self, id: ArticleId, limit: i64) -> StoreResult<Vec<ArticleCard>>;
+    async fn related_articles(&self, id: ArticleId, limit: i64) -> StoreResult<Vec<StoryLink>>;
 
     /// Replaces the stored related-article lists of the given articles, in one transaction.
     async fn set_related(&self, lists: &[(ArticleId, Vec<(ArticleId, f32)>)]) -> StoreResult<()>;
@@ -253,24 +253,23 @@ impl CurationRepo for SqlStore {
         home_slots(&self.db).await
     }
 
-    async fn related_articles(&self, id: ArticleId, limit: i64) -> StoreResult<Vec<ArticleCard>> {
+    async fn related_articles(&self, id: ArticleId, limit: i64) -> StoreResult<Vec<StoryLink>> {
         let rows = sql_built(format!(
             concat!(
                 "SELECT {} FROM related_articles r {} articles a ON a.id = r.related_id \
-             JOIN sections s ON s.id = a.section_id {} \
+             JOIN sections s ON s.id = a.section_id \
              WHERE r.article_id = $1 AND a.status = ",
                 article_status!(published),
                 " ORDER BY r.rank LIMIT $2"
             ),
-            card_columns!(),
+            link_columns!(),
             self.db.dialect().driving_join(),
-            media_join!(),
         ))
         .bind(id)
         .bind(limit)
         .fetch_all(&self.db)
         .await?;
-        cards(&rows)
+        rows.iter().map(story_link_from_row).collect()
     }
 
     async fn set_related(&self, lists: &[(ArticleId, Vec<(ArticleId, f32)>)]) -> StoreResult<()> {

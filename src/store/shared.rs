@@ -12,7 +12,7 @@ use super::sql::{Dialect, Row};
 use super::{StoreError, StoreResult};
 use crate::domain::{
     Article, ArticleCard, ArticleId, ArticleStatus, Author, AuthorId, Comment, CommentId, CommentStatus, FeaturedImage,
-    MediaId, Role, Section, SectionId, Slug, Tag, TagId, User, UserId, article::article_path,
+    MediaId, Role, Section, SectionId, Slug, StoryLink, Tag, TagId, User, UserId, article::article_path,
 };
 use crate::media::{FocalPoint, ImageFormat, Variant};
 
@@ -220,33 +220,24 @@ pub(super) fn article_select(dialect: Dialect) -> String {
     )
 }
 
-/// The names [`card_columns`] gives its columns: what a card record carries.
-const CARD_FIELDS: &[&str] = &[
-    "id",
-    "slug",
-    "section_slug",
-    "section_name",
-    "headline",
-    "dek",
-    "published_at",
-    "image_url",
-    "image_alt",
-    "image_caption",
-    "image_credit",
-    "image_width",
-    "image_height",
-    "lead_author",
-    "comment_count",
-    "media_format",
-    "media_variants",
-];
+/// The columns of a [`StoryLink`], aliased as [`story_link_from_row`] reads them: the article's
+/// own row and its section's, nothing joined per story beyond that.
+macro_rules! link_columns {
+    () => {
+        "a.id, a.slug, s.slug AS section_slug, s.name AS section_name, a.headline"
+    };
+}
+pub(super) use link_columns;
+
+/// The names [`link_columns`] gives its columns.
+const LINK_FIELDS: &[&str] = &["id", "slug", "section_slug", "section_name", "headline"];
 
 /// The columns [`comment_from_row`] reads.
 const COMMENT_FIELDS: &[&str] = &["id", "article_id", "author_name", "body", "status", "created_at"];
 
 /// An uncached article page in one statement: the article as [`article_select`] reads it
-/// (filtered by the caller's `condition` on `a`, with `$1`), the published cards of its related
-/// list (`related_limit` at most, best first) as `related_list`, and its newest published comments
+/// (filtered by the caller's `condition` on `a`, with `$1`), the published stories of its related
+/// list (`related_limit` at most, best first, as the [`StoryLink`]s You May Also Like shows) as `related_list`, and its newest published comments
 /// (`comments_limit` at most) as `comment_list`, both lists aggregated as JSON records. On PostgreSQL
 /// one round trip instead of three is most of an uncached page's cost.
 ///
@@ -265,13 +256,13 @@ pub(super) fn article_page_select(
         let fields: Vec<(&str, &str)> = names.iter().copied().zip(expressions.iter().map(String::as_str)).collect();
         dialect.json_array_agg(&fields, order)
     };
-    let related = aggregate(CARD_FIELDS, "x.rank");
+    let related = aggregate(LINK_FIELDS, "x.rank");
     let newest = aggregate(COMMENT_FIELDS, "x.created_at DESC, x.id DESC");
     format!(
         concat!(
             "SELECT page.*, \
-         (SELECT {related} FROM (SELECT r.rank, {card} FROM related_articles r {driving} articles a \
-            ON a.id = r.related_id JOIN sections s ON s.id = a.section_id {media} \
+         (SELECT {related} FROM (SELECT r.rank, {link} FROM related_articles r {driving} articles a \
+            ON a.id = r.related_id JOIN sections s ON s.id = a.section_id \
             WHERE r.article_id = page.id AND a.status = ",
             article_status!(published),
             " ORDER BY r.rank LIMIT {related_limit}) x) AS related_list, \
@@ -282,9 +273,8 @@ pub(super) fn article_page_select(
            AS comment_list \
          FROM ({article} WHERE {condition}) page"
         ),
-        card = card_columns!(),
+        link = link_columns!(),
         driving = dialect.driving_join(),
-        media = media_join!(),
         comment = COMMENT_FIELDS.join(", "),
         article = article_select(dialect),
         related = related,
@@ -296,8 +286,17 @@ pub(super) fn article_page_select(
 }
 
 /// The related cards of an [`article_page_select`] row.
-pub(super) fn related_from_row(row: &Row) -> StoreResult<Vec<ArticleCard>> {
-    json_list::<JsonRecord>(row, "related_list")?.iter().map(card_from_row).collect()
+pub(super) fn related_from_row(row: &Row) -> StoreResult<Vec<StoryLink>> {
+    json_list::<JsonRecord>(row, "related_list")?.iter().map(story_link_from_row).collect()
+}
+
+pub(super) fn story_link_from_row<F: Fields + ?Sized>(row: &F) -> StoreResult<StoryLink> {
+    Ok(StoryLink {
+        id: ArticleId(row.int("id")?),
+        headline: row.text("headline")?,
+        section_name: row.text("section_name")?,
+        path: article_path(&row.text("section_slug")?, &row.text("slug")?),
+    })
 }
 
 /// The comments of an [`article_page_select`] row.

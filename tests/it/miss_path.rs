@@ -45,8 +45,9 @@ async fn an_uncached_article_page_is_one_statement() {
 }
 
 /// The article page's one statement returns what the separate reads return: the article, its
-/// related stories (published only, best first) and its newest published comments, with every
-/// field (images, lead author, counts) decoded the same way from the aggregated records.
+/// related stories (published only, best first, as links) and its newest published comments, with
+/// every field (the article's image, byline and counts; the comments' times) decoded the same way
+/// from the aggregated records.
 #[tokio::test]
 async fn the_one_statement_reading_matches_the_separate_reads() {
     let app = TestApp::spawn().await;

@@ -9,9 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::beacon::beacon_path;
 use super::{Chrome, cached_page, latest, must_reads, popular_now, sections, send_page};
 use crate::cache::Dependency;
-use crate::domain::{
-    Article, ArticleCard, ArticleStatus, Comment, CommentBody, CommentError, CommentStatus, CommenterName,
-};
+use crate::domain::{Article, ArticleStatus, Comment, CommentBody, CommentError, CommentStatus, CommenterName};
 use crate::moderation::HoldReason;
 use crate::ranking::modules::{ArticleModules, Candidates, MODULE_SIZE, assemble};
 use crate::store::{ArticleReading, ListFilter, NewComment};
@@ -143,7 +141,7 @@ pub async fn all_comments(
 
 /// The parts of an article page that are the article's own, besides the article itself.
 struct OwnParts {
-    related: Vec<ArticleCard>,
+    related: Vec<crate::domain::StoryLink>,
     comments: Vec<Comment>,
 }
 
