@@ -366,10 +366,11 @@ impl ToArg for &i64 {
     }
 }
 
-/// Ids ([`crate::domain::ids`]) are bound as the integers they wrap.
-macro_rules! id_arg {
-    ($($t:ty),+) => {
-        $(impl ToArg for $t {
+/// Ids ([`crate::domain::ids`]) are bound as the integers they wrap and read from integer columns
+/// on both databases and inline.
+macro_rules! id_in_sql {
+    ($($t:ident),+) => {
+        $(impl ToArg for crate::domain::$t {
             fn to_arg(self) -> Arg {
                 Arg::Int(Some(self.0))
             }
@@ -377,31 +378,15 @@ macro_rules! id_arg {
                 Arg::Int(None)
             }
         }
-        impl ToArg for &$t {
+        impl ToArg for &crate::domain::$t {
             fn to_arg(self) -> Arg {
                 Arg::Int(Some(self.0))
             }
             fn null() -> Arg {
                 Arg::Int(None)
             }
-        })+
-    };
-}
-
-id_arg!(
-    crate::domain::ArticleId,
-    crate::domain::UserId,
-    crate::domain::AuthorId,
-    crate::domain::SectionId,
-    crate::domain::TagId,
-    crate::domain::MediaId,
-    crate::domain::CommentId
-);
-
-/// Ids are read from integer columns on both databases and inline.
-macro_rules! id_column {
-    ($($t:ident),+) => {
-        $(impl Type<Sqlite> for crate::domain::$t {
+        }
+        impl Type<Sqlite> for crate::domain::$t {
             fn type_info() -> <Sqlite as Database>::TypeInfo {
                 <i64 as Type<Sqlite>>::type_info()
             }
@@ -435,7 +420,7 @@ macro_rules! id_column {
     };
 }
 
-id_column!(ArticleId, UserId, AuthorId, SectionId, TagId, MediaId, CommentId);
+id_in_sql!(ArticleId, UserId, AuthorId, SectionId, TagId, MediaId, CommentId);
 
 /// The enums the schema stores as text, each by its one spelling (`as_str`, read back by `parse`).
 macro_rules! text_enum_arg {
