@@ -139,12 +139,6 @@ pub struct StoryLink {
     pub path: String,
 }
 
-impl From<ArticleCard> for StoryLink {
-    fn from(card: ArticleCard) -> Self {
-        Self { id: card.id, headline: card.headline, section_name: card.section_name, path: card.path }
-    }
-}
-
 pub fn article_path(section_slug: &str, slug: &str) -> String {
     format!("/{section_slug}/{slug}")
 }

@@ -90,6 +90,17 @@ mod tests {
             .collect()
     }
 
+    fn links(ids: &[i64]) -> Vec<StoryLink> {
+        ids.iter()
+            .map(|&id| StoryLink {
+                id: ArticleId(id),
+                headline: format!("Story {id}"),
+                section_name: "Asia".into(),
+                path: format!("/asia/a{id}"),
+            })
+            .collect()
+    }
+
     fn ids(list: &[ArticleCard]) -> Vec<i64> {
         list.iter().map(|c| c.id.0).collect()
     }
@@ -102,7 +113,7 @@ mod tests {
                 latest_in_section: cards(&[1, 2, 3, 4, 5, 6, 7]),
                 must_reads: cards(&[2, 8, 9, 10, 11, 12, 13]),
                 popular: cards(&[1, 8, 14, 15, 16, 17, 18, 19]),
-                related: cards(&[3, 9, 14, 20, 21, 22, 23, 24, 25]).into_iter().map(StoryLink::from).collect(),
+                related: links(&[3, 9, 14, 20, 21, 22, 23, 24, 25]),
             },
         );
         assert_eq!(ids(&modules.latest_in_section), vec![2, 3, 4, 5, 6]);
