@@ -5,9 +5,9 @@
 //! and render the outcome, so none of them can forget a permission, an audit line or a cache
 //! invalidation.
 //!
-//! The write and its audit line are two statements: the store's writes keep their own
-//! transactions, and an audit line that cannot be written is logged, not turned into a failed
-//! save of text that is already stored.
+//! The audit line is made before the write and handed to the store, which writes it in the
+//! change's own transaction: a change is never stored without its line, nor a line without its
+//! change, whatever fails or crashes in between.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -21,7 +21,8 @@ use crate::domain::{
     Action, ArticleId, ArticleStatus, AuthorId, MediaId, Ownership, Role, SectionId, Slug, UserId, permits,
 };
 use crate::store::newsroom::{
-    ArticleFields, Correction, CorrectionKind, EditableArticle, ImageChoice, NewAuditEntry, Transition, VersionedWrite,
+    ArticleFields, Correction, CorrectionKind, EditableArticle, ImageChoice, NewAuditEntry, Saving, Transition,
+    VersionedWrite,
 };
 use crate::store::{Store, StoreError};
 
@@ -273,32 +274,29 @@ pub fn is_transient(error: &StoreError) -> bool {
     error.is_storage_full() || error.is_unavailable()
 }
 
-/// Writes one line of the audit log about an article.
-async fn audit(store: &dyn Store, actor: &Actor, action: &str, id: ArticleId, detail: String, now: DateTime<Utc>) {
-    audit_entry(store, actor, action, "article", Some(id.0), detail, now).await;
+/// The audit line for `actor` doing `action` to article `id`.
+fn article_line(actor: &Actor, action: &str, id: ArticleId, detail: String, now: DateTime<Utc>) -> NewAuditEntry {
+    audit_line(actor, action, "article", Some(id.0), detail, now)
 }
 
-/// Writes one line of the audit log about `target_kind` number `target_id` (`None`: the only one,
-/// such as the Must-Reads list). A failure is logged, not returned: the change itself is done.
-pub(super) async fn audit_entry(
-    store: &dyn Store,
+/// The audit line for `actor` doing `action` to `target_kind` number `target_id` (`None`: the only
+/// one, such as the Must-Reads list, or a thing the write itself creates, whose id the store fills
+/// in). The store writes it in the transaction of the change it describes.
+pub(super) fn audit_line(
     actor: &Actor,
     action: &str,
     target_kind: &str,
     target_id: Option<i64>,
     detail: String,
     now: DateTime<Utc>,
-) {
-    let entry = NewAuditEntry {
+) -> NewAuditEntry {
+    NewAuditEntry {
         user_id: Some(actor.user_id),
         action: action.to_owned(),
         target_kind: target_kind.to_owned(),
         target_id,
         detail,
         at: now,
-    };
-    if let Err(e) = store.record_audit(entry).await {
-        tracing::error!(error = %e, action, "cannot write the audit log");
     }
 }
 
@@ -366,10 +364,10 @@ pub async fn create(
     let derived = form.slug.trim().is_empty();
     let base_slug = fields.slug.clone();
     let html = crate::markdown::render(&fields.body_markdown);
+    let line = audit_line(actor, "article_created", "article", None, fields.headline.clone(), now);
     for attempt in 1..=20 {
-        match newsroom.store.create_article(&fields, &html, Some(actor.user_id), now).await {
+        match newsroom.store.create_article(&fields, &html, Some(actor.user_id), now, &line).await {
             Ok(id) => {
-                audit(newsroom.store, actor, "article_created", id, fields.headline.clone(), now).await;
                 newsroom.changes.article_changed(ArticleEvent::Internal { id });
                 return Ok(FormOutcome::Done { id, moved_to: None });
             }
@@ -455,9 +453,10 @@ pub async fn save(
             return Ok(FormOutcome::Unsaved { fields, errors, not_stored: Some(full), confirm_publish });
         }
         let html = crate::markdown::render(&fields.body_markdown);
-        match store.save_article(id, &fields, &html, Some(actor.user_id), false, now, request.base_version).await {
+        let line = article_line(actor, "article_saved", id, fields.headline.clone(), now);
+        let saving = Saving::Deliberate(&line);
+        match store.save_article(id, &fields, &html, Some(actor.user_id), saving, now, request.base_version).await {
             Ok(VersionedWrite::Written) => {
-                audit(store, actor, "article_saved", id, fields.headline.clone(), now).await;
                 newsroom.changes.article_changed(event_for(id, article.status == ArticleStatus::Published));
             }
             Ok(VersionedWrite::Stale) => return Ok(FormOutcome::Stale { yours: fields }),
@@ -514,16 +513,16 @@ async fn apply_step(
     };
     let (from, to) = step.edge();
     let transition = Transition { from, to, publish_at: schedule_at, user_id: Some(actor.user_id), at: now };
-    if !newsroom.store.transition(article.id, transition).await? {
-        return Err(ServiceError::Conflict(
-            "Someone else changed this article’s status meanwhile. Reload it to see where it stands.".into(),
-        ));
-    }
     let detail = match schedule_at {
         Some(at) => format!("{} → {} at {}", article.status.as_str(), to.as_str(), at.to_rfc3339()),
         None => format!("{} → {}", article.status.as_str(), to.as_str()),
     };
-    audit(newsroom.store, actor, &format!("article_{}", step.as_str()), article.id, detail, now).await;
+    let line = article_line(actor, &format!("article_{}", step.as_str()), article.id, detail, now);
+    if !newsroom.store.transition(article.id, transition, &line).await? {
+        return Err(ServiceError::Conflict(
+            "Someone else changed this article’s status meanwhile. Reload it to see where it stands.".into(),
+        ));
+    }
     let public = matches!(to, ArticleStatus::Published | ArticleStatus::Unpublished)
         || article.status == ArticleStatus::Published;
     let event = if public {
@@ -583,9 +582,9 @@ pub async fn schedule_unpublish(
             }
         }
     };
-    newsroom.store.set_unpublish_at(id, at).await?;
     let detail = at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "cleared".into());
-    audit(newsroom.store, actor, "article_unpublish_scheduled", id, detail, now).await;
+    let line = article_line(actor, "article_unpublish_scheduled", id, detail, now);
+    newsroom.store.set_unpublish_at(id, at, &line).await?;
     newsroom.changes.article_changed(ArticleEvent::Internal { id });
     Ok(at)
 }
@@ -613,7 +612,9 @@ pub async fn restore(
     let article = load(store, actor, id, Action::EditArticle).await?;
     let revision = store.revision(revision_id).await?.filter(|r| r.article_id == id).ok_or(ServiceError::NotFound)?;
     let html = crate::markdown::render(&revision.fields.body_markdown);
-    match store.save_article(id, &revision.fields, &html, Some(actor.user_id), false, now, base_version).await {
+    let line = article_line(actor, "revision_restored", id, format!("revision {revision_id}"), now);
+    let saving = Saving::Deliberate(&line);
+    match store.save_article(id, &revision.fields, &html, Some(actor.user_id), saving, now, base_version).await {
         Ok(VersionedWrite::Written) => {}
         Ok(VersionedWrite::Stale) => return Ok(RestoreOutcome::Stale { revision: Box::new(revision.fields) }),
         Err(StoreError::Conflict(_)) => {
@@ -624,7 +625,6 @@ pub async fn restore(
         }
         Err(e) => return Err(e.into()),
     }
-    audit(store, actor, "revision_restored", id, format!("revision {revision_id}"), now).await;
     newsroom.changes.article_changed(event_for(id, article.status == ArticleStatus::Published));
     Ok(RestoreOutcome::Restored)
 }
@@ -654,9 +654,8 @@ pub async fn add_correction(
     let Some(kind) = kind.filter(|_| errors.is_empty()) else {
         return Err(ServiceError::Invalid(errors));
     };
-    let correction = newsroom.store.add_correction(id, kind, body, Some(actor.user_id), now).await?;
-    let detail = format!("{}: {}", kind.as_str(), correction.body);
-    audit(newsroom.store, actor, "correction_added", id, detail, now).await;
+    let line = article_line(actor, "correction_added", id, format!("{}: {body}", kind.as_str()), now);
+    let correction = newsroom.store.add_correction(id, kind, body, Some(actor.user_id), now, &line).await?;
     newsroom.changes.article_changed(ArticleEvent::Public { id, went_live: false });
     Ok(correction)
 }
@@ -707,7 +706,11 @@ pub async fn autosave(
         return Ok(AutosaveOutcome::NotStored(full));
     }
     let html = crate::markdown::render(&fields.body_markdown);
-    match newsroom.store.save_article(id, &fields, &html, Some(actor.user_id), true, now, base_version).await {
+    match newsroom
+        .store
+        .save_article(id, &fields, &html, Some(actor.user_id), Saving::Autosave, now, base_version)
+        .await
+    {
         Ok(VersionedWrite::Written) => {
             newsroom.changes.article_changed(ArticleEvent::Internal { id });
             Ok(AutosaveOutcome::Saved { version: base_version + 1 })

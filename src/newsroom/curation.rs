@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::articles::{Actor, Newsroom, ServiceError, ValidationErrors, audit_entry};
+use super::articles::{Actor, Newsroom, ServiceError, ValidationErrors, audit_line};
 use super::profile::{BREAKING_KEY, Breaking};
 use crate::domain::{Action, ArticleId, Ownership, permits};
 use crate::store::newsroom::VersionedWrite;
@@ -60,21 +60,22 @@ pub async fn set_list(
     }
     check_picks(newsroom, picks).await?;
     let store = newsroom.store;
-    let (written, action) = match list {
+    let written = match list {
         CuratedList::MustReads => {
             let rows: Vec<(ArticleId, Option<DateTime<Utc>>)> =
                 picks.iter().map(|p| (p.article_id, p.expires_at)).collect();
-            (store.set_must_read_entries(&rows, base_version).await?, "must_reads_set")
+            let line = audit_line(actor, "must_reads_set", "curation", None, listed(picks), now);
+            store.set_must_read_entries(&rows, base_version, &line).await?
         }
         CuratedList::Home => {
             let ids: Vec<ArticleId> = picks.iter().map(|p| p.article_id).collect();
-            (store.set_home_slots(&ids, base_version).await?, "home_set")
+            let line = audit_line(actor, "home_set", "curation", None, listed(picks), now);
+            store.set_home_slots(&ids, base_version, &line).await?
         }
     };
     if written == VersionedWrite::Stale {
         return Ok(VersionedWrite::Stale);
     }
-    audit_entry(store, actor, action, "curation", None, listed(picks), now).await;
     newsroom.changes.curated_list_changed(list);
     Ok(VersionedWrite::Written)
 }
@@ -114,11 +115,11 @@ pub async fn set_breaking(
         Some(banner)
     };
     let json = serde_json::to_string(&value).map_err(|e| ServiceError::Refused(e.to_string()))?;
-    if newsroom.store.set_setting(BREAKING_KEY, &json, now, base_version).await? == VersionedWrite::Stale {
+    let detail = value.as_ref().map(|b| b.text.clone()).unwrap_or_else(|| "cleared".into());
+    let line = audit_line(actor, "breaking_set", "curation", None, detail, now);
+    if newsroom.store.set_setting(BREAKING_KEY, &json, now, base_version, &line).await? == VersionedWrite::Stale {
         return Ok((VersionedWrite::Stale, value));
     }
-    let detail = value.as_ref().map(|b| b.text.clone()).unwrap_or_else(|| "cleared".into());
-    audit_entry(newsroom.store, actor, "breaking_set", "curation", None, detail, now).await;
     newsroom.changes.banner_changed(value.clone());
     Ok((VersionedWrite::Written, value))
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::articles::{Actor, Newsroom, ServiceError, ValidationErrors, audit_entry};
+use super::articles::{Actor, Newsroom, ServiceError, ValidationErrors, audit_line};
 use super::profile::shows_as_typed;
 use crate::domain::{Action, MediaId, Ownership, permits};
 use crate::media::{self, CancelOnDrop, DecodeBudget, Ingested, Limits, MediaError};
@@ -89,8 +89,8 @@ pub async fn upload(
             std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => UploadError::StorageFull(e),
             _ => UploadError::Io(e),
         })?;
-    let stored = newsroom.store.insert_media(record).await?;
-    audit_entry(newsroom.store, actor, "media_uploaded", "media", Some(stored.id.0), file_name, now).await;
+    let line = audit_line(actor, "media_uploaded", "media", None, file_name, now);
+    let stored = newsroom.store.insert_media(record, &line).await?;
     newsroom.changes.media_added(stored.id);
     Ok(stored)
 }
@@ -168,14 +168,11 @@ pub async fn describe(
     if !errors.is_empty() {
         return Err(ServiceError::Invalid(errors));
     }
-    store.update_media_meta(id, &meta).await?;
     let focal_moved =
         (meta.focal.x - item.focal.x).abs() > f32::EPSILON || (meta.focal.y - item.focal.y).abs() > f32::EPSILON;
-    if focal_moved {
-        // The social card is cropped around the focal point: make it again.
-        store.reset_media_variants(id).await?;
-    }
-    audit_entry(store, actor, "media_updated", "media", Some(id.0), meta.alt.clone(), now).await;
+    let line = audit_line(actor, "media_updated", "media", Some(id.0), meta.alt.clone(), now);
+    // The social card is cropped around the focal point: when it moved, the variants are made again.
+    store.update_media_meta(id, &meta, focal_moved, &line).await?;
     newsroom.changes.media_changed(id, focal_moved);
     Ok(())
 }

@@ -5,8 +5,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::articles::{Actor, ArticleEvent, Newsroom, ServiceError, ValidationErrors, audit_entry};
+use super::articles::{Actor, ArticleEvent, Newsroom, ServiceError, ValidationErrors, audit_line};
 use crate::domain::{Action, ArticleId, CommentId, CommentStatus, Ownership, permits};
+use crate::store::CommentChange;
 
 /// Longest commenter fingerprint we store: ours are 32 hex digits; imported ones may be longer.
 const MAX_FINGERPRINT_CHARS: usize = 64;
@@ -77,30 +78,20 @@ pub async fn moderate(
         return Err(ServiceError::Forbidden);
     }
     let moderation = &Moderation::parse(action, fingerprint)?;
-    let store = newsroom.store;
-    let written = match moderation {
-        Moderation::Approve => store.set_comment_status(comment_id, CommentStatus::Published).await,
-        Moderation::Reject => store.set_comment_status(comment_id, CommentStatus::Rejected).await,
-        Moderation::Spam => store.set_comment_status(comment_id, CommentStatus::Spam).await,
-        Moderation::Delete => store.delete_comment(comment_id).await,
-        Moderation::Block { fingerprint } => {
-            // The comment first: blocking the fingerprint of a comment that does not exist would
-            // leave a block nobody asked for.
-            match store.set_comment_status(comment_id, CommentStatus::Spam).await {
-                Ok(article_id) => {
-                    store.block_fingerprint(fingerprint, Some(actor.user_id), now).await.map(|()| article_id)
-                }
-                Err(e) => Err(e),
-            }
-        }
+    let change = match moderation {
+        Moderation::Approve => CommentChange::Status(CommentStatus::Published),
+        Moderation::Reject => CommentChange::Status(CommentStatus::Rejected),
+        Moderation::Spam => CommentChange::Status(CommentStatus::Spam),
+        Moderation::Delete => CommentChange::Delete,
+        // One transaction: a comment that does not exist leaves no block nobody asked for.
+        Moderation::Block { fingerprint } => CommentChange::Block { fingerprint, by: Some(actor.user_id), at: now },
     };
-    let article_id = match written {
+    let line = audit_line(actor, moderation.audit_action(), "comment", Some(comment_id.0), String::new(), now);
+    let article_id = match newsroom.store.moderate_comment(comment_id, change, &line).await {
         Ok(id) => id,
         Err(crate::store::StoreError::Missing(_)) => return Err(ServiceError::NotFound),
         Err(e) => return Err(e.into()),
     };
-    let detail = format!("article {article_id}");
-    audit_entry(store, actor, moderation.audit_action(), "comment", Some(comment_id.0), detail, now).await;
     // The article's page shows its comments, and every card its comment count.
     newsroom.changes.article_changed(ArticleEvent::Public { id: article_id, went_live: false });
     Ok(article_id)

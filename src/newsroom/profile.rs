@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::articles::{Actor, Newsroom, ServiceError, ValidationErrors, audit_entry};
+use super::articles::{Actor, Newsroom, ServiceError, ValidationErrors, audit_line};
 use crate::config::Settings;
 use crate::domain::text::{clean_line, clean_text, is_site_or_web_url};
 use crate::domain::{Action, Ownership, permits};
@@ -115,10 +115,10 @@ pub async fn save_settings(
         return Err(ServiceError::Invalid(errors));
     }
     let json = serde_json::to_string(profile).map_err(|e| ServiceError::Refused(e.to_string()))?;
-    if newsroom.store.set_setting(PROFILE_KEY, &json, now, base_version).await? == VersionedWrite::Stale {
+    let line = audit_line(actor, "settings_changed", "site", None, profile.name.clone(), now);
+    if newsroom.store.set_setting(PROFILE_KEY, &json, now, base_version, &line).await? == VersionedWrite::Stale {
         return Ok(VersionedWrite::Stale);
     }
-    audit_entry(newsroom.store, actor, "settings_changed", "site", None, profile.name.clone(), now).await;
     newsroom.changes.settings_changed(profile.clone());
     Ok(VersionedWrite::Written)
 }

@@ -4,12 +4,32 @@ use async_trait::async_trait;
 
 use super::newsroom::{AuditEntry, NewAuditEntry};
 use super::shared::{audit_entry_from_row, to_unix};
-use super::sql::sql;
+use super::sql::{Statement, Tx, sql};
 use super::{SqlStore, StoreResult};
+
+/// The one statement that appends to the log.
+fn audit_insert(entry: &NewAuditEntry) -> Statement {
+    sql("INSERT INTO audit_log (at, user_id, action, target_kind, target_id, detail) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(to_unix(entry.at))
+        .bind(entry.user_id)
+        .bind(&entry.action)
+        .bind(&entry.target_kind)
+        .bind(entry.target_id)
+        .bind(&entry.detail)
+}
+
+/// Appends `entry` inside the transaction of the change it describes, so the line is stored if and
+/// only if the change is: a crash or a failed write leaves neither, a committed change always both.
+pub(super) async fn record_in(tx: &mut Tx, entry: &NewAuditEntry) -> StoreResult<()> {
+    audit_insert(entry).execute(tx).await?;
+    Ok(())
+}
 
 #[async_trait]
 pub trait AuditRepo: Send + Sync {
-    // Audit.
+    /// Appends a line about something that is not a store write of its own (a sign-in, a sign-out).
+    /// Every newsroom change records its line in its own transaction instead (each writing method
+    /// takes the [`NewAuditEntry`]).
     async fn record_audit(&self, entry: NewAuditEntry) -> StoreResult<()>;
 
     /// Newest first.
@@ -19,17 +39,7 @@ pub trait AuditRepo: Send + Sync {
 #[async_trait]
 impl AuditRepo for SqlStore {
     async fn record_audit(&self, entry: NewAuditEntry) -> StoreResult<()> {
-        sql(
-            "INSERT INTO audit_log (at, user_id, action, target_kind, target_id, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(to_unix(entry.at))
-        .bind(entry.user_id)
-        .bind(&entry.action)
-        .bind(&entry.target_kind)
-        .bind(entry.target_id)
-        .bind(&entry.detail)
-        .execute(&self.db)
-        .await?;
+        audit_insert(&entry).execute(&self.db).await?;
         Ok(())
     }
 

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::newsroom::ModerationItem;
+use super::audit::record_in;
+use super::newsroom::{ModerationItem, NewAuditEntry};
 use super::shared::{comment_from_row, comment_status, moderation_item_from_row, parse_status, to_unix};
 use super::sql::{Db, Tx, sql, sql_built};
 use super::{NewComment, SqlStore, StoreError, StoreResult};
@@ -62,9 +63,29 @@ pub(super) async fn comments_by_status(
     rows.iter().map(moderation_item_from_row).collect()
 }
 
-/// Moves a comment to `status`, or deletes it (`None`), keeping the article's count of published
-/// comments right. Returns the article's id.
-pub(super) async fn change_comment(db: &Db, id: CommentId, status: Option<CommentStatus>) -> StoreResult<ArticleId> {
+/// What a moderator does to one comment, as the store applies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentChange<'a> {
+    /// Moves the comment to this status.
+    Status(CommentStatus),
+    Delete,
+    /// Marks the comment as spam and puts its commenter's fingerprint on the block list.
+    Block {
+        fingerprint: &'a str,
+        by: Option<UserId>,
+        at: DateTime<Utc>,
+    },
+}
+
+/// Applies `change` to a comment, keeping the article's count of published comments right, and
+/// records `audit` (its detail: the comment's article, `article N`), in one transaction. Returns the
+/// article's id.
+pub(super) async fn change_comment(
+    db: &Db,
+    id: CommentId,
+    change: CommentChange<'_>,
+    audit: &NewAuditEntry,
+) -> StoreResult<ArticleId> {
     let mut tx = db.begin().await?;
     // Locked, so a concurrent change to the same comment waits and then sees this one's status.
     let row = sql_built(format!("SELECT article_id, status FROM comments WHERE id = $1{}", tx.dialect().for_update()))
@@ -74,6 +95,20 @@ pub(super) async fn change_comment(db: &Db, id: CommentId, status: Option<Commen
         .ok_or_else(|| StoreError::Missing(format!("comment {id}")))?;
     let article_id: ArticleId = ArticleId(row.int("article_id")?);
     let was_published = row.text("status")? == CommentStatus::Published.as_str();
+    let status = match change {
+        CommentChange::Status(status) => Some(status),
+        CommentChange::Delete => None,
+        CommentChange::Block { fingerprint, by, at } => {
+            sql("INSERT INTO blocked_fingerprints (fingerprint, user_id, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (fingerprint) DO NOTHING")
+            .bind(fingerprint)
+            .bind(by)
+            .bind(to_unix(at))
+            .execute(&mut tx)
+            .await?;
+            Some(CommentStatus::Spam)
+        }
+    };
     match status {
         Some(status) => {
             sql("UPDATE comments SET status = $1 WHERE id = $2").bind(status).bind(id).execute(&mut tx).await?;
@@ -90,6 +125,8 @@ pub(super) async fn change_comment(db: &Db, id: CommentId, status: Option<Commen
             .execute(&mut tx)
             .await?;
     }
+    // The line names the comment's article, which only this transaction has read.
+    record_in(&mut tx, &NewAuditEntry { detail: format!("article {article_id}"), ..audit.clone() }).await?;
     tx.commit().await?;
     Ok(article_id)
 }
@@ -119,14 +156,15 @@ pub trait CommentRepo: Send + Sync {
 
     async fn count_comments_by_status(&self, status: CommentStatus) -> StoreResult<i64>;
 
-    /// Changes a comment's status and keeps the article's published-comment count right.
-    /// Returns the article id.
-    async fn set_comment_status(&self, id: CommentId, status: CommentStatus) -> StoreResult<ArticleId>;
-
-    async fn delete_comment(&self, id: CommentId) -> StoreResult<ArticleId>;
-
-    async fn block_fingerprint(&self, fingerprint: &str, user_id: Option<UserId>, at: DateTime<Utc>)
-    -> StoreResult<()>;
+    /// Applies a moderator's `change` to a comment, keeps the article's published-comment count
+    /// right and records `audit` (its detail: `article N`, the comment's article), in one transaction. Returns the article id; a missing comment is
+    /// `Missing`, and nothing is written.
+    async fn moderate_comment(
+        &self,
+        id: CommentId,
+        change: CommentChange<'_>,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<ArticleId>;
 
     /// The article with `slug` that a comment is posted to, and whether `fingerprint` is blocked.
     async fn comment_target(&self, slug: &str, fingerprint: &str) -> StoreResult<Option<CommentTarget>>;
@@ -207,28 +245,13 @@ impl CommentRepo for SqlStore {
         Ok(sql("SELECT COUNT(*) FROM comments WHERE status = $1").bind(status).scalar_one(&self.db).await?)
     }
 
-    async fn set_comment_status(&self, id: CommentId, status: CommentStatus) -> StoreResult<ArticleId> {
-        change_comment(&self.db, id, Some(status)).await
-    }
-
-    async fn delete_comment(&self, id: CommentId) -> StoreResult<ArticleId> {
-        change_comment(&self.db, id, None).await
-    }
-
-    async fn block_fingerprint(
+    async fn moderate_comment(
         &self,
-        fingerprint: &str,
-        user_id: Option<UserId>,
-        at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        sql("INSERT INTO blocked_fingerprints (fingerprint, user_id, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (fingerprint) DO NOTHING")
-        .bind(fingerprint)
-        .bind(user_id)
-        .bind(to_unix(at))
-        .execute(&self.db)
-        .await?;
-        Ok(())
+        id: CommentId,
+        change: CommentChange<'_>,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<ArticleId> {
+        change_comment(&self.db, id, change, audit).await
     }
 
     async fn comment_target(&self, slug: &str, fingerprint: &str) -> StoreResult<Option<CommentTarget>> {

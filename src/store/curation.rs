@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::newsroom::{CuratedEntry, Edited, VersionedWrite};
+use super::audit::record_in;
+use super::newsroom::{CuratedEntry, Edited, NewAuditEntry, VersionedWrite};
 use super::shared::{
     article_status, card_columns, cards, curated_entry_from_row, is_foreign_key_violation, is_unique_violation,
     link_columns, media_join, related_doc_from_row, story_link_from_row, to_unix,
@@ -38,13 +39,14 @@ pub(super) async fn edit_version(db: &Db, what: Edited<'_>) -> StoreResult<i64> 
     Ok(version.unwrap_or(0))
 }
 
-/// Stores a setting if it is still at `base_version`.
+/// Stores a setting, with `audit`, if it is still at `base_version`.
 pub(super) async fn set_setting(
     db: &Db,
     key: &str,
     value: &str,
     at: DateTime<Utc>,
     base_version: i64,
+    audit: &NewAuditEntry,
 ) -> StoreResult<VersionedWrite> {
     let mut tx = db.begin().await?;
     if !bump_version(&mut tx, Edited::Setting(key), base_version).await? {
@@ -57,6 +59,7 @@ pub(super) async fn set_setting(
     .bind(to_unix(at))
     .execute(&mut tx)
     .await?;
+    record_in(&mut tx, audit).await?;
     tx.commit().await?;
     Ok(VersionedWrite::Written)
 }
@@ -89,6 +92,7 @@ pub(super) async fn set_curated(
     list: List,
     entries: &[(ArticleId, Option<DateTime<Utc>>)],
     base_version: i64,
+    audit: &NewAuditEntry,
 ) -> StoreResult<VersionedWrite> {
     let (table, clear, insert) = match list {
         List::MustReads => (
@@ -122,6 +126,7 @@ pub(super) async fn set_curated(
             _ => e.into(),
         })?;
     }
+    record_in(&mut tx, audit).await?;
     tx.commit().await?;
     Ok(VersionedWrite::Written)
 }
@@ -150,18 +155,25 @@ pub trait CurationRepo: Send + Sync {
     /// Every pick, in order, with its expiry, whatever the article's status.
     async fn must_read_entries(&self) -> StoreResult<Vec<CuratedEntry>>;
 
-    /// Replaces the list if it is still at `base_version` (see [`CurationRepo::edit_version`]).
+    /// Replaces the list, with `audit`, if it is still at `base_version` (see
+    /// [`CurationRepo::edit_version`]).
     async fn set_must_read_entries(
         &self,
         entries: &[(ArticleId, Option<DateTime<Utc>>)],
         base_version: i64,
+        audit: &NewAuditEntry,
     ) -> StoreResult<VersionedWrite>;
 
     /// The home page's lead (first) and top stories, in order.
     async fn home_slot_entries(&self) -> StoreResult<Vec<CuratedEntry>>;
 
-    /// Replaces the slots if they are still at `base_version`.
-    async fn set_home_slots(&self, ids: &[ArticleId], base_version: i64) -> StoreResult<VersionedWrite>;
+    /// Replaces the slots, with `audit`, if they are still at `base_version`.
+    async fn set_home_slots(
+        &self,
+        ids: &[ArticleId],
+        base_version: i64,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<VersionedWrite>;
 
     /// The published home slots as cards, in order (the reader's home page).
     async fn home_slots(&self) -> StoreResult<Vec<crate::domain::ArticleCard>>;
@@ -177,13 +189,14 @@ pub trait CurationRepo: Send + Sync {
     /// A settings value (JSON text) by key.
     async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
 
-    /// Stores the value if the setting is still at `base_version`.
+    /// Stores the value, with `audit`, if the setting is still at `base_version`.
     async fn set_setting(
         &self,
         key: &str,
         value: &str,
         at: DateTime<Utc>,
         base_version: i64,
+        audit: &NewAuditEntry,
     ) -> StoreResult<VersionedWrite>;
 
     /// The version a curated list or setting is at: 0 before its first save. Read it before the
@@ -236,17 +249,23 @@ impl CurationRepo for SqlStore {
         &self,
         entries: &[(ArticleId, Option<DateTime<Utc>>)],
         base_version: i64,
+        audit: &NewAuditEntry,
     ) -> StoreResult<VersionedWrite> {
-        set_curated(&self.db, List::MustReads, entries, base_version).await
+        set_curated(&self.db, List::MustReads, entries, base_version, audit).await
     }
 
     async fn home_slot_entries(&self) -> StoreResult<Vec<CuratedEntry>> {
         curated_entries(&self.db, List::HomeSlots).await
     }
 
-    async fn set_home_slots(&self, ids: &[ArticleId], base_version: i64) -> StoreResult<VersionedWrite> {
+    async fn set_home_slots(
+        &self,
+        ids: &[ArticleId],
+        base_version: i64,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<VersionedWrite> {
         let entries: Vec<_> = ids.iter().map(|&id| (id, None)).collect();
-        set_curated(&self.db, List::HomeSlots, &entries, base_version).await
+        set_curated(&self.db, List::HomeSlots, &entries, base_version, audit).await
     }
 
     async fn home_slots(&self) -> StoreResult<Vec<ArticleCard>> {
@@ -340,8 +359,9 @@ impl CurationRepo for SqlStore {
         value: &str,
         at: DateTime<Utc>,
         base_version: i64,
+        audit: &NewAuditEntry,
     ) -> StoreResult<VersionedWrite> {
-        set_setting(&self.db, key, value, at, base_version).await
+        set_setting(&self.db, key, value, at, base_version, audit).await
     }
 
     async fn edit_version(&self, what: Edited<'_>) -> StoreResult<i64> {

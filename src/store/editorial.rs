@@ -9,9 +9,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::articles::sync_links;
+use super::audit::record_in;
 use super::newsroom::{
-    ArticleFields, Correction, CorrectionKind, EditableArticle, ImageChoice, NewsroomListItem, NewsroomQuery, Revision,
-    RevisionSummary, Transition, VersionedWrite, WorkflowEvent,
+    ArticleFields, Correction, CorrectionKind, EditableArticle, ImageChoice, NewAuditEntry, NewsroomListItem,
+    NewsroomQuery, Revision, RevisionSummary, Saving, Transition, VersionedWrite, WorkflowEvent,
 };
 use super::shared::{
     CORRECTION_COLUMNS, article_status, correction_from_row, editable_from_row, is_foreign_key_violation,
@@ -166,6 +167,7 @@ pub(super) async fn create_article(
     body_html: &str,
     user_id: Option<UserId>,
     at: DateTime<Utc>,
+    audit: &NewAuditEntry,
 ) -> StoreResult<ArticleId> {
     let mut tx = db.begin().await?;
     if redirects_elsewhere(&mut tx, &fields.slug, None).await? {
@@ -190,11 +192,12 @@ pub(super) async fn create_article(
         .try_get("id")?;
     replace_links(&mut tx, id, fields, None).await?;
     insert_revision(&mut tx, id, fields, user_id, false, at).await?;
+    record_in(&mut tx, &audit.about(id.0)).await?;
     tx.commit().await?;
     Ok(id)
 }
 
-// The arguments of `Newsroom::save_article`, passed through as they are.
+// The arguments of `EditorialRepo::save_article`, passed through as they are.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn save_article(
     db: &Db,
@@ -202,10 +205,11 @@ pub(super) async fn save_article(
     fields: &ArticleFields,
     body_html: &str,
     user_id: Option<UserId>,
-    autosave: bool,
+    saving: Saving<'_>,
     at: DateTime<Utc>,
     base_version: i64,
 ) -> StoreResult<VersionedWrite> {
+    let autosave = matches!(saving, Saving::Autosave);
     let mut tx = db.begin().await?;
     let current = sql_built(format!(
         "SELECT slug, status, published_at, version FROM articles WHERE id = $1{}",
@@ -264,6 +268,9 @@ pub(super) async fn save_article(
     }
     replace_links(&mut tx, id, fields, listed_at).await?;
     insert_revision(&mut tx, id, fields, user_id, autosave, at).await?;
+    if let Saving::Deliberate(audit) = saving {
+        record_in(&mut tx, audit).await?;
+    }
     tx.commit().await?;
     Ok(VersionedWrite::Written)
 }
@@ -336,7 +343,7 @@ pub(super) async fn insert_event(
     Ok(())
 }
 
-pub(super) async fn transition(db: &Db, id: ArticleId, t: &Transition<'_>) -> StoreResult<bool> {
+pub(super) async fn transition(db: &Db, id: ArticleId, t: &Transition<'_>, audit: &NewAuditEntry) -> StoreResult<bool> {
     let publish_at = match (t.to, t.publish_at) {
         (ArticleStatus::Scheduled, None) => {
             return Err(StoreError::WriteFailed("scheduling needs a publication time".into()));
@@ -382,6 +389,7 @@ pub(super) async fn transition(db: &Db, id: ArticleId, t: &Transition<'_>) -> St
         sync_links(&mut tx, id).await?;
     }
     insert_event(&mut tx, id, old, t.to, t.user_id, to_unix(t.at)).await?;
+    record_in(&mut tx, audit).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -495,6 +503,7 @@ pub(super) async fn add_correction(
     body: &str,
     user_id: Option<UserId>,
     at: DateTime<Utc>,
+    audit: &NewAuditEntry,
 ) -> StoreResult<Correction> {
     let mut tx = db.begin().await?;
     let id: i64 = sql(
@@ -517,6 +526,7 @@ pub(super) async fn add_correction(
         .await?;
     let row = sql_built(format!("{CORRECTION_COLUMNS} WHERE c.id = $1")).bind(id).fetch_one(&mut tx).await?;
     let correction = correction_from_row(&row)?;
+    record_in(&mut tx, audit).await?;
     tx.commit().await?;
     Ok(correction)
 }
@@ -561,18 +571,20 @@ pub(super) async fn corrections(
 #[async_trait]
 pub trait EditorialRepo: Send + Sync {
     // Articles in the newsroom.
-    /// Creates a draft from `fields`, with its first revision, in one transaction. A slug another
-    /// article has or once had (a redirect to it) is a `Conflict`.
+    /// Creates a draft from `fields`, with its first revision and `audit` (about the new id), in one
+    /// transaction. A slug another article has or once had (a redirect to it) is a `Conflict`.
     async fn create_article(
         &self,
         fields: &ArticleFields,
         body_html: &str,
         user_id: Option<UserId>,
         at: DateTime<Utc>,
+        audit: &NewAuditEntry,
     ) -> StoreResult<ArticleId>;
 
-    /// Saves the fields and a revision in one transaction, if the article is still at `base_version`
-    /// (and bumps it); otherwise writes nothing and answers `Stale`. A changed slug of a published
+    /// Saves the fields, a revision and (for a deliberate save) its audit line in one transaction, if
+    /// the article is still at `base_version` (and bumps it); otherwise writes nothing and answers
+    /// `Stale`. A changed slug of a published
     /// article leaves a redirect from the old one (an unpublished one leaves none: that would tell
     /// readers the new address before publication); a slug another article has or once had is a
     /// `Conflict`. Sets `updated_at` to `at`, except for autosaves of published articles: an
@@ -584,7 +596,7 @@ pub trait EditorialRepo: Send + Sync {
         fields: &ArticleFields,
         body_html: &str,
         user_id: Option<UserId>,
-        autosave: bool,
+        saving: Saving<'_>,
         at: DateTime<Utc>,
         base_version: i64,
     ) -> StoreResult<VersionedWrite>;
@@ -594,10 +606,17 @@ pub trait EditorialRepo: Send + Sync {
     async fn newsroom_articles(&self, query: NewsroomQuery) -> StoreResult<Vec<NewsroomListItem>>;
 
     /// Applies the transition if the article is in one of `from`; returns whether it did. Records a
-    /// workflow event in the same transaction.
-    async fn transition(&self, id: ArticleId, transition: Transition<'_>) -> StoreResult<bool>;
+    /// workflow event and `audit` in the same transaction (neither when it did not apply).
+    async fn transition(&self, id: ArticleId, transition: Transition<'_>, audit: &NewAuditEntry) -> StoreResult<bool>;
 
-    async fn set_unpublish_at(&self, id: ArticleId, at: Option<DateTime<Utc>>) -> StoreResult<()>;
+    /// Sets (or with `None` clears) when a published article comes down, with `audit`, in one
+    /// transaction.
+    async fn set_unpublish_at(
+        &self,
+        id: ArticleId,
+        at: Option<DateTime<Utc>>,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()>;
 
     async fn workflow_events(&self, id: ArticleId) -> StoreResult<Vec<WorkflowEvent>>;
 
@@ -616,7 +635,7 @@ pub trait EditorialRepo: Send + Sync {
     async fn revision(&self, revision_id: i64) -> StoreResult<Option<Revision>>;
 
     // Corrections.
-    /// Adds the note and bumps the article's updated time, in one transaction.
+    /// Adds the note, bumps the article's updated time and records `audit`, in one transaction.
     async fn add_correction(
         &self,
         article_id: ArticleId,
@@ -624,6 +643,7 @@ pub trait EditorialRepo: Send + Sync {
         body: &str,
         user_id: Option<UserId>,
         at: DateTime<Utc>,
+        audit: &NewAuditEntry,
     ) -> StoreResult<Correction>;
 
     /// Oldest first.
@@ -641,8 +661,9 @@ impl EditorialRepo for SqlStore {
         body_html: &str,
         user_id: Option<UserId>,
         at: DateTime<Utc>,
+        audit: &NewAuditEntry,
     ) -> StoreResult<ArticleId> {
-        create_article(&self.db, fields, body_html, user_id, at).await
+        create_article(&self.db, fields, body_html, user_id, at, audit).await
     }
 
     async fn save_article(
@@ -651,11 +672,11 @@ impl EditorialRepo for SqlStore {
         fields: &ArticleFields,
         body_html: &str,
         user_id: Option<UserId>,
-        autosave: bool,
+        saving: Saving<'_>,
         at: DateTime<Utc>,
         base_version: i64,
     ) -> StoreResult<VersionedWrite> {
-        save_article(&self.db, id, fields, body_html, user_id, autosave, at, base_version).await
+        save_article(&self.db, id, fields, body_html, user_id, saving, at, base_version).await
     }
 
     async fn editable_article(&self, id: ArticleId) -> StoreResult<Option<EditableArticle>> {
@@ -666,17 +687,26 @@ impl EditorialRepo for SqlStore {
         newsroom_articles(&self.db, query).await
     }
 
-    async fn transition(&self, id: ArticleId, step: Transition<'_>) -> StoreResult<bool> {
-        transition(&self.db, id, &step).await
+    async fn transition(&self, id: ArticleId, step: Transition<'_>, audit: &NewAuditEntry) -> StoreResult<bool> {
+        transition(&self.db, id, &step, audit).await
     }
 
-    async fn set_unpublish_at(&self, id: ArticleId, at: Option<DateTime<Utc>>) -> StoreResult<()> {
+    async fn set_unpublish_at(
+        &self,
+        id: ArticleId,
+        at: Option<DateTime<Utc>>,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()> {
+        let mut tx = self.db.begin().await?;
         let done = sql("UPDATE articles SET unpublish_at = $1 WHERE id = $2")
             .bind(at.map(to_unix))
             .bind(id)
-            .execute(&self.db)
+            .execute(&mut tx)
             .await?;
-        touched(done, || format!("article {id}"))
+        touched(done, || format!("article {id}"))?;
+        record_in(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn workflow_events(&self, id: ArticleId) -> StoreResult<Vec<WorkflowEvent>> {
@@ -728,8 +758,9 @@ impl EditorialRepo for SqlStore {
         body: &str,
         user_id: Option<UserId>,
         at: DateTime<Utc>,
+        audit: &NewAuditEntry,
     ) -> StoreResult<Correction> {
-        add_correction(&self.db, article_id, kind, body, user_id, at).await
+        add_correction(&self.db, article_id, kind, body, user_id, at, audit).await
     }
 
     async fn corrections_for(&self, article_id: ArticleId) -> StoreResult<Vec<Correction>> {

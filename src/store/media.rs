@@ -4,14 +4,16 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::newsroom::{MediaMeta, MediaRecord, NewMedia};
+use super::audit::record_in;
+use super::newsroom::{MediaMeta, MediaRecord, NewAuditEntry, NewMedia};
 use super::shared::{MEDIA_COLUMNS, image_format_str, media_from_row, to_unix, touched, variants_json};
 use super::sql::{Db, sql, sql_built};
 use super::{SqlStore, StoreError, StoreResult};
 use crate::domain::MediaId;
 use crate::media::Variant;
 
-pub(super) async fn insert_media(db: &Db, media: NewMedia) -> StoreResult<MediaRecord> {
+pub(super) async fn insert_media(db: &Db, media: NewMedia, audit: &NewAuditEntry) -> StoreResult<MediaRecord> {
+    let mut tx = db.begin().await?;
     // The hash names the content: a second upload of the same file is the same record.
     sql("INSERT INTO media (hash, format, width, height, bytes, original_name, uploaded_by, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (hash) DO NOTHING")
@@ -23,10 +25,13 @@ pub(super) async fn insert_media(db: &Db, media: NewMedia) -> StoreResult<MediaR
     .bind(&media.original_name)
     .bind(media.uploaded_by)
     .bind(to_unix(media.created_at))
-    .execute(db)
+    .execute(&mut tx)
     .await?;
-    let row = sql_built(format!("{MEDIA_COLUMNS} WHERE hash = $1")).bind(&media.hash).fetch_one(db).await?;
-    media_from_row(&row)
+    let row = sql_built(format!("{MEDIA_COLUMNS} WHERE hash = $1")).bind(&media.hash).fetch_one(&mut tx).await?;
+    let record = media_from_row(&row)?;
+    record_in(&mut tx, &audit.about(record.id.0)).await?;
+    tx.commit().await?;
+    Ok(record)
 }
 
 pub(super) async fn media_by_id(db: &Db, id: MediaId) -> StoreResult<Option<MediaRecord>> {
@@ -55,7 +60,16 @@ pub(super) async fn media_without_variants(db: &Db, limit: i64, now: DateTime<Ut
     rows.iter().map(media_from_row).collect()
 }
 
-pub(super) async fn update_media_meta(db: &Db, id: MediaId, meta: &MediaMeta) -> StoreResult<()> {
+/// Stores the description, and with `remake_variants` clears the variants so the worker makes them
+/// again (after the focal point moved), with `audit`, in one transaction.
+pub(super) async fn update_media_meta(
+    db: &Db,
+    id: MediaId,
+    meta: &MediaMeta,
+    remake_variants: bool,
+    audit: &NewAuditEntry,
+) -> StoreResult<()> {
+    let mut tx = db.begin().await?;
     let done = sql("UPDATE media SET alt = $1, caption = $2, credit = $3, focal_x = $4, focal_y = $5 WHERE id = $6")
         .bind(&meta.alt)
         .bind(&meta.caption)
@@ -63,13 +77,22 @@ pub(super) async fn update_media_meta(db: &Db, id: MediaId, meta: &MediaMeta) ->
         .bind(meta.focal.x)
         .bind(meta.focal.y)
         .bind(id)
-        .execute(db)
+        .execute(&mut tx)
         .await?;
-    touched(done, || format!("media {id}"))
+    touched(done, || format!("media {id}"))?;
+    if remake_variants {
+        sql("UPDATE media SET variants = NULL, variant_attempts = 0, variant_retry_at = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&mut tx)
+            .await?;
+    }
+    record_in(&mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
-/// Stores the variants, or with `None` clears them so the worker makes them again.
-pub(super) async fn set_media_variants(db: &Db, id: MediaId, variants: Option<&[Variant]>) -> StoreResult<()> {
+/// Stores the variants and clears any retry schedule.
+pub(super) async fn set_media_variants(db: &Db, id: MediaId, variants: &[Variant]) -> StoreResult<()> {
     let json = variants_json(variants)?;
     let done = sql("UPDATE media SET variants = $1, variant_attempts = 0, variant_retry_at = NULL WHERE id = $2")
         .bind(json)
@@ -92,18 +115,24 @@ pub(super) async fn defer_media_variants(db: &Db, id: MediaId, retry_at: DateTim
 #[async_trait]
 pub trait MediaRepo: Send + Sync {
     // Media.
-    /// Inserts, or returns the existing record when the same content was uploaded before.
-    async fn insert_media(&self, media: NewMedia) -> StoreResult<MediaRecord>;
+    /// Inserts, or returns the existing record when the same content was uploaded before; records
+    /// `audit` (about the record's id) in the same transaction.
+    async fn insert_media(&self, media: NewMedia, audit: &NewAuditEntry) -> StoreResult<MediaRecord>;
 
     async fn media_by_id(&self, id: MediaId) -> StoreResult<Option<MediaRecord>>;
 
     /// Newest first.
     async fn media_list(&self, limit: i64, offset: i64) -> StoreResult<Vec<MediaRecord>>;
 
-    async fn update_media_meta(&self, id: MediaId, meta: &MediaMeta) -> StoreResult<()>;
-
-    /// Clears the variants so the worker makes them again (after a focal point change).
-    async fn reset_media_variants(&self, id: MediaId) -> StoreResult<()>;
+    /// Stores the description; with `remake_variants` (the focal point moved) also clears the
+    /// variants so the worker makes them again; records `audit`; all in one transaction.
+    async fn update_media_meta(
+        &self,
+        id: MediaId,
+        meta: &MediaMeta,
+        remake_variants: bool,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()>;
 
     /// Uploads still without variants whose retry time (if any) is not after `now`, oldest first.
     async fn media_without_variants(&self, limit: i64, now: DateTime<Utc>) -> StoreResult<Vec<MediaRecord>>;
@@ -118,8 +147,8 @@ pub trait MediaRepo: Send + Sync {
 
 #[async_trait]
 impl MediaRepo for SqlStore {
-    async fn insert_media(&self, media: NewMedia) -> StoreResult<MediaRecord> {
-        insert_media(&self.db, media).await
+    async fn insert_media(&self, media: NewMedia, audit: &NewAuditEntry) -> StoreResult<MediaRecord> {
+        insert_media(&self.db, media, audit).await
     }
 
     async fn media_by_id(&self, id: MediaId) -> StoreResult<Option<MediaRecord>> {
@@ -130,12 +159,14 @@ impl MediaRepo for SqlStore {
         media_list(&self.db, limit, offset).await
     }
 
-    async fn update_media_meta(&self, id: MediaId, meta: &MediaMeta) -> StoreResult<()> {
-        update_media_meta(&self.db, id, meta).await
-    }
-
-    async fn reset_media_variants(&self, id: MediaId) -> StoreResult<()> {
-        set_media_variants(&self.db, id, None).await
+    async fn update_media_meta(
+        &self,
+        id: MediaId,
+        meta: &MediaMeta,
+        remake_variants: bool,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()> {
+        update_media_meta(&self.db, id, meta, remake_variants, audit).await
     }
 
     async fn media_without_variants(&self, limit: i64, now: DateTime<Utc>) -> StoreResult<Vec<MediaRecord>> {
@@ -143,7 +174,7 @@ impl MediaRepo for SqlStore {
     }
 
     async fn set_media_variants(&self, id: MediaId, variants: &[Variant]) -> StoreResult<()> {
-        set_media_variants(&self.db, id, Some(variants)).await
+        set_media_variants(&self.db, id, variants).await
     }
 
     async fn defer_media_variants(&self, id: MediaId, retry_at: DateTime<Utc>) -> StoreResult<()> {

@@ -27,7 +27,7 @@ mod views;
 
 pub use articles::{ArticleReading, ArticleRepo};
 pub use audit::AuditRepo;
-pub use comments::{CommentRepo, CommentTarget};
+pub use comments::{CommentChange, CommentRepo, CommentTarget};
 pub use curation::CurationRepo;
 pub use editorial::EditorialRepo;
 pub use media::MediaRepo;

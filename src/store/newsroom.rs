@@ -269,6 +269,22 @@ pub struct NewAuditEntry {
     pub at: DateTime<Utc>,
 }
 
+/// How a save came about: a member's deliberate save, recorded with its audit line, or an autosave
+/// while they type, which keeps a revision but writes no audit line (the log records decisions, not
+/// pauses in typing) and does not move a live story's public updated time.
+#[derive(Debug, Clone, Copy)]
+pub enum Saving<'a> {
+    Deliberate(&'a NewAuditEntry),
+    Autosave,
+}
+
+impl NewAuditEntry {
+    /// The same line about `target_id`: a creation learns its target's id inside its write.
+    pub fn about(&self, target_id: i64) -> Self {
+        Self { target_id: Some(target_id), ..self.clone() }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditEntry {
     pub id: i64,

@@ -137,8 +137,8 @@ pub(super) fn parse_variants(json: &str) -> StoreResult<Vec<Variant>> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("media variants: {e}")))
 }
 
-pub(super) fn variants_json(variants: Option<&[Variant]>) -> StoreResult<Option<String>> {
-    variants.map(serde_json::to_string).transpose().map_err(|e| StoreError::WriteFailed(format!("media variants: {e}")))
+pub(super) fn variants_json(variants: &[Variant]) -> StoreResult<String> {
+    serde_json::to_string(variants).map_err(|e| StoreError::WriteFailed(format!("media variants: {e}")))
 }
 
 pub(super) fn snapshot_json(fields: &ArticleFields) -> StoreResult<String> {

@@ -71,6 +71,26 @@ impl TestDb {
         settings.database.url = self.postgres.as_ref().map(|pg| pg.url.clone());
     }
 
+    /// Runs `sqlite` or `postgres` (whichever database this is) on a connection of its own, outside
+    /// the store: for tests that need the database to misbehave (a trigger that refuses a write).
+    pub async fn execute_raw(&self, sqlite: &str, postgres: &str) {
+        use sqlx::{Connection, Executor};
+        match &self.postgres {
+            Some(pg) => {
+                let mut conn = sqlx::PgConnection::connect(&pg.url).await.expect("connect");
+                conn.execute(sqlx::AssertSqlSafe(postgres.to_owned())).await.expect("raw statement");
+                conn.close().await.ok();
+            }
+            None => {
+                let file = self.dir.path().join("broadsheet.db");
+                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(file);
+                let mut conn = sqlx::SqliteConnection::connect_with(&options).await.expect("connect");
+                conn.execute(sqlx::AssertSqlSafe(sqlite.to_owned())).await.expect("raw statement");
+                conn.close().await.ok();
+            }
+        }
+    }
+
     /// Opens a store on this database (running the migrations the first time), as the site does.
     pub async fn open(&self) -> Arc<dyn Store> {
         let mut settings = Settings::default();
@@ -173,6 +193,18 @@ impl TestResponse {
 }
 
 /// Texts of all elements matching `selector`, whitespace collapsed.
+/// The audit line a test's direct store write records (no member: as the scheduler would).
+pub fn line(action: &str) -> broadsheet::store::newsroom::NewAuditEntry {
+    broadsheet::store::newsroom::NewAuditEntry {
+        user_id: None,
+        action: action.to_owned(),
+        target_kind: "article".to_owned(),
+        target_id: None,
+        detail: String::new(),
+        at: chrono::Utc::now(),
+    }
+}
+
 pub fn texts(doc: &Html, selector: &str) -> Vec<String> {
     let sel = Selector::parse(selector).expect("valid selector");
     doc.select(&sel)

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeZone, Utc};
 
+use crate::helpers::line;
 use broadsheet::disk::DiskGuard;
 use broadsheet::domain::CommentStatus;
 use broadsheet::domain::{ArticleId, ArticleStatus, Role, User};
@@ -601,16 +602,19 @@ async fn an_image_is_described_by_its_uploader_or_an_editor_and_bad_text_is_refu
     let editor = desk.member("e@news.test", Role::Editor).await;
     let image = desk
         .store
-        .insert_media(NewMedia {
-            hash: "0".repeat(64),
-            format: ImageFormat::Png,
-            width: 1600,
-            height: 900,
-            bytes: 1234,
-            original_name: "cranes.png".into(),
-            uploaded_by: Some(uploader.user_id),
-            created_at: now(),
-        })
+        .insert_media(
+            NewMedia {
+                hash: "0".repeat(64),
+                format: ImageFormat::Png,
+                width: 1600,
+                height: 900,
+                bytes: 1234,
+                original_name: "cranes.png".into(),
+                uploaded_by: Some(uploader.user_id),
+                created_at: now(),
+            },
+            &line("media_uploaded"),
+        )
         .await
         .expect("media");
     let meta = |alt: &str, x: f32| MediaMeta {

@@ -9,12 +9,12 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use broadsheet::domain::{ArticleId, ArticleStatus, CommentStatus, Role, User};
 use broadsheet::media::{FocalPoint, ImageFormat, Variant};
 use broadsheet::store::newsroom::{
-    ArticleFields, CorrectionKind, Edited, ImageChoice, NewAuditEntry, NewMedia, NewUser, NewsroomQuery, SectionUpdate,
-    SessionRecord, Transition, VersionedWrite,
+    ArticleFields, CorrectionKind, Edited, ImageChoice, MediaMeta, NewAuditEntry, NewMedia, NewUser, NewsroomQuery,
+    Saving, SectionUpdate, SessionRecord, Transition, VersionedWrite,
 };
-use broadsheet::store::{ListFilter, NewComment, NewSection, Store, StoreError};
+use broadsheet::store::{CommentChange, ListFilter, NewComment, NewSection, Store, StoreError};
 
-use crate::helpers::TestDb;
+use crate::helpers::{TestDb, line};
 
 struct Db {
     store: Arc<dyn Store>,
@@ -67,7 +67,7 @@ impl Db {
 
     async fn draft(&self, slug: &str, author_ids: Vec<broadsheet::domain::AuthorId>) -> ArticleId {
         self.store
-            .create_article(&self.fields(slug, author_ids), "<p>Some body.</p>", None, t0())
+            .create_article(&self.fields(slug, author_ids), "<p>Some body.</p>", None, t0(), &line("article_created"))
             .await
             .expect("create")
     }
@@ -75,7 +75,7 @@ impl Db {
     async fn move_to(&self, id: ArticleId, to: ArticleStatus, publish_at: Option<DateTime<Utc>>) -> bool {
         let from = [ArticleStatus::Draft, ArticleStatus::InReview, ArticleStatus::Scheduled, ArticleStatus::Published];
         self.store
-            .transition(id, Transition { from: &from, to, publish_at, user_id: None, at: t0() })
+            .transition(id, Transition { from: &from, to, publish_at, user_id: None, at: t0() }, &line("article_step"))
             .await
             .expect("transition")
     }
@@ -99,7 +99,20 @@ impl Db {
         autosave: bool,
     ) {
         let version = self.store.editable_article(id).await.expect("read").expect("exists").version;
-        let saved = self.store.save_article(id, fields, "", user, autosave, t0(), version).await.expect("save");
+        let saved_line = line("article_saved");
+        let saved = self
+            .store
+            .save_article(
+                id,
+                fields,
+                "",
+                user,
+                if autosave { Saving::Autosave } else { Saving::Deliberate(&saved_line) },
+                t0(),
+                version,
+            )
+            .await
+            .expect("save");
         assert_eq!(saved, VersionedWrite::Written);
     }
 
@@ -118,7 +131,7 @@ impl Db {
             uploaded_by: None,
             created_at: t0(),
         };
-        self.store.insert_media(media).await.expect("media").id
+        self.store.insert_media(media, &line("media_uploaded")).await.expect("media").id
     }
 }
 
@@ -234,7 +247,11 @@ async fn an_article_round_trips_through_the_editor() {
         credit: String::new(),
     });
     fields.seo_title = "Harbour reopens".into();
-    let id = db.store.create_article(&fields, "<p>Some body.</p>", Some(ana.id), t0()).await.expect("create");
+    let id = db
+        .store
+        .create_article(&fields, "<p>Some body.</p>", Some(ana.id), t0(), &line("article_created"))
+        .await
+        .expect("create");
     let stored = db.store.editable_article(id).await.expect("read").expect("exists");
     assert_eq!(stored.fields, fields);
     assert_eq!(
@@ -262,10 +279,21 @@ async fn an_article_round_trips_through_the_editor() {
     assert_eq!(db.store.editable_article(id).await.expect("read").expect("exists").fields, edited);
     assert!(db.store.article_by_id(id).await.expect("read").expect("exists").image.is_none());
 
-    let taken = db.store.create_article(&db.fields("harbour-reopens", vec![]), "", None, t0()).await;
+    let taken =
+        db.store.create_article(&db.fields("harbour-reopens", vec![]), "", None, t0(), &line("article_created")).await;
     assert!(matches!(taken, Err(StoreError::Conflict(what)) if what == "slug"));
     assert!(matches!(
-        db.store.save_article(broadsheet::domain::ArticleId(9999), &edited, "", None, false, t0(), 1).await,
+        db.store
+            .save_article(
+                broadsheet::domain::ArticleId(9999),
+                &edited,
+                "",
+                None,
+                Saving::Deliberate(&line("article_saved")),
+                t0(),
+                1
+            )
+            .await,
         Err(StoreError::Missing(_))
     ));
 }
@@ -322,8 +350,11 @@ async fn a_transition_applies_once_and_is_recorded() {
         user_id: Some(ana.id),
         at: t0(),
     };
-    assert!(db.store.transition(id, submit()).await.expect("transition"));
-    assert!(!db.store.transition(id, submit()).await.expect("transition"), "second identical transition applied");
+    assert!(db.store.transition(id, submit(), &line("article_step")).await.expect("transition"));
+    assert!(
+        !db.store.transition(id, submit(), &line("article_step")).await.expect("transition"),
+        "second identical transition applied"
+    );
     assert_eq!(db.status(id).await, ArticleStatus::InReview);
     let events = db.store.workflow_events(id).await.expect("events");
     assert_eq!(events.len(), 1);
@@ -409,9 +440,12 @@ async fn due_take_downs_happen_exactly_once() {
     let down_at = t0() + Duration::hours(1);
     for &id in &going {
         assert!(db.move_to(id, ArticleStatus::Published, None).await);
-        db.store.set_unpublish_at(id, Some(down_at)).await.expect("set");
+        db.store.set_unpublish_at(id, Some(down_at), &line("article_unpublish_scheduled")).await.expect("set");
     }
-    db.store.set_unpublish_at(staying, Some(t0() + Duration::days(2))).await.expect("set");
+    db.store
+        .set_unpublish_at(staying, Some(t0() + Duration::days(2)), &line("article_unpublish_scheduled"))
+        .await
+        .expect("set");
     assert_eq!(db.store.count_articles(ListFilter::Author(ana.author_id)).await.expect("count"), 12);
     assert_eq!(db.store.next_due().await.expect("next"), Some(down_at));
 
@@ -437,14 +471,17 @@ async fn corrections_bump_the_update_time_and_are_listed_once_published() {
     let later = t0() + Duration::days(1);
     let note = db
         .store
-        .add_correction(live, CorrectionKind::Correction, "The date was wrong.", None, later)
+        .add_correction(live, CorrectionKind::Correction, "The date was wrong.", None, later, &line("correction_added"))
         .await
         .expect("add");
     assert_eq!(
         (note.slug.as_str(), note.section_slug.as_str(), note.headline.as_str()),
         ("live", "asia", "Headline of live")
     );
-    db.store.add_correction(draft, CorrectionKind::Update, "Not yet public.", None, later).await.expect("add");
+    db.store
+        .add_correction(draft, CorrectionKind::Update, "Not yet public.", None, later, &line("correction_added"))
+        .await
+        .expect("add");
     assert_eq!(db.store.editable_article(live).await.expect("read").expect("exists").updated_at, later);
     assert_eq!(db.store.article_by_id(live).await.expect("read").expect("exists").updated_at, later);
 
@@ -454,7 +491,16 @@ async fn corrections_bump_the_update_time_and_are_listed_once_published() {
     assert!(db.move_to(draft, ArticleStatus::Published, None).await);
     assert_eq!(db.store.all_corrections(10, 0).await.expect("all").len(), 2);
     assert!(matches!(
-        db.store.add_correction(broadsheet::domain::ArticleId(9999), CorrectionKind::Update, "x", None, later).await,
+        db.store
+            .add_correction(
+                broadsheet::domain::ArticleId(9999),
+                CorrectionKind::Update,
+                "x",
+                None,
+                later,
+                &line("correction_added")
+            )
+            .await,
         Err(StoreError::Missing(_))
     ));
 }
@@ -497,18 +543,28 @@ async fn the_same_upload_twice_is_one_media_record() {
     let mut fields = db.fields("with-image", vec![]);
     fields.image =
         Some(ImageChoice { media_id: first, alt: "Alt".into(), caption: String::new(), credit: String::new() });
-    let id = db.store.create_article(&fields, "", None, t0()).await.expect("create");
+    let id = db.store.create_article(&fields, "", None, t0(), &line("article_created")).await.expect("create");
     assert!(db.move_to(id, ArticleStatus::Published, None).await);
-    assert_eq!(db.store.set_home_slots(&[id], 0).await.expect("slots"), VersionedWrite::Written);
+    assert_eq!(db.store.set_home_slots(&[id], 0, &line("home_set")).await.expect("slots"), VersionedWrite::Written);
     let image = db.store.article_by_id(id).await.expect("read").expect("exists").image.expect("image");
     assert_eq!(image.srcset, "/media/feedface-800.jpg 800w");
     assert_eq!(image.srcset_webp, "/media/feedface-800.webp 800w, /media/feedface-1600.webp 1600w");
     let card = db.store.home_slots().await.expect("home").pop().expect("one card");
     assert_eq!(card.image.expect("image").srcset_webp, image.srcset_webp);
 
-    db.store.reset_media_variants(first).await.expect("reset");
+    // A moved focal point clears the variants (the worker makes them again), with the description
+    // and the audit line in the same write.
+    let meta = MediaMeta {
+        alt: "Moved".into(),
+        caption: String::new(),
+        credit: String::new(),
+        focal: FocalPoint { x: 0.2, y: 0.8 },
+    };
+    db.store.update_media_meta(first, &meta, true, &line("media_updated")).await.expect("reset");
     let image = db.store.article_by_id(id).await.expect("read").expect("exists").image.expect("image");
     assert_eq!((image.srcset.as_str(), image.srcset_webp.as_str()), ("", ""));
+    let record = db.store.media_by_id(first).await.expect("read").expect("exists");
+    assert_eq!((record.alt.as_str(), record.focal, record.variants), ("Moved", meta.focal, None));
 }
 
 #[tokio::test]
@@ -520,7 +576,10 @@ async fn an_expired_must_read_is_left_out() {
     let now = Utc::now();
     let picks = [(expired, Some(now - Duration::hours(1))), (current, Some(now + Duration::hours(1))), (draft, None)];
     let version = db.store.edit_version(Edited::MustReads).await.expect("version");
-    assert_eq!(db.store.set_must_read_entries(&picks, version).await.expect("set"), VersionedWrite::Written);
+    assert_eq!(
+        db.store.set_must_read_entries(&picks, version, &line("must_reads_set")).await.expect("set"),
+        VersionedWrite::Written
+    );
     let shown: Vec<_> = db.store.must_reads(10, now).await.expect("must reads").into_iter().map(|c| c.id).collect();
     assert_eq!(shown, [current]);
     let entries: Vec<_> =
@@ -534,11 +593,14 @@ async fn home_slots_show_published_articles_in_order() {
     let lead = db.published("lead").await;
     let second = db.published("second").await;
     let draft = db.draft("unfinished", vec![]).await;
-    assert_eq!(db.store.set_home_slots(&[second, draft, lead], 0).await.expect("set"), VersionedWrite::Written);
+    assert_eq!(
+        db.store.set_home_slots(&[second, draft, lead], 0, &line("home_set")).await.expect("set"),
+        VersionedWrite::Written
+    );
     let cards: Vec<_> = db.store.home_slots().await.expect("slots").into_iter().map(|c| c.id).collect();
     assert_eq!(cards, [second, lead]);
     assert_eq!(db.store.home_slot_entries().await.expect("entries").len(), 3);
-    assert!(matches!(db.store.set_home_slots(&[lead, lead], 1).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(db.store.set_home_slots(&[lead, lead], 1, &line("home_set")).await, Err(StoreError::Conflict(_))));
     assert_eq!(db.store.edit_version(Edited::HomeSlots).await.expect("version"), 1, "a refused list kept its version");
     assert_eq!(db.store.home_slot_entries().await.expect("entries").len(), 3, "a refused list changed the slots");
 }
@@ -581,26 +643,60 @@ async fn moderation_keeps_the_comment_count_right() {
     let count = || async { db.store.article_by_id(id).await.expect("read").expect("exists").comment_count };
     assert_eq!(count().await, 1);
 
-    assert_eq!(db.store.set_comment_status(published, CommentStatus::Spam).await.expect("status"), id);
+    let moderate = |comment, change| {
+        let store = db.store.clone();
+        async move { store.moderate_comment(comment, change, &line("comment_moderated")).await }
+    };
+    let to = CommentChange::Status;
+    assert_eq!(moderate(published, to(CommentStatus::Spam)).await.expect("status"), id);
     assert_eq!(count().await, 0);
-    db.store.set_comment_status(published, CommentStatus::Rejected).await.expect("status");
+    moderate(published, to(CommentStatus::Rejected)).await.expect("status");
     assert_eq!(count().await, 0);
-    db.store.set_comment_status(held, CommentStatus::Published).await.expect("status");
-    db.store.set_comment_status(held, CommentStatus::Published).await.expect("status");
+    moderate(held, to(CommentStatus::Published)).await.expect("status");
+    moderate(held, to(CommentStatus::Published)).await.expect("status");
     assert_eq!(count().await, 1);
-    db.store.delete_comment(published).await.expect("delete");
+    moderate(published, CommentChange::Delete).await.expect("delete");
     assert_eq!(count().await, 1);
-    db.store.delete_comment(held).await.expect("delete");
+    moderate(held, CommentChange::Delete).await.expect("delete");
     assert_eq!(count().await, 0);
-    assert!(matches!(db.store.delete_comment(held).await, Err(StoreError::Missing(_))));
+    assert!(matches!(moderate(held, CommentChange::Delete).await, Err(StoreError::Missing(_))));
+    // Every change above wrote its audit line, naming the article; the refused one none.
+    let entries = db.store.audit_entries(20, 0).await.expect("audit");
+    let moderated: Vec<_> = entries.iter().filter(|e| e.action == "comment_moderated").collect();
+    assert_eq!(moderated.len(), 6);
+    assert!(moderated.iter().all(|e| e.detail == format!("article {id}")));
 
-    db.store.insert_comments(&[comment(CommentStatus::Held)]).await.expect("insert");
-    db.store.block_fingerprint("fp-1", None, t0()).await.expect("block");
-    db.store.block_fingerprint("fp-1", None, t0()).await.expect("block twice");
+    // A block marks the comment as spam and lists its fingerprint, together; blocking a second
+    // comment of the same commenter finds the fingerprint listed already.
+    let stored = db
+        .store
+        .insert_comments(&[
+            comment(CommentStatus::Published),
+            comment(CommentStatus::Held),
+            comment(CommentStatus::Held),
+        ])
+        .await
+        .expect("insert");
+    let ids: Vec<_> = stored.iter().map(|c| c.as_ref().expect("stored").id).collect();
+    assert_eq!(count().await, 1);
+    let block = CommentChange::Block { fingerprint: "fp-1", by: None, at: t0() };
+    moderate(ids[0], block).await.expect("block");
+    assert_eq!(count().await, 0);
+    moderate(ids[1], block).await.expect("block twice");
     let queue = db.store.comments_by_status(CommentStatus::Held, 10, 0).await.expect("queue");
     assert_eq!(queue.len(), 1);
     assert!(queue[0].fingerprint_blocked);
     assert_eq!(db.store.count_comments_by_status(CommentStatus::Held).await.expect("count"), 1);
+    assert_eq!(db.store.count_comments_by_status(CommentStatus::Spam).await.expect("count"), 2);
+    // A block of a comment that does not exist lists nothing.
+    let stranger = CommentChange::Block { fingerprint: "fp-2", by: None, at: t0() };
+    assert!(matches!(moderate(broadsheet::domain::CommentId(9999), stranger).await, Err(StoreError::Missing(_))));
+    db.store
+        .insert_comments(&[NewComment { fingerprint: "fp-2".into(), ..comment(CommentStatus::Held) }])
+        .await
+        .expect("insert");
+    let queue = db.store.comments_by_status(CommentStatus::Held, 10, 0).await.expect("queue");
+    assert_eq!(queue.iter().filter(|c| c.fingerprint_blocked).count(), 1);
 }
 
 #[tokio::test]
@@ -713,4 +809,110 @@ async fn password_links_are_revoked_by_newer_ones_by_use_and_on_request() {
     assert_eq!(db.store.revoke_password_tokens(user.id, t0()).await.expect("revoke"), 1);
     assert_eq!(db.store.take_password_token("c", t0()).await.expect("take"), None);
     assert_eq!(db.store.take_password_token("other", t0()).await.expect("take"), Some(other.id), "others' links stay");
+}
+
+/// Every newsroom change writes its audit line in its own transaction: when the line cannot be
+/// written, the change is not stored either (and an autosave, which writes no line, still is).
+#[tokio::test]
+async fn a_change_is_stored_with_its_audit_line_or_not_at_all() {
+    let db = db().await;
+    let draft = db.draft("draft", vec![]).await;
+    let live = db.published("live").await;
+    let comment = db
+        .store
+        .insert_comments(&[NewComment {
+            article_id: live,
+            author_name: "Reader".into(),
+            body: "A thought.".into(),
+            status: CommentStatus::Held,
+            fingerprint: "fp-1".into(),
+            created_at: t0(),
+        }])
+        .await
+        .expect("insert")
+        .remove(0)
+        .expect("stored")
+        .id;
+    let lines_before = db.store.audit_entries(100, 0).await.expect("audit").len();
+    let before = db.store.editable_article(draft).await.expect("read").expect("exists");
+
+    db._db
+        .execute_raw(
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit refused'); END",
+            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$; \
+             CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+        )
+        .await;
+
+    let store = &db.store;
+    let edited = ArticleFields { headline: "A new headline".into(), ..before.fields.clone() };
+    let created = store.create_article(&db.fields("another", vec![]), "", None, t0(), &line("article_created")).await;
+    assert!(created.is_err(), "{created:?}");
+    let saving = Saving::Deliberate(&line("article_saved"));
+    assert!(store.save_article(draft, &edited, "", None, saving, t0(), before.version).await.is_err());
+    let step = Transition {
+        from: &[ArticleStatus::Draft],
+        to: ArticleStatus::Published,
+        publish_at: None,
+        user_id: None,
+        at: t0(),
+    };
+    assert!(store.transition(draft, step, &line("article_publish")).await.is_err());
+    let kind = CorrectionKind::Correction;
+    assert!(store.add_correction(live, kind, "A fix.", None, t0(), &line("correction_added")).await.is_err());
+    assert!(store.set_unpublish_at(live, Some(t0()), &line("article_unpublish_scheduled")).await.is_err());
+    assert!(store.set_must_read_entries(&[(live, None)], 0, &line("must_reads_set")).await.is_err());
+    assert!(store.set_setting("site_profile", "{}", t0(), 0, &line("settings_changed")).await.is_err());
+    let publish = CommentChange::Status(CommentStatus::Published);
+    assert!(store.moderate_comment(comment, publish, &line("comment_approve")).await.is_err());
+    let block = CommentChange::Block { fingerprint: "fp-1", by: None, at: t0() };
+    assert!(store.moderate_comment(comment, block, &line("comment_block")).await.is_err());
+    let media = NewMedia {
+        hash: "a".repeat(64),
+        format: ImageFormat::Jpeg,
+        width: 1600,
+        height: 900,
+        bytes: 1,
+        original_name: "refused.jpg".into(),
+        uploaded_by: None,
+        created_at: t0(),
+    };
+    assert!(store.insert_media(media, &line("media_uploaded")).await.is_err());
+
+    // Nothing of any of it was stored.
+    let everything = NewsroomQuery { status: None, owner: None, limit: 10, offset: 0 };
+    assert_eq!(db.store.newsroom_articles(everything).await.expect("list").len(), 2);
+    assert_eq!(db.listed().await, [live]);
+    let after = db.store.editable_article(draft).await.expect("read").expect("exists");
+    assert_eq!((after.status, after.version, &after.fields), (ArticleStatus::Draft, before.version, &before.fields));
+    assert_eq!(db.store.revisions(draft).await.expect("revisions").len(), 1);
+    assert_eq!(db.store.workflow_events(draft).await.expect("events").len(), 0);
+    assert!(db.store.corrections_for(live).await.expect("corrections").is_empty());
+    assert_eq!(db.store.editable_article(live).await.expect("read").expect("exists").unpublish_at, None);
+    assert!(db.store.must_read_entries().await.expect("picks").is_empty());
+    assert_eq!(db.store.edit_version(Edited::MustReads).await.expect("version"), 0);
+    assert_eq!(db.store.setting("site_profile").await.expect("setting"), None);
+    let queue = db.store.comments_by_status(CommentStatus::Held, 10, 0).await.expect("queue");
+    assert_eq!((queue.len(), queue[0].fingerprint_blocked), (1, false));
+    assert!(db.store.media_list(10, 0).await.expect("media").is_empty());
+    assert_eq!(db.store.audit_entries(100, 0).await.expect("audit").len(), lines_before);
+
+    // An autosave writes no audit line, so it is stored.
+    let typed = ArticleFields { body_markdown: "Typing on.".into(), ..before.fields.clone() };
+    let autosaved = store.save_article(draft, &typed, "", None, Saving::Autosave, t0(), before.version).await;
+    assert_eq!(autosaved.expect("autosave"), VersionedWrite::Written);
+
+    // Once lines can be written again, the same change goes through with its line.
+    db._db
+        .execute_raw(
+            "DROP TRIGGER refuse_audit",
+            "DROP TRIGGER refuse_audit ON audit_log; DROP FUNCTION refuse_audit()",
+        )
+        .await;
+    let saving = Saving::Deliberate(&line("article_saved"));
+    let saved = store.save_article(draft, &edited, "", None, saving, t0(), before.version + 1).await;
+    assert_eq!(saved.expect("save"), VersionedWrite::Written);
+    let lines = db.store.audit_entries(100, 0).await.expect("audit");
+    assert_eq!(lines.len(), lines_before + 1);
+    assert_eq!(lines[0].action, "article_saved");
 }

@@ -9,9 +9,9 @@ use chrono::{TimeZone, Utc};
 
 use broadsheet::domain::{ArticleId, ArticleStatus, CommentStatus};
 use broadsheet::store::newsroom::Transition;
-use broadsheet::store::{NewArticle, NewComment, NewSection, Store, ViewIncrement};
+use broadsheet::store::{CommentChange, NewArticle, NewComment, NewSection, Store, ViewIncrement};
 
-use crate::helpers::TestDb;
+use crate::helpers::{TestDb, line};
 
 const NODES: usize = 3;
 
@@ -104,7 +104,8 @@ async fn a_comment_moderated_from_several_nodes_at_once_is_counted_once() {
         let comment_ids = comment_ids.clone();
         async move {
             for comment in comment_ids {
-                store.set_comment_status(comment, CommentStatus::Published).await.expect("publish");
+                let publish = CommentChange::Status(CommentStatus::Published);
+                store.moderate_comment(comment, publish, &line("comment_approve")).await.expect("publish");
             }
         }
     })
@@ -116,11 +117,8 @@ async fn a_comment_moderated_from_several_nodes_at_once_is_counted_once() {
         let comment_ids = comment_ids.clone();
         async move {
             for &comment in &comment_ids[..3] {
-                if node == 0 {
-                    store.delete_comment(comment).await.ok();
-                } else {
-                    store.set_comment_status(comment, CommentStatus::Spam).await.ok();
-                }
+                let change = if node == 0 { CommentChange::Delete } else { CommentChange::Status(CommentStatus::Spam) };
+                store.moderate_comment(comment, change, &line("comment_moderated")).await.ok();
             }
         }
     })
@@ -148,7 +146,7 @@ async fn one_transition_wins_when_several_nodes_try_it_at_once() {
                     user_id: None,
                     at: Utc::now(),
                 };
-                if store.transition(id, transition).await.expect("transition") {
+                if store.transition(id, transition, &line("article_step")).await.expect("transition") {
                     won.push(id);
                 }
             }

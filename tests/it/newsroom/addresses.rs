@@ -7,7 +7,7 @@ use broadsheet::domain::{ArticleStatus, Role};
 use chrono::{Duration, Utc};
 
 use super::{Browser, as_refs, editor_form, fields_of, version_of};
-use crate::helpers::{TestApp, attrs, texts};
+use crate::helpers::{TestApp, attrs, line, texts};
 
 async fn rename(app: &TestApp, browser: &Browser, id: broadsheet::domain::ArticleId, slug: &str) -> StatusCode {
     let mut fields = fields_of(app, id).await;
@@ -41,6 +41,7 @@ async fn renaming_a_draft_or_a_scheduled_story_leaves_no_redirect_to_its_new_add
                 user_id: None,
                 at: Utc::now(),
             },
+            &line("article_step"),
         )
         .await
         .expect("schedule");

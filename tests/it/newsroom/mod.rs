@@ -17,7 +17,7 @@ use broadsheet::store::newsroom::{ArticleFields, NewUser, Transition};
 use broadsheet::web::percent_encode;
 use chrono::Utc;
 
-use crate::helpers::{TestApp, TestResponse, attrs};
+use crate::helpers::{TestApp, TestResponse, attrs, line};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -160,7 +160,11 @@ impl TestApp {
             seo_description: String::new(),
         };
         let html = broadsheet::markdown::render(&fields.body_markdown);
-        self.state.store.create_article(&fields, &html, Some(user.id), Utc::now()).await.expect("draft")
+        self.state
+            .store
+            .create_article(&fields, &html, Some(user.id), Utc::now(), &line("article_created"))
+            .await
+            .expect("draft")
     }
 
     pub async fn set_status(&self, id: ArticleId, to: ArticleStatus) {
@@ -174,7 +178,11 @@ impl TestApp {
         let moved = self
             .state
             .store
-            .transition(id, Transition { from: &all, to, publish_at: None, user_id: None, at: Utc::now() })
+            .transition(
+                id,
+                Transition { from: &all, to, publish_at: None, user_id: None, at: Utc::now() },
+                &line("article_step"),
+            )
             .await
             .expect("transition");
         assert!(moved);

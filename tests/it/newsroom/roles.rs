@@ -4,11 +4,11 @@
 use axum::http::StatusCode;
 use broadsheet::domain::{ArticleStatus, CommentStatus, Role, User};
 use broadsheet::store::NewComment;
-use broadsheet::store::newsroom::{Edited, VersionedWrite};
+use broadsheet::store::newsroom::{Edited, Saving, VersionedWrite};
 use chrono::Utc;
 
 use super::{Browser, as_refs, editor_form, fields_of, version_of};
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, line};
 
 #[derive(Debug, Clone, Copy)]
 enum Act {
@@ -146,7 +146,15 @@ async fn attempt(app: &TestApp, cast: &Cast, act: Act, n: usize) -> StatusCode {
             let saved = app
                 .state
                 .store
-                .save_article(id, &fields, "<p>Second version.</p>", None, false, Utc::now(), version)
+                .save_article(
+                    id,
+                    &fields,
+                    "<p>Second version.</p>",
+                    None,
+                    Saving::Deliberate(&line("article_saved")),
+                    Utc::now(),
+                    version,
+                )
                 .await
                 .expect("save");
             assert_eq!(saved, VersionedWrite::Written);

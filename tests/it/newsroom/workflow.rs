@@ -13,7 +13,7 @@ use broadsheet::web::AppState;
 use chrono::{Duration, Utc};
 
 use super::{as_refs, editor_form, fields_of, version_of};
-use crate::helpers::{TestApp, attrs, texts};
+use crate::helpers::{TestApp, attrs, line, texts};
 
 /// Every reader surface where a story can show up.
 async fn visible_anywhere(app: &TestApp, headline: &str, article_path: &str) -> Vec<String> {
@@ -129,12 +129,13 @@ async fn publications_that_fell_due_while_the_site_was_down_fire_at_start() {
                 user_id: None,
                 at: past,
             },
+            &line("article_step"),
         )
         .await
         .expect("schedule");
     assert!(moved);
     app.set_status(unpublish, ArticleStatus::Published).await;
-    store.set_unpublish_at(unpublish, Some(past)).await.expect("take-down time");
+    store.set_unpublish_at(unpublish, Some(past), &line("article_unpublish_scheduled")).await.expect("take-down time");
 
     // "Restart": a new site on the same database, with its background jobs running.
     let restarted =
