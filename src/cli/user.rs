@@ -14,7 +14,7 @@ use crate::auth::token::{new_token, token_hash};
 use crate::config::Settings;
 use crate::domain::{Email, Role, user::parse_person_name};
 use crate::store::Store;
-use crate::store::newsroom::NewUser;
+use crate::store::newsroom::{NewAuditEntry, NewUser};
 
 #[derive(Debug, Args)]
 pub struct UserArgs {
@@ -107,6 +107,18 @@ async fn find(store: &dyn Store, email: &str) -> anyhow::Result<crate::domain::U
     Ok(store.credentials_by_email(&email).await?.with_context(|| format!("no account with email {email}"))?.user)
 }
 
+/// The audit line of a change made on the command line: no member made it, and the detail says so.
+fn command_line_audit(action: &str, user: Option<crate::domain::UserId>, detail: String) -> NewAuditEntry {
+    NewAuditEntry {
+        user_id: None,
+        action: action.to_owned(),
+        target_kind: "user".to_owned(),
+        target_id: user.map(|u| u.0),
+        detail,
+        at: Utc::now(),
+    }
+}
+
 pub async fn run(args: UserArgs) -> anyhow::Result<()> {
     let (settings, store) = open(&args).await?;
     match args.command {
@@ -120,27 +132,27 @@ pub async fn run(args: UserArgs) -> anyhow::Result<()> {
                 let password = read_password(password_stdin)?;
                 Some(hash_password(password.as_str()).map_err(|e| anyhow::anyhow!("{e}"))?)
             };
-            let user = store
-                .insert_user(NewUser {
-                    email: email.as_str().to_lowercase(),
-                    name,
-                    role,
-                    password_hash,
-                    created_at: Utc::now(),
-                })
-                .await
-                .context("adding the account")?;
-            println!("Added {} <{}> as {}.", user.name, user.email, role.label());
+            let new_user =
+                NewUser { email: email.as_str().to_lowercase(), name, role, password_hash, created_at: Utc::now() };
             if link {
+                // The account, its link and the audit line are one write.
                 let token = new_token().map_err(|e| anyhow::anyhow!("{e}"))?;
-                let now = Utc::now();
-                let expires = now + Duration::hours(settings.newsroom.password_link_hours);
-                store.insert_password_token(&token_hash(&token), user.id, expires, now).await?;
+                let expires = new_user.created_at + Duration::hours(settings.newsroom.password_link_hours);
+                let detail = format!("{} as {} (command line)", new_user.email, role.as_str());
+                let line = command_line_audit("user_added", None, detail);
+                let user = store
+                    .invite_user(new_user, &token_hash(&token), expires, &line)
+                    .await
+                    .context("adding the account")?;
+                println!("Added {} <{}> as {}.", user.name, user.email, role.label());
                 println!(
                     "Set-password link (works once, for {} hours): {}/admin/set-password/{token}",
                     settings.newsroom.password_link_hours,
                     settings.base_url()
                 );
+            } else {
+                let user = store.insert_user(new_user).await.context("adding the account")?;
+                println!("Added {} <{}> as {}.", user.name, user.email, role.label());
             }
         }
         UserCommand::List => {
@@ -158,12 +170,15 @@ pub async fn run(args: UserArgs) -> anyhow::Result<()> {
         UserCommand::SetRole { email, role } => {
             let user = find(store.as_ref(), &email).await?;
             let role = parse_role(&role)?;
-            store.set_user_role(user.id, role).await?;
+            let detail = format!("{} → {} (command line)", user.role.as_str(), role.as_str());
+            store.set_user_role(user.id, role, &command_line_audit("user_role_changed", Some(user.id), detail)).await?;
             println!("{} is now {}.", user.email, role.label());
         }
         UserCommand::Disable { email, enable } => {
             let user = find(store.as_ref(), &email).await?;
-            store.set_user_disabled(user.id, !enable, Utc::now()).await?;
+            let action = if enable { "user_enabled" } else { "user_disabled" };
+            let line = command_line_audit(action, Some(user.id), format!("{} (command line)", user.email));
+            store.set_user_disabled(user.id, !enable, Utc::now(), &line).await?;
             println!("{} is {}.", user.email, if enable { "enabled" } else { "disabled; their sessions have ended" });
         }
     }

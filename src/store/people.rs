@@ -4,13 +4,14 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::newsroom::{Credentials, FailureScope, NewUser, SessionRecord};
+use super::audit::record_in;
+use super::newsroom::{Credentials, FailureScope, NewAuditEntry, NewUser, SessionRecord};
 use super::shared::{
     RESERVE_LOGIN_ATTEMPT, REVOKE_PASSWORD_TOKENS, SESSION_COLUMNS, USER_COLUMNS, byline_slug_base,
     credentials_from_row, is_foreign_key_violation, is_unique_violation, session_from_row, to_unix, touched,
     user_from_row,
 };
-use super::sql::{Dialect, Row, sql, sql_built};
+use super::sql::{Dialect, Row, Tx, sql, sql_built};
 use super::{SqlStore, StoreError, StoreResult};
 use crate::domain::{Role, User, UserId};
 
@@ -37,6 +38,17 @@ pub trait PeopleRepo: Send + Sync {
     /// Creates the account and its byline (an author with a unique slug from the name).
     async fn insert_user(&self, user: NewUser) -> StoreResult<User>;
 
+    /// Creates the account (as [`PeopleRepo::insert_user`]) with a one-time link to set its password
+    /// (`token_hash`, working until `expires_at`) and `audit` (about the new account), in one
+    /// transaction.
+    async fn invite_user(
+        &self,
+        user: NewUser,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<User>;
+
     async fn users(&self) -> StoreResult<Vec<User>>;
 
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
@@ -45,17 +57,42 @@ pub trait PeopleRepo: Send + Sync {
 
     async fn credentials_by_id(&self, id: UserId) -> StoreResult<Option<Credentials>>;
 
-    async fn set_user_role(&self, id: UserId, role: Role) -> StoreResult<()>;
+    // Every change to an account below records its `audit` line in its own transaction.
+    async fn set_user_role(&self, id: UserId, role: Role, audit: &NewAuditEntry) -> StoreResult<()>;
 
     /// Disabling also ends every session of the account.
-    async fn set_user_disabled(&self, id: UserId, disabled: bool, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn set_user_disabled(
+        &self,
+        id: UserId,
+        disabled: bool,
+        at: DateTime<Utc>,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()>;
 
-    async fn set_user_email(&self, id: UserId, email: &str) -> StoreResult<()>;
+    /// Changes the sign-in address and the byline's address with it.
+    async fn set_user_email(&self, id: UserId, email: &str, audit: &NewAuditEntry) -> StoreResult<()>;
 
-    async fn set_password_hash(&self, id: UserId, hash: &str) -> StoreResult<()>;
+    /// Sets a new password hash, ends every session of the account but `keep` (the one that made the
+    /// change) and revokes every unused one-time link as of `at`, all at once: once the change is
+    /// stored, the new password is the only way in.
+    async fn change_password(
+        &self,
+        id: UserId,
+        hash: &str,
+        keep: Option<&str>,
+        at: DateTime<Utc>,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()>;
 
-    /// Turns two-factor on (with fresh recovery code hashes) or off (`None`, codes dropped).
-    async fn set_totp(&self, id: UserId, secret: Option<&[u8]>, recovery_hashes: &[String]) -> StoreResult<()>;
+    /// Turns two-factor on (with fresh recovery code hashes and the step of the code that confirmed
+    /// it, which cannot be used again) or off (`None`, codes dropped).
+    async fn set_totp(
+        &self,
+        id: UserId,
+        secret: Option<(&[u8], i64)>,
+        recovery_hashes: &[String],
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()>;
 
     /// Records the last accepted TOTP step; false if `step` is not newer than the stored one (replay).
     async fn advance_totp_step(&self, id: UserId, step: i64) -> StoreResult<bool>;
@@ -71,14 +108,20 @@ pub trait PeopleRepo: Send + Sync {
         user_id: UserId,
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
+        audit: &NewAuditEntry,
     ) -> StoreResult<()>;
 
-    /// Consumes a one-time link: the user it was made for, if unused and unexpired. Exactly once.
-    /// Every other unused link of that user is revoked in the same transaction.
-    async fn take_password_token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<UserId>>;
-
-    /// Revokes every unused one-time link of the user (after a password change); returns how many.
-    async fn revoke_password_tokens(&self, user_id: UserId, at: DateTime<Utc>) -> StoreResult<u64>;
+    /// Sets a password with a one-time link: takes the link (if unused and unexpired; exactly
+    /// once), revokes the user's other unused links, stores `hash`, ends every session of the
+    /// account and records `audit` (about the user), in one transaction. `None`, and nothing
+    /// written, when the link does not work.
+    async fn set_password_by_link(
+        &self,
+        token_hash: &str,
+        hash: &str,
+        now: DateTime<Utc>,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<Option<UserId>>;
 
     // Sessions and sign-in limits.
     async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()>;
@@ -95,9 +138,6 @@ pub trait PeopleRepo: Send + Sync {
 
     /// Newest first.
     async fn sessions_of(&self, user_id: UserId) -> StoreResult<Vec<SessionRecord>>;
-
-    /// Ends every session of the user except `keep`.
-    async fn delete_sessions_of(&self, user_id: UserId, keep: Option<&str>) -> StoreResult<u64>;
 
     /// Removes sessions idle since before `idle_before` or created before `created_before`.
     async fn delete_expired_sessions(
@@ -133,39 +173,95 @@ pub trait PeopleRepo: Send + Sync {
     async fn prune_login_failures(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
+/// Inserts the account and its byline (an author with a unique slug from the name) in `tx`.
+async fn insert_user_in(tx: &mut Tx, user: &NewUser) -> StoreResult<User> {
+    let base = byline_slug_base(&user.name);
+    let mut n = 1u32;
+    let author_id: i64 = loop {
+        let slug = if n == 1 { base.clone() } else { format!("{base}-{n}") };
+        let id: Option<i64> = sql("INSERT INTO authors (slug, name, email, bio) VALUES ($1, $2, $3, '') \
+             ON CONFLICT (slug) DO NOTHING RETURNING id")
+        .bind(&slug)
+        .bind(&user.name)
+        .bind(&user.email)
+        .scalar_optional(&mut *tx)
+        .await?;
+        if let Some(id) = id {
+            break id;
+        }
+        n += 1;
+    };
+    let id: UserId = sql("INSERT INTO users (email, name, role, password_hash, author_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+    .bind(&user.email)
+    .bind(&user.name)
+    .bind(user.role)
+    .bind(&user.password_hash)
+    .bind(author_id)
+    .bind(to_unix(user.created_at))
+    .scalar_one(&mut *tx)
+    .await
+    .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict("email".into()) } else { e.into() })?;
+    let row = sql_built(format!("{USER_COLUMNS} WHERE u.id = $1")).bind(id).fetch_one(&mut *tx).await?;
+    user_from_row(&row)
+}
+
+/// Stores a new password hash in `tx` and ends every session of the account except `keep`.
+async fn set_password_in(tx: &mut Tx, id: UserId, hash: &str, keep: Option<&str>) -> StoreResult<()> {
+    let done = sql("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(id).execute(&mut *tx).await?;
+    touched(done, || format!("user {id}"))?;
+    sql("DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR token_hash <> $2)")
+        .bind(id)
+        .bind(keep)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Stores a one-time link in `tx`, revoking the user's earlier unused links as of `now`.
+async fn insert_token_in(
+    tx: &mut Tx,
+    token_hash: &str,
+    user_id: UserId,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    // Older links are revoked as of now: a link only ever works until a newer one is made.
+    sql(REVOKE_PASSWORD_TOKENS).bind(user_id).bind(to_unix(now)).execute(&mut *tx).await?;
+    sql("INSERT INTO password_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(to_unix(expires_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match &e {
+            _ if is_unique_violation(&e) => StoreError::Conflict("password token".into()),
+            _ if is_foreign_key_violation(&e) => StoreError::Missing(format!("user {user_id}")),
+            _ => e.into(),
+        })?;
+    Ok(())
+}
+
 #[async_trait]
 impl PeopleRepo for SqlStore {
     async fn insert_user(&self, user: NewUser) -> StoreResult<User> {
         let mut tx = self.db.begin().await?;
-        let base = byline_slug_base(&user.name);
-        let mut n = 1u32;
-        let author_id: i64 = loop {
-            let slug = if n == 1 { base.clone() } else { format!("{base}-{n}") };
-            let id: Option<i64> = sql("INSERT INTO authors (slug, name, email, bio) VALUES ($1, $2, $3, '') \
-                 ON CONFLICT (slug) DO NOTHING RETURNING id")
-            .bind(&slug)
-            .bind(&user.name)
-            .bind(&user.email)
-            .scalar_optional(&mut tx)
-            .await?;
-            if let Some(id) = id {
-                break id;
-            }
-            n += 1;
-        };
-        let id: UserId = sql("INSERT INTO users (email, name, role, password_hash, author_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
-        .bind(&user.email)
-        .bind(&user.name)
-        .bind(user.role)
-        .bind(&user.password_hash)
-        .bind(author_id)
-        .bind(to_unix(user.created_at))
-        .scalar_one(&mut tx)
-        .await
-        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict("email".into()) } else { e.into() })?;
-        let row = sql_built(format!("{USER_COLUMNS} WHERE u.id = $1")).bind(id).fetch_one(&mut tx).await?;
-        let stored = user_from_row(&row)?;
+        let stored = insert_user_in(&mut tx, &user).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn invite_user(
+        &self,
+        user: NewUser,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<User> {
+        let mut tx = self.db.begin().await?;
+        let stored = insert_user_in(&mut tx, &user).await?;
+        insert_token_in(&mut tx, token_hash, stored.id, expires_at, user.created_at).await?;
+        record_in(&mut tx, &audit.about(stored.id.0)).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -187,12 +283,22 @@ impl PeopleRepo for SqlStore {
         self.user_row(UserKey::Id(id)).await?.as_ref().map(credentials_from_row).transpose()
     }
 
-    async fn set_user_role(&self, id: UserId, role: Role) -> StoreResult<()> {
-        let done = sql("UPDATE users SET role = $1 WHERE id = $2").bind(role).bind(id).execute(&self.db).await?;
-        touched(done, || format!("user {id}"))
+    async fn set_user_role(&self, id: UserId, role: Role, audit: &NewAuditEntry) -> StoreResult<()> {
+        let mut tx = self.db.begin().await?;
+        let done = sql("UPDATE users SET role = $1 WHERE id = $2").bind(role).bind(id).execute(&mut tx).await?;
+        touched(done, || format!("user {id}"))?;
+        record_in(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
-    async fn set_user_disabled(&self, id: UserId, disabled: bool, at: DateTime<Utc>) -> StoreResult<()> {
+    async fn set_user_disabled(
+        &self,
+        id: UserId,
+        disabled: bool,
+        at: DateTime<Utc>,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
         let done = sql("UPDATE users SET disabled_at = $1 WHERE id = $2")
             .bind(disabled.then(|| to_unix(at)))
@@ -203,11 +309,12 @@ impl PeopleRepo for SqlStore {
         if disabled {
             sql("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut tx).await?;
         }
+        record_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn set_user_email(&self, id: UserId, email: &str) -> StoreResult<()> {
+    async fn set_user_email(&self, id: UserId, email: &str, audit: &NewAuditEntry) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
         let author_id: Option<i64> = sql("UPDATE users SET email = $1 WHERE id = $2 RETURNING author_id")
             .bind(email)
@@ -218,23 +325,51 @@ impl PeopleRepo for SqlStore {
         let author_id = author_id.ok_or_else(|| StoreError::Missing(format!("user {id}")))?;
         // The byline was made with the account's address; keep the two the same.
         sql("UPDATE authors SET email = $1 WHERE id = $2").bind(email).bind(author_id).execute(&mut tx).await?;
+        record_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn set_password_hash(&self, id: UserId, hash: &str) -> StoreResult<()> {
-        let done =
-            sql("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(id).execute(&self.db).await?;
-        touched(done, || format!("user {id}"))
+    async fn change_password(
+        &self,
+        id: UserId,
+        hash: &str,
+        keep: Option<&str>,
+        at: DateTime<Utc>,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()> {
+        let mut tx = self.db.begin().await?;
+        set_password_in(&mut tx, id, hash, keep).await?;
+        sql(REVOKE_PASSWORD_TOKENS).bind(id).bind(to_unix(at)).execute(&mut tx).await?;
+        record_in(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
-    async fn set_totp(&self, id: UserId, secret: Option<&[u8]>, recovery_hashes: &[String]) -> StoreResult<()> {
+    async fn set_totp(
+        &self,
+        id: UserId,
+        secret: Option<(&[u8], i64)>,
+        recovery_hashes: &[String],
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
-        // `totp_last_step` stays: steps are clock time, and keeping it refuses a code that was just
-        // used to confirm the new secret.
-        let done =
-            sql("UPDATE users SET totp_secret = $1 WHERE id = $2").bind(secret).bind(id).execute(&mut tx).await?;
+        let done = sql("UPDATE users SET totp_secret = $1 WHERE id = $2")
+            .bind(secret.map(|(secret, _)| secret))
+            .bind(id)
+            .execute(&mut tx)
+            .await?;
         touched(done, || format!("user {id}"))?;
+        // The step that confirmed the secret is used: the same code cannot sign in. Turning
+        // two-factor off leaves the last step as it is (steps are clock time).
+        if let Some((_, step)) = secret {
+            sql("UPDATE users SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $3)")
+                .bind(step)
+                .bind(id)
+                .bind(step)
+                .execute(&mut tx)
+                .await?;
+        }
         sql("DELETE FROM recovery_codes WHERE user_id = $1").bind(id).execute(&mut tx).await?;
         if secret.is_some() {
             for hash in recovery_hashes {
@@ -246,6 +381,7 @@ impl PeopleRepo for SqlStore {
                 .await?;
             }
         }
+        record_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -279,26 +415,22 @@ impl PeopleRepo for SqlStore {
         user_id: UserId,
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
+        audit: &NewAuditEntry,
     ) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
-        // Older links are revoked as of now: a link only ever works until a newer one is made.
-        sql(REVOKE_PASSWORD_TOKENS).bind(user_id).bind(to_unix(now)).execute(&mut tx).await?;
-        sql("INSERT INTO password_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
-            .bind(token_hash)
-            .bind(user_id)
-            .bind(to_unix(expires_at))
-            .execute(&mut tx)
-            .await
-            .map_err(|e| match &e {
-                _ if is_unique_violation(&e) => StoreError::Conflict("password token".into()),
-                _ if is_foreign_key_violation(&e) => StoreError::Missing(format!("user {user_id}")),
-                _ => e.into(),
-            })?;
+        insert_token_in(&mut tx, token_hash, user_id, expires_at, now).await?;
+        record_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn take_password_token(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<UserId>> {
+    async fn set_password_by_link(
+        &self,
+        token_hash: &str,
+        hash: &str,
+        now: DateTime<Utc>,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<Option<UserId>> {
         let mut tx = self.db.begin().await?;
         // One conditional update: of two concurrent takers, only one sees the row unused.
         let user_id: Option<UserId> = sql("UPDATE password_tokens SET used_at = $1 \
@@ -307,16 +439,12 @@ impl PeopleRepo for SqlStore {
         .bind(token_hash)
         .scalar_optional(&mut tx)
         .await?;
-        if let Some(user_id) = user_id {
-            sql(REVOKE_PASSWORD_TOKENS).bind(user_id).bind(to_unix(now)).execute(&mut tx).await?;
-        }
+        let Some(user_id) = user_id else { return Ok(None) };
+        sql(REVOKE_PASSWORD_TOKENS).bind(user_id).bind(to_unix(now)).execute(&mut tx).await?;
+        set_password_in(&mut tx, user_id, hash, None).await?;
+        record_in(&mut tx, &audit.about(user_id.0)).await?;
         tx.commit().await?;
-        Ok(user_id)
-    }
-
-    async fn revoke_password_tokens(&self, user_id: UserId, at: DateTime<Utc>) -> StoreResult<u64> {
-        let done = sql(REVOKE_PASSWORD_TOKENS).bind(user_id).bind(to_unix(at)).execute(&self.db).await?;
-        Ok(done)
+        Ok(Some(user_id))
     }
 
     async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()> {
@@ -387,15 +515,6 @@ impl PeopleRepo for SqlStore {
         .fetch_all(&self.db)
         .await?;
         rows.iter().map(session_from_row).collect()
-    }
-
-    async fn delete_sessions_of(&self, user_id: UserId, keep: Option<&str>) -> StoreResult<u64> {
-        let done = sql("DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR token_hash <> $2)")
-            .bind(user_id)
-            .bind(keep)
-            .execute(&self.db)
-            .await?;
-        Ok(done)
     }
 
     async fn delete_expired_sessions(

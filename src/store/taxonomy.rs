@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 
-use super::newsroom::SectionUpdate;
+use super::audit::record_in;
+use super::newsroom::{NewAuditEntry, SectionUpdate};
 use super::shared::{
     author_from_row, is_unique_violation, section_from_row, section_with_archived, tag_from_row, touched,
 };
@@ -31,11 +32,12 @@ pub(super) async fn update_section(db: &Db, id: SectionId, update: &SectionUpdat
     touched(done, || format!("section {id}"))
 }
 
-/// Every row and the new section in one transaction: all or nothing.
+/// Every row, the new section and the audit line in one transaction: all or nothing.
 pub(super) async fn save_sections(
     db: &Db,
     updates: &[(SectionId, SectionUpdate)],
     new: Option<&NewSection>,
+    audit: &NewAuditEntry,
 ) -> StoreResult<()> {
     let mut tx = db.begin().await?;
     // Two sections may trade addresses in one save. Each changed row first gets a placeholder that
@@ -76,6 +78,7 @@ pub(super) async fn save_sections(
                 }
             })?;
     }
+    record_in(&mut tx, audit).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -109,18 +112,20 @@ pub trait TaxonomyRepo: Send + Sync {
 
     async fn update_section(&self, id: SectionId, update: &SectionUpdate) -> StoreResult<()>;
 
-    /// Applies every row and adds `new` (if any) in one transaction: all or nothing. Slugs may be
-    /// swapped between sections within one call.
+    /// Applies every row, adds `new` (if any) and records `audit` in one transaction: all or
+    /// nothing. Slugs may be swapped between sections within one call.
     async fn save_sections(
         &self,
         updates: &[(SectionId, SectionUpdate)],
         new: Option<&crate::store::NewSection>,
+        audit: &NewAuditEntry,
     ) -> StoreResult<()>;
 
     /// Tags with how many articles use each, by name.
     async fn tags_with_counts(&self) -> StoreResult<Vec<(crate::domain::Tag, i64)>>;
 
-    async fn rename_tag(&self, id: TagId, name: &str) -> StoreResult<()>;
+    /// Renames the tag and records `audit`, in one transaction.
+    async fn rename_tag(&self, id: TagId, name: &str, audit: &NewAuditEntry) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -197,16 +202,21 @@ impl TaxonomyRepo for SqlStore {
         &self,
         updates: &[(SectionId, SectionUpdate)],
         new: Option<&super::NewSection>,
+        audit: &NewAuditEntry,
     ) -> StoreResult<()> {
-        save_sections(&self.db, updates, new).await
+        save_sections(&self.db, updates, new, audit).await
     }
 
     async fn tags_with_counts(&self) -> StoreResult<Vec<(Tag, i64)>> {
         tags_with_counts(&self.db).await
     }
 
-    async fn rename_tag(&self, id: TagId, name: &str) -> StoreResult<()> {
-        let done = sql("UPDATE tags SET name = $1 WHERE id = $2").bind(name).bind(id).execute(&self.db).await?;
-        touched(done, || format!("tag {id}"))
+    async fn rename_tag(&self, id: TagId, name: &str, audit: &NewAuditEntry) -> StoreResult<()> {
+        let mut tx = self.db.begin().await?;
+        let done = sql("UPDATE tags SET name = $1 WHERE id = $2").bind(name).bind(id).execute(&mut tx).await?;
+        touched(done, || format!("tag {id}"))?;
+        record_in(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

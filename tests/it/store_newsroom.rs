@@ -194,12 +194,12 @@ async fn disabling_an_account_ends_its_sessions() {
         db.store.insert_session(&session(token, user)).await.expect("session");
     }
     assert_eq!(db.store.sessions_of(ana.id).await.expect("sessions").len(), 2);
-    db.store.set_user_disabled(ana.id, true, t0()).await.expect("disable");
+    db.store.set_user_disabled(ana.id, true, t0(), &line("user_disabled")).await.expect("disable");
     assert!(db.store.sessions_of(ana.id).await.expect("sessions").is_empty());
     assert!(db.store.session("a1").await.expect("read").is_none());
     assert!(db.store.session("b1").await.expect("read").is_some());
     assert!(db.store.user_by_id(ana.id).await.expect("read").expect("user").disabled);
-    db.store.set_user_disabled(ana.id, false, t0()).await.expect("enable");
+    db.store.set_user_disabled(ana.id, false, t0(), &line("user_enabled")).await.expect("enable");
     assert!(!db.store.user_by_id(ana.id).await.expect("read").expect("user").disabled);
 }
 
@@ -210,20 +210,41 @@ async fn a_password_link_works_once_and_not_after_it_expires() {
     // Another account's link: a newer link of Ana's would revoke an older one anyway.
     let bo = db.user("bo@example.com", "Bo Berg").await;
     let now = t0();
-    db.store.insert_password_token("fresh", ana.id, now + Duration::hours(24), now).await.expect("token");
-    db.store.insert_password_token("stale", bo.id, now - Duration::seconds(1), now).await.expect("token");
-    assert_eq!(db.store.take_password_token("fresh", now).await.expect("take"), Some(ana.id));
-    assert_eq!(db.store.take_password_token("fresh", now).await.expect("take"), None);
-    assert_eq!(db.store.take_password_token("stale", now).await.expect("take"), None);
-    assert_eq!(db.store.take_password_token("unknown", now).await.expect("take"), None);
+    db.store
+        .insert_password_token("fresh", ana.id, now + Duration::hours(24), now, &line("password_link_created"))
+        .await
+        .expect("token");
+    db.store
+        .insert_password_token("stale", bo.id, now - Duration::seconds(1), now, &line("password_link_created"))
+        .await
+        .expect("token");
+    assert_eq!(
+        db.store.set_password_by_link("fresh", "new-hash", now, &line("password_set_by_link")).await.expect("take"),
+        Some(ana.id)
+    );
+    assert_eq!(
+        db.store.set_password_by_link("fresh", "new-hash", now, &line("password_set_by_link")).await.expect("take"),
+        None
+    );
+    assert_eq!(
+        db.store.set_password_by_link("stale", "new-hash", now, &line("password_set_by_link")).await.expect("take"),
+        None
+    );
+    assert_eq!(
+        db.store.set_password_by_link("unknown", "new-hash", now, &line("password_set_by_link")).await.expect("take"),
+        None
+    );
 }
 
 #[tokio::test]
 async fn a_totp_step_cannot_be_replayed() {
     let db = db().await;
     let ana = db.user("ana@example.com", "Ana Silva").await;
-    db.store.set_totp(ana.id, Some(b"secret"), &["code-1".to_owned()]).await.expect("totp on");
-    assert!(db.store.advance_totp_step(ana.id, 1000).await.expect("step"));
+    // The step of the code that confirmed the secret is used up with it.
+    db.store
+        .set_totp(ana.id, Some((b"secret", 1000)), &["code-1".to_owned()], &line("totp_enabled"))
+        .await
+        .expect("totp on");
     assert!(!db.store.advance_totp_step(ana.id, 1000).await.expect("step"), "same step replayed");
     assert!(!db.store.advance_totp_step(ana.id, 999).await.expect("step"), "older step");
     assert!(db.store.advance_totp_step(ana.id, 1001).await.expect("step"));
@@ -799,16 +820,38 @@ async fn password_links_are_revoked_by_newer_ones_by_use_and_on_request() {
     let user = db.user("nia@news.test", "Nia New").await;
     let other = db.user("ola@news.test", "Ola Other").await;
     let later = t0() + Duration::hours(1);
-    db.store.insert_password_token("a", user.id, later, t0()).await.expect("a");
-    db.store.insert_password_token("other", other.id, later, t0()).await.expect("other");
-    db.store.insert_password_token("b", user.id, later, t0()).await.expect("b");
-    assert_eq!(db.store.take_password_token("a", t0()).await.expect("take"), None, "a newer link revoked it");
-    assert_eq!(db.store.take_password_token("b", t0()).await.expect("take"), Some(user.id));
-    assert_eq!(db.store.take_password_token("b", t0()).await.expect("take"), None, "once only");
-    db.store.insert_password_token("c", user.id, later, t0()).await.expect("c");
-    assert_eq!(db.store.revoke_password_tokens(user.id, t0()).await.expect("revoke"), 1);
-    assert_eq!(db.store.take_password_token("c", t0()).await.expect("take"), None);
-    assert_eq!(db.store.take_password_token("other", t0()).await.expect("take"), Some(other.id), "others' links stay");
+    db.store.insert_password_token("a", user.id, later, t0(), &line("password_link_created")).await.expect("a");
+    db.store
+        .insert_password_token("other", other.id, later, t0(), &line("password_link_created"))
+        .await
+        .expect("other");
+    db.store.insert_password_token("b", user.id, later, t0(), &line("password_link_created")).await.expect("b");
+    assert_eq!(
+        db.store.set_password_by_link("a", "new-hash", t0(), &line("password_set_by_link")).await.expect("take"),
+        None,
+        "a newer link revoked it"
+    );
+    assert_eq!(
+        db.store.set_password_by_link("b", "new-hash", t0(), &line("password_set_by_link")).await.expect("take"),
+        Some(user.id)
+    );
+    assert_eq!(
+        db.store.set_password_by_link("b", "new-hash", t0(), &line("password_set_by_link")).await.expect("take"),
+        None,
+        "once only"
+    );
+    db.store.insert_password_token("c", user.id, later, t0(), &line("password_link_created")).await.expect("c");
+    // A password change revokes the unused link.
+    db.store.change_password(user.id, "changed", None, t0(), &line("password_changed")).await.expect("change");
+    assert_eq!(
+        db.store.set_password_by_link("c", "new-hash", t0(), &line("password_set_by_link")).await.expect("take"),
+        None
+    );
+    assert_eq!(
+        db.store.set_password_by_link("other", "new-hash", t0(), &line("password_set_by_link")).await.expect("take"),
+        Some(other.id),
+        "others' links stay"
+    );
 }
 
 /// Every newsroom change writes its audit line in its own transaction: when the line cannot be
@@ -915,4 +958,86 @@ async fn a_change_is_stored_with_its_audit_line_or_not_at_all() {
     let lines = db.store.audit_entries(100, 0).await.expect("audit");
     assert_eq!(lines.len(), lines_before + 1);
     assert_eq!(lines[0].action, "article_saved");
+}
+
+/// The same holds for accounts: a password change, a link, a role, a block of the account, a new
+/// member, two-step sign-in, sections and tags are stored with their audit line or not at all.
+#[tokio::test]
+async fn an_account_change_is_stored_with_its_audit_line_or_not_at_all() {
+    let db = db().await;
+    let ana = db.user("ana@example.com", "Ana Silva").await;
+    db.store.insert_session(&session("ana-1", ana.id)).await.expect("session");
+    db.store.insert_session(&session("ana-2", ana.id)).await.expect("session");
+    let later = t0() + Duration::hours(1);
+    db.store.insert_password_token("link", ana.id, later, t0(), &line("password_link_created")).await.expect("link");
+    let tagged = db.published("tagged").await;
+    assert!(db.store.article_by_id(tagged).await.expect("read").is_some());
+    let tag = db.store.tags_with_counts().await.expect("tags")[0].0.id;
+    let lines_before = db.store.audit_entries(100, 0).await.expect("audit").len();
+    let credentials =
+        |store: Arc<dyn Store>| async move { store.credentials_by_id(ana.id).await.expect("read").expect("exists") };
+    let before = credentials(db.store.clone()).await;
+
+    db._db
+        .execute_raw(
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit refused'); END",
+            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$; \
+             CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+        )
+        .await;
+    let store = &db.store;
+    assert!(store.change_password(ana.id, "new", Some("ana-1"), t0(), &line("password_changed")).await.is_err());
+    assert!(store.set_password_by_link("link", "new", t0(), &line("password_set_by_link")).await.is_err());
+    assert!(store.set_user_role(ana.id, Role::Editor, &line("user_role_changed")).await.is_err());
+    assert!(store.set_user_disabled(ana.id, true, t0(), &line("user_disabled")).await.is_err());
+    assert!(store.set_user_email(ana.id, "new@example.com", &line("email_changed")).await.is_err());
+    assert!(store.set_totp(ana.id, Some((b"secret", 7)), &[], &line("totp_enabled")).await.is_err());
+    assert!(store.insert_password_token("newer", ana.id, later, t0(), &line("password_link_created")).await.is_err());
+    let newcomer = NewUser {
+        email: "new@news.test".into(),
+        name: "New Comer".into(),
+        role: Role::Author,
+        password_hash: None,
+        created_at: t0(),
+    };
+    assert!(store.invite_user(newcomer, "welcome", later, &line("user_added")).await.is_err());
+    let rename =
+        SectionUpdate { name: "Asia Pacific".into(), slug: "asia-pacific".into(), position: 1, archived: false };
+    assert!(store.save_sections(&[(db.section_id, rename)], None, &line("sections_changed")).await.is_err());
+    assert!(store.rename_tag(tag, "Renamed", &line("tag_renamed")).await.is_err());
+
+    // Nothing changed: the old password, role, address and sessions, no two-step, the same link.
+    let after = credentials(db.store.clone()).await;
+    assert_eq!(after.password_hash, before.password_hash);
+    assert_eq!(
+        (after.user.role, after.user.disabled, after.user.email.as_str()),
+        (Role::Author, false, "ana@example.com")
+    );
+    assert_eq!((after.totp_secret, after.totp_last_step), (None, None));
+    assert_eq!(db.store.sessions_of(ana.id).await.expect("sessions").len(), 2);
+    assert!(db.store.credentials_by_email("new@news.test").await.expect("read").is_none());
+    assert_eq!(db.store.sections().await.expect("sections")[0].slug, "asia");
+    assert_eq!(db.store.tags_with_counts().await.expect("tags").iter().filter(|(t, _)| t.name == "Renamed").count(), 0);
+    assert_eq!(db.store.audit_entries(100, 0).await.expect("audit").len(), lines_before);
+
+    // With lines allowed again, the link sets the password and ends every session in one write.
+    db._db
+        .execute_raw(
+            "DROP TRIGGER refuse_audit",
+            "DROP TRIGGER refuse_audit ON audit_log; DROP FUNCTION refuse_audit()",
+        )
+        .await;
+    let taken = store.set_password_by_link("link", "new", t0(), &line("password_set_by_link")).await.expect("link");
+    assert_eq!(taken, Some(ana.id));
+    assert_eq!(credentials(db.store.clone()).await.password_hash.as_deref(), Some("new"));
+    assert!(db.store.sessions_of(ana.id).await.expect("sessions").is_empty());
+    let lines = db.store.audit_entries(100, 0).await.expect("audit");
+    assert_eq!((lines[0].action.as_str(), lines[0].target_id), ("password_set_by_link", Some(ana.id.0)));
+    // A member's own change keeps the session that made it and ends the others.
+    db.store.insert_session(&session("ana-3", ana.id)).await.expect("session");
+    db.store.insert_session(&session("ana-4", ana.id)).await.expect("session");
+    store.change_password(ana.id, "newer", Some("ana-3"), t0(), &line("password_changed")).await.expect("change");
+    let left: Vec<String> =
+        db.store.sessions_of(ana.id).await.expect("sessions").into_iter().map(|s| s.token_hash).collect();
+    assert_eq!(left, ["ana-3"]);
 }

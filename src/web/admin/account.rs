@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::login::{hash_in_background, password_is_right};
 use super::session::{Member, Submitted};
-use super::{AdminChrome, AdminError, audit, notice_text, page, page_with_status, see_other};
+use super::{AdminChrome, AdminError, audit_event, audit_line, notice_text, page, page_with_status, see_other};
 use crate::auth::password::NewPassword;
 use crate::auth::{recovery, totp};
 use crate::domain::Email;
@@ -123,12 +123,11 @@ pub async fn change_password(
         Err(e) => return refuse(&state, &member, &e.to_string()).await,
     };
     let hash = hash_in_background(&state, new).await?;
-    state.store.set_password_hash(member.user.id, &hash).await?;
     // The new password is the only way in: other sessions end, and an unused set-password link
-    // (one that leaked, say) stops working.
-    state.store.delete_sessions_of(member.user.id, Some(&member.session.token_hash)).await?;
-    state.store.revoke_password_tokens(member.user.id, state.clock.now()).await?;
-    audit(&state, Some(&member), "password_changed", "user", Some(member.user.id.0), String::new()).await;
+    // (one that leaked, say) stops working, in the same write.
+    let line = audit_line(&state, Some(&member), "password_changed", "user", Some(member.user.id.0), String::new());
+    let keep = Some(member.session.token_hash.as_str());
+    state.store.change_password(member.user.id, &hash, keep, state.clock.now(), &line).await?;
     Ok(see_other("/admin/account", "password"))
 }
 
@@ -143,14 +142,15 @@ pub async fn change_email(
         Ok(e) => e,
         Err(e) => return refuse(&state, &member, &format!("That email address is not usable: {e}.")).await,
     };
-    match state.store.set_user_email(member.user.id, email.as_str()).await {
+    let line =
+        audit_line(&state, Some(&member), "email_changed", "user", Some(member.user.id.0), email.as_str().to_owned());
+    match state.store.set_user_email(member.user.id, email.as_str(), &line).await {
         Ok(()) => {}
         Err(crate::store::StoreError::Conflict(_)) => {
             return refuse(&state, &member, "Another account already uses that email address.").await;
         }
         Err(e) => return Err(e.into()),
     }
-    audit(&state, Some(&member), "email_changed", "user", Some(member.user.id.0), email.as_str().to_owned()).await;
     Ok(see_other("/admin/account", "email"))
 }
 
@@ -164,7 +164,8 @@ pub async fn revoke_session(
         return Err(AdminError::NotFound);
     }
     state.store.delete_session(&target).await?;
-    audit(&state, Some(&member), "session_revoked", "user", Some(member.user.id.0), String::new()).await;
+    let line = audit_line(&state, Some(&member), "session_revoked", "user", Some(member.user.id.0), String::new());
+    audit_event(&state, line).await;
     if target == member.session.token_hash {
         return Ok(see_other("/admin/login", "signed-out"));
     }
@@ -210,9 +211,8 @@ pub async fn totp(
             };
             let codes = recovery::new_recovery_codes().map_err(|e| AdminError::Internal(e.to_string()))?;
             let hashes: Vec<String> = codes.iter().map(|c| recovery::recovery_hash(c)).collect();
-            state.store.set_totp(member.user.id, Some(&secret), &hashes).await?;
-            state.store.advance_totp_step(member.user.id, step).await?;
-            audit(&state, Some(&member), "totp_enabled", "user", Some(member.user.id.0), String::new()).await;
+            let line = audit_line(&state, Some(&member), "totp_enabled", "user", Some(member.user.id.0), String::new());
+            state.store.set_totp(member.user.id, Some((&secret, step)), &hashes, &line).await?;
             let context = account_page(&state, &member, None, notice_text(Some("totp-on")), None, codes).await?;
             page(&state, "admin/account.html", &context)
         }
@@ -220,8 +220,9 @@ pub async fn totp(
             if !password_matches(&state, &member, form.text("current_password")).await? {
                 return refuse(&state, &member, "Your current password was not right; nothing was changed.").await;
             }
-            state.store.set_totp(member.user.id, None, &[]).await?;
-            audit(&state, Some(&member), "totp_disabled", "user", Some(member.user.id.0), String::new()).await;
+            let line =
+                audit_line(&state, Some(&member), "totp_disabled", "user", Some(member.user.id.0), String::new());
+            state.store.set_totp(member.user.id, None, &[], &line).await?;
             Ok(see_other("/admin/account", "totp-off"))
         }
         _ => Err(AdminError::BadRequest("Unknown action.".into())),

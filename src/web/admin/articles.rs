@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::session::{FormData, Member, Submitted};
-use super::{AdminChrome, AdminError, audit, notice_text, page, page_number, page_with_status, see_other};
+use super::{
+    AdminChrome, AdminError, audit_event, audit_line, notice_text, page, page_number, page_with_status, see_other,
+};
 use crate::domain::{Action, ArticleId, ArticleStatus, Author, AuthorId, Ownership, Section, permits};
 use crate::newsroom::articles::{
     self, Actor, ArticleForm, AutosaveOutcome, FormOutcome, Newsroom, RestoreOutcome, SaveRequest, ServiceError,
@@ -707,15 +709,8 @@ pub async fn preview_link(
     let expires = state.clock.now() + chrono::Duration::hours(state.settings.newsroom.preview_link_hours);
     let path = crate::web::preview::link(&state.preview_key, id, expires.timestamp());
     let link = format!("{}{path}", state.settings.base_url());
-    audit(
-        &state,
-        Some(&member),
-        "preview_link_created",
-        "article",
-        Some(id.0),
-        format!("expires {}", expires.to_rfc3339()),
-    )
-    .await;
+    let detail = format!("expires {}", expires.to_rfc3339());
+    audit_event(&state, audit_line(&state, Some(&member), "preview_link_created", "article", Some(id.0), detail)).await;
     let editor = EditorState { preview_link: Some(link), ..EditorState::new(article.fields.clone(), Some(article)) };
     let context = editor_page(&state, &member, editor).await?;
     page(&state, "admin/editor.html", &context)

@@ -9,7 +9,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::session::{LOGIN_COOKIE, Member, PublicForm, SESSION_COOKIE, Submitted, cookie, set_cookie};
-use super::{AdminChrome, AdminError, audit, notice_text, page, page_with_status, safe_next, see_other};
+use super::{
+    AdminChrome, AdminError, audit_event, audit_line, notice_text, page, page_with_status, safe_next, see_other,
+};
 use crate::auth::HashingError;
 use crate::auth::password::NewPassword;
 use crate::auth::recovery::recovery_hash;
@@ -169,7 +171,8 @@ pub async fn submit(
     };
     state.store.insert_session(&session).await?;
     let member = Member { user: credentials.user.clone(), session };
-    audit(&state, Some(&member), "signed_in", "user", Some(member.user.id.0), String::new()).await;
+    let line = audit_line(&state, Some(&member), "signed_in", "user", Some(member.user.id.0), String::new());
+    audit_event(&state, line).await;
     let target = if member.session.pending_totp {
         format!("/admin/login/totp?next={}", crate::web::percent_encode(&next))
     } else {
@@ -184,7 +187,9 @@ pub async fn submit(
 
 pub async fn logout(State(state): State<AppState>, submitted: Submitted) -> Result<Response, AdminError> {
     state.store.delete_session(&submitted.member.session.token_hash).await?;
-    audit(&state, Some(&submitted.member), "signed_out", "user", Some(submitted.member.user.id.0), String::new()).await;
+    let member = &submitted.member;
+    audit_event(&state, audit_line(&state, Some(member), "signed_out", "user", Some(member.user.id.0), String::new()))
+        .await;
     let mut response = see_other("/admin/login", "signed-out");
     response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", 0));
     Ok(response)
@@ -327,12 +332,13 @@ pub async fn set_password(
     };
     // Hashed before the link is taken: if the server is too busy to hash, the link still works.
     let hash = hash_in_background(&state, password).await?;
-    let Some(user_id) = state.store.take_password_token(&token_hash(&token), state.clock.now()).await? else {
+    // Taking the link, the new password, ending the account's sessions and the audit line are one
+    // write: a crash leaves the link unused, or the password set and every old session gone.
+    let line = audit_line(&state, None, "password_set_by_link", "user", None, String::new());
+    let now = state.clock.now();
+    if state.store.set_password_by_link(&token_hash(&token), &hash, now, &line).await?.is_none() {
         return refuse(LINK_USED.into());
-    };
-    state.store.set_password_hash(user_id, &hash).await?;
-    state.store.delete_sessions_of(user_id, None).await?;
-    audit(&state, None, "password_set_by_link", "user", Some(user_id.0), String::new()).await;
+    }
     Ok(see_other("/admin/login", "password-set"))
 }
 

@@ -363,25 +363,34 @@ pub fn notice_text(code: Option<&str>) -> Option<&'static str> {
     })
 }
 
-/// Writes one line of the audit log. A failure is logged, not shown: the change itself is done.
-pub async fn audit(
+/// The audit line for `member` (`None`: someone not signed in, using a set-password link) doing
+/// `action` to `kind` number `id`. Changes hand it to their store write, which records it in the
+/// change's own transaction.
+pub fn audit_line(
     state: &AppState,
     member: Option<&Member>,
     action: &str,
     kind: &str,
     id: Option<i64>,
     detail: String,
-) {
-    let entry = NewAuditEntry {
+) -> NewAuditEntry {
+    NewAuditEntry {
         user_id: member.map(|m| m.user.id),
         action: action.to_owned(),
         target_kind: kind.to_owned(),
         target_id: id,
         detail,
         at: state.clock.now(),
-    };
+    }
+}
+
+/// Writes one line of the audit log about an event that changes nothing the newsroom keeps (a
+/// sign-in, a sign-out, a preview link handed out), so the line is the only write. A failure is
+/// logged, not shown.
+pub async fn audit_event(state: &AppState, entry: NewAuditEntry) {
+    let action = entry.action.clone();
     if let Err(e) = state.store.record_audit(entry).await {
-        tracing::error!(error = %e, action, "cannot write the audit log");
+        tracing::error!(error = %e, action = %action, "cannot write the audit log");
     }
 }
 

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::articles::{actor, newsroom};
 use super::session::{Member, Submitted};
-use super::{AdminChrome, AdminError, audit, notice_text, page, page_number, page_with_status, require, see_other};
+use super::{
+    AdminChrome, AdminError, audit_line, notice_text, page, page_number, page_with_status, require, see_other,
+};
 use crate::auth::token::{new_token, token_hash};
 use crate::domain::{Action, Email, Ownership, Role, Section, Slug, Tag, User, UserId, user::parse_person_name};
 use crate::newsroom::articles::ServiceError;
@@ -316,7 +318,8 @@ pub async fn save_sections(
     if !checked.is_valid() {
         return refuse(checked, "Nothing was saved. Please fix the rows marked below.".into());
     }
-    match state.store.save_sections(&checked.updates, checked.new_section.as_ref()).await {
+    let line = audit_line(&state, Some(&member), "sections_changed", "section", None, checked.new_name.clone());
+    match state.store.save_sections(&checked.updates, checked.new_section.as_ref(), &line).await {
         Ok(()) => {}
         // Another save took an address between the check and the write.
         Err(StoreError::Conflict(what)) => {
@@ -324,7 +327,6 @@ pub async fn save_sections(
         }
         Err(e) => return Err(e.into()),
     }
-    audit(&state, Some(&member), "sections_changed", "section", None, checked.new_name).await;
     state.changed(crate::web::changes::Change::Everything);
     Ok(see_other("/admin/sections", "saved"))
 }
@@ -364,8 +366,8 @@ pub async fn rename_tag(
     if name.is_empty() || name.chars().count() > 80 {
         return Err(AdminError::BadRequest("A tag name is 1 to 80 characters.".into()));
     }
-    state.store.rename_tag(id, &name).await?;
-    audit(&state, Some(&member), "tag_renamed", "tag", Some(id.0), name).await;
+    let line = audit_line(&state, Some(&member), "tag_renamed", "tag", Some(id.0), name.clone());
+    state.store.rename_tag(id, &name, &line).await?;
     state.changed(crate::web::changes::Change::Everything);
     Ok(see_other("/admin/tags", "saved"))
 }
@@ -408,13 +410,15 @@ pub async fn users(
     page(&state, "admin/users.html", &context)
 }
 
-/// Creates a one-time link with which a person sets their password.
-pub async fn password_link(state: &AppState, user_id: UserId) -> Result<String, AdminError> {
+/// A new one-time token for a set-password link, and when the link stops working.
+fn new_link_token(state: &AppState) -> Result<(String, chrono::DateTime<chrono::Utc>), AdminError> {
     let token = new_token().map_err(|e| AdminError::Internal(e.to_string()))?;
-    let now = state.clock.now();
-    let expires = now + Duration::hours(state.settings.newsroom.password_link_hours);
-    state.store.insert_password_token(&token_hash(&token), user_id, expires, now).await?;
-    Ok(format!("{}/admin/set-password/{token}", state.settings.base_url()))
+    Ok((token, state.clock.now() + Duration::hours(state.settings.newsroom.password_link_hours)))
+}
+
+/// The address of the set-password link with `token`.
+fn link_address(state: &AppState, token: &str) -> String {
+    format!("{}/admin/set-password/{token}", state.settings.base_url())
 }
 
 pub async fn add_user(
@@ -435,26 +439,21 @@ pub async fn add_user(
         Err(e) => return refuse(format!("Name: {e}.")).await,
     };
     let Some(role) = Role::parse(&form.text("role")) else { return refuse("Choose a role.".into()).await };
-    let user = match state
-        .store
-        .insert_user(NewUser {
-            email: email.as_str().to_owned(),
-            name,
-            role,
-            password_hash: None,
-            created_at: state.clock.now(),
-        })
-        .await
-    {
+    // The account, its set-password link and the audit line are one write.
+    let (token, expires) = new_link_token(&state)?;
+    let detail = format!("{} as {}", email.as_str(), role.as_str());
+    let line = audit_line(&state, Some(&member), "user_added", "user", None, detail);
+    let new_user =
+        NewUser { email: email.as_str().to_owned(), name, role, password_hash: None, created_at: state.clock.now() };
+    let user = match state.store.invite_user(new_user, &token_hash(&token), expires, &line).await {
         Ok(user) => user,
         Err(StoreError::Conflict(_)) => {
             return refuse("Someone already has an account with that email address.".into()).await;
         }
         Err(e) => return Err(e.into()),
     };
-    let link = password_link(&state, user.id).await?;
-    audit(&state, Some(&member), "user_added", "user", Some(user.id.0), format!("{} as {}", user.email, role.as_str()))
-        .await;
+    tracing::debug!(user = user.id.0, "account added");
+    let link = link_address(&state, &token);
     let context = users_page(&state, &member, None, Some(link), notice_text(Some("created"))).await?;
     page(&state, "admin/users.html", &context)
 }
@@ -475,36 +474,24 @@ pub async fn update_user(
                     "You cannot take away your own administrator role; ask another administrator.".into(),
                 ));
             }
-            state.store.set_user_role(id, role).await?;
-            audit(
-                &state,
-                Some(&member),
-                "user_role_changed",
-                "user",
-                Some(id.0),
-                format!("{} → {}", target.role.as_str(), role.as_str()),
-            )
-            .await;
+            let detail = format!("{} → {}", target.role.as_str(), role.as_str());
+            let line = audit_line(&state, Some(&member), "user_role_changed", "user", Some(id.0), detail);
+            state.store.set_user_role(id, role, &line).await?;
         }
         "disable" | "enable" => {
             let disable = form.text("action") == "disable";
             if target.id == member.user.id && disable {
                 return Err(AdminError::BadRequest("You cannot disable your own account.".into()));
             }
-            state.store.set_user_disabled(id, disable, state.clock.now()).await?;
-            audit(
-                &state,
-                Some(&member),
-                if disable { "user_disabled" } else { "user_enabled" },
-                "user",
-                Some(id.0),
-                target.email.clone(),
-            )
-            .await;
+            let action = if disable { "user_disabled" } else { "user_enabled" };
+            let line = audit_line(&state, Some(&member), action, "user", Some(id.0), target.email.clone());
+            state.store.set_user_disabled(id, disable, state.clock.now(), &line).await?;
         }
         "reset" => {
-            let link = password_link(&state, id).await?;
-            audit(&state, Some(&member), "password_link_created", "user", Some(id.0), target.email.clone()).await;
+            let (token, expires) = new_link_token(&state)?;
+            let line = audit_line(&state, Some(&member), "password_link_created", "user", Some(id.0), target.email);
+            state.store.insert_password_token(&token_hash(&token), id, expires, state.clock.now(), &line).await?;
+            let link = link_address(&state, &token);
             let context = users_page(&state, &member, None, Some(link), None).await?;
             return page(&state, "admin/users.html", &context);
         }

@@ -12,7 +12,7 @@ use broadsheet::domain::Role;
 use chrono::Utc;
 
 use super::{Browser, PASSWORD, encode, set_cookie};
-use crate::helpers::{TestApp, attrs};
+use crate::helpers::{TestApp, attrs, line};
 
 /// How many answers had each status.
 fn tally(statuses: impl IntoIterator<Item = StatusCode>) -> BTreeMap<u16, usize> {
@@ -65,7 +65,7 @@ async fn parallel_wrong_codes_are_checked_no_more_often_than_the_limit() {
     let app = Arc::new(TestApp::spawn_empty().await);
     let user = app.add_user("ed@news.test", "Edna Editor", Role::Editor).await;
     let secret = b"twenty bytes secret!".to_vec();
-    app.state.store.set_totp(user.id, Some(&secret), &[]).await.expect("two-step on");
+    app.state.store.set_totp(user.id, Some((&secret, 0)), &[], &line("totp_enabled")).await.expect("two-step on");
     let response = app.try_sign_in(&user.email, PASSWORD, [10, 42, 0, 1]).await;
     let pending = set_cookie(&response, "bs_session").expect("cookie").split(';').next().expect("pair").to_owned();
     let form = app.admin_get_with(&pending, "/admin/login/totp").await;
@@ -144,7 +144,12 @@ async fn using_a_link_revokes_every_other_link_of_the_account() {
     let token = broadsheet::auth::token::new_token().expect("token");
     let hash = broadsheet::auth::token::token_hash(&token);
     let now = app.state.clock.now();
-    app.state.store.insert_password_token(&hash, nia, now + chrono::Duration::hours(1), now).await.expect("link");
+    let expires = now + chrono::Duration::hours(1);
+    app.state
+        .store
+        .insert_password_token(&hash, nia, expires, now, &line("password_link_created"))
+        .await
+        .expect("link");
     assert_eq!(
         use_link(&app, &format!("/admin/set-password/{token}"), "nia's own long password").await,
         StatusCode::SEE_OTHER
