@@ -3,14 +3,14 @@
 use async_trait::async_trait;
 
 use super::newsroom::{AuditEntry, NewAuditEntry};
-use super::shared::{audit_entry_from_row, to_unix};
+use super::shared::{audit_entry_from_row, to_unix_ms};
 use super::sql::{Statement, Tx, sql};
 use super::{SqlStore, StoreResult};
 
 /// The one statement that appends to the log.
 fn audit_insert(entry: &NewAuditEntry) -> Statement {
-    sql("INSERT INTO audit_log (at, user_id, action, target_kind, target_id, detail) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(to_unix(entry.at))
+    sql("INSERT INTO audit_log (at_ms, user_id, action, target_kind, target_id, detail) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(to_unix_ms(entry.at))
         .bind(entry.user_id)
         .bind(&entry.action)
         .bind(&entry.target_kind)
@@ -45,7 +45,7 @@ impl AuditRepo for SqlStore {
 
     async fn audit_entries(&self, limit: i64, offset: i64) -> StoreResult<Vec<AuditEntry>> {
         // The log is append-only, so the id is the order of events (and what the index is on).
-        let rows = sql("SELECT l.id, l.at, u.name AS user_name, l.action, l.target_kind, l.target_id, l.detail \
+        let rows = sql("SELECT l.id, l.at_ms, u.name AS user_name, l.action, l.target_kind, l.target_id, l.detail \
              FROM audit_log l LEFT JOIN users u ON u.id = l.user_id ORDER BY l.id DESC LIMIT $1 OFFSET $2")
         .bind(limit)
         .bind(offset)

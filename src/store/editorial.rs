@@ -15,9 +15,9 @@ use super::newsroom::{
     NewsroomQuery, Revision, RevisionSummary, Saving, Transition, VersionedWrite, WorkflowEvent,
 };
 use super::shared::{
-    CORRECTION_COLUMNS, article_status, correction_from_row, editable_from_row, is_foreign_key_violation,
+    CORRECTION_COLUMNS, article_status, correction_from_row, editable_from_row, from_unix, is_foreign_key_violation,
     is_unique_violation, media_url, newsroom_item_from_row, nonempty, opt_time, parse_status, revision_from_row,
-    revision_summary_from_row, snapshot_json, to_unix, touched, workflow_event_from_row,
+    revision_summary_from_row, snapshot_json, to_unix, to_unix_ms, touched, workflow_event_from_row,
 };
 use super::sql::{Db, Statement, Tx, sql, sql_built};
 use super::{SqlStore, StoreError, StoreResult};
@@ -141,12 +141,12 @@ pub(super) async fn insert_revision(
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
     let snapshot = snapshot_json(fields)?;
-    sql("INSERT INTO revisions (article_id, user_id, autosave, snapshot, created_at) VALUES ($1, $2, $3, $4, $5)")
+    sql("INSERT INTO revisions (article_id, user_id, autosave, snapshot, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
         .bind(id)
         .bind(user_id)
         .bind(i64::from(autosave))
         .bind(snapshot)
-        .bind(to_unix(at))
+        .bind(to_unix_ms(at))
         .execute(&mut *tx)
         .await?;
     Ok(())
@@ -330,14 +330,14 @@ pub(super) async fn insert_event(
     from: ArticleStatus,
     to: ArticleStatus,
     user_id: Option<UserId>,
-    at: i64,
+    at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    sql("INSERT INTO workflow_events (article_id, from_status, to_status, user_id, at) VALUES ($1, $2, $3, $4, $5)")
+    sql("INSERT INTO workflow_events (article_id, from_status, to_status, user_id, at_ms) VALUES ($1, $2, $3, $4, $5)")
         .bind(id)
         .bind(from)
         .bind(to)
         .bind(user_id)
-        .bind(at)
+        .bind(to_unix_ms(at))
         .execute(&mut *tx)
         .await?;
     Ok(())
@@ -388,14 +388,14 @@ pub(super) async fn transition(db: &Db, id: ArticleId, t: &Transition<'_>, audit
     if t.to == ArticleStatus::Published || old == ArticleStatus::Published {
         sync_links(&mut tx, id).await?;
     }
-    insert_event(&mut tx, id, old, t.to, t.user_id, to_unix(t.at)).await?;
+    insert_event(&mut tx, id, old, t.to, t.user_id, t.at).await?;
     record_in(&mut tx, audit).await?;
     tx.commit().await?;
     Ok(true)
 }
 
 pub(super) async fn workflow_events(db: &Db, id: ArticleId) -> StoreResult<Vec<WorkflowEvent>> {
-    let rows = sql("SELECT w.from_status, w.to_status, u.name AS user_name, w.at FROM workflow_events w \
+    let rows = sql("SELECT w.from_status, w.to_status, u.name AS user_name, w.at_ms FROM workflow_events w \
          LEFT JOIN users u ON u.id = w.user_id WHERE w.article_id = $1 ORDER BY w.id")
     .bind(id)
     .fetch_all(db)
@@ -466,7 +466,7 @@ pub(super) async fn fire_due(db: &Db, due: Due, now: DateTime<Utc>) -> StoreResu
             let at: Option<i64> = sql(update).bind(id).bind(to_unix(now)).scalar_optional(&mut tx).await?;
             // Another scheduler got there first (or an editor changed the article meanwhile).
             let Some(at) = at else { continue };
-            insert_event(&mut tx, id, from, to, None, at).await?;
+            insert_event(&mut tx, id, from, to, None, from_unix(at)?).await?;
             sync_links(&mut tx, id).await?;
             tx.commit().await?;
             fired.push(id);
@@ -480,7 +480,7 @@ pub(super) async fn fire_due(db: &Db, due: Due, now: DateTime<Utc>) -> StoreResu
 
 pub(super) async fn revisions(db: &Db, id: ArticleId) -> StoreResult<Vec<RevisionSummary>> {
     let rows =
-        sql("SELECT r.id, u.name AS user_name, r.autosave, r.created_at FROM revisions r LEFT JOIN users u ON u.id = r.user_id \
+        sql("SELECT r.id, u.name AS user_name, r.autosave, r.created_at_ms FROM revisions r LEFT JOIN users u ON u.id = r.user_id \
          WHERE r.article_id = $1 ORDER BY r.id DESC")
         .bind(id)
         .fetch_all(db)
@@ -489,7 +489,7 @@ pub(super) async fn revisions(db: &Db, id: ArticleId) -> StoreResult<Vec<Revisio
 }
 
 pub(super) async fn revision(db: &Db, revision_id: i64) -> StoreResult<Option<Revision>> {
-    let row = sql("SELECT id, article_id, snapshot, created_at FROM revisions WHERE id = $1")
+    let row = sql("SELECT id, article_id, snapshot, created_at_ms FROM revisions WHERE id = $1")
         .bind(revision_id)
         .fetch_optional(db)
         .await?;

@@ -8,8 +8,8 @@ use super::audit::record_in;
 use super::newsroom::{Credentials, FailureScope, NewAuditEntry, NewUser, SessionRecord};
 use super::shared::{
     RESERVE_LOGIN_ATTEMPT, REVOKE_PASSWORD_TOKENS, SESSION_COLUMNS, USER_COLUMNS, byline_slug_base,
-    credentials_from_row, is_foreign_key_violation, is_unique_violation, session_from_row, to_unix, touched,
-    user_from_row,
+    credentials_from_row, is_foreign_key_violation, is_unique_violation, session_from_row, to_unix, to_unix_ms,
+    touched, user_from_row,
 };
 use super::sql::{Dialect, Row, Tx, sql, sql_built};
 use super::{SqlStore, StoreError, StoreResult};
@@ -448,15 +448,15 @@ impl PeopleRepo for SqlStore {
     }
 
     async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()> {
-        sql("INSERT INTO sessions (token_hash, user_id, csrf_token, pending_totp, created_at, last_seen_at, \
-             reauth_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+        sql("INSERT INTO sessions (token_hash, user_id, csrf_token, pending_totp, created_at_ms, last_seen_at_ms, \
+             reauth_at_ms, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
         .bind(&session.token_hash)
         .bind(session.user_id)
         .bind(&session.csrf_token)
         .bind(i64::from(session.pending_totp))
-        .bind(to_unix(session.created_at))
-        .bind(to_unix(session.last_seen_at))
-        .bind(to_unix(session.reauth_at))
+        .bind(to_unix_ms(session.created_at))
+        .bind(to_unix_ms(session.last_seen_at))
+        .bind(to_unix_ms(session.reauth_at))
         .bind(&session.ip)
         .bind(&session.user_agent)
         .execute(&self.db)
@@ -478,8 +478,8 @@ impl PeopleRepo for SqlStore {
     }
 
     async fn touch_session(&self, token_hash: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        sql("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
-            .bind(to_unix(at))
+        sql("UPDATE sessions SET last_seen_at_ms = $1 WHERE token_hash = $2")
+            .bind(to_unix_ms(at))
             .bind(token_hash)
             .execute(&self.db)
             .await?;
@@ -492,8 +492,8 @@ impl PeopleRepo for SqlStore {
     }
 
     async fn set_session_reauth(&self, token_hash: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        sql("UPDATE sessions SET reauth_at = $1 WHERE token_hash = $2")
-            .bind(to_unix(at))
+        sql("UPDATE sessions SET reauth_at_ms = $1 WHERE token_hash = $2")
+            .bind(to_unix_ms(at))
             .bind(token_hash)
             .execute(&self.db)
             .await?;
@@ -506,10 +506,10 @@ impl PeopleRepo for SqlStore {
     }
 
     async fn sessions_of(&self, user_id: UserId) -> StoreResult<Vec<SessionRecord>> {
-        // PostgreSQL has no rowid (SQLite's tie-break by insertion order): sessions begun in the
-        // same second come most recently used first.
+        // Newest first, to the millisecond; sessions begun in the same millisecond come most
+        // recently used first, then by token hash, the same on both databases.
         let rows = sql_built(format!(
-            "{SESSION_COLUMNS} WHERE user_id = $1 ORDER BY created_at DESC, last_seen_at DESC, token_hash"
+            "{SESSION_COLUMNS} WHERE user_id = $1 ORDER BY created_at_ms DESC, last_seen_at_ms DESC, token_hash"
         ))
         .bind(user_id)
         .fetch_all(&self.db)
@@ -522,9 +522,9 @@ impl PeopleRepo for SqlStore {
         idle_before: DateTime<Utc>,
         created_before: DateTime<Utc>,
     ) -> StoreResult<u64> {
-        let done = sql("DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2")
-            .bind(to_unix(idle_before))
-            .bind(to_unix(created_before))
+        let done = sql("DELETE FROM sessions WHERE last_seen_at_ms < $1 OR created_at_ms < $2")
+            .bind(to_unix_ms(idle_before))
+            .bind(to_unix_ms(created_before))
             .execute(&self.db)
             .await?;
         Ok(done)

@@ -64,6 +64,15 @@ pub(super) fn from_unix(secs: i64) -> StoreResult<DateTime<Utc>> {
     Utc.timestamp_opt(secs, 0).single().ok_or_else(|| StoreError::Corrupt(format!("timestamp {secs} is out of range")))
 }
 
+/// Milliseconds since the epoch, for the times kept to the millisecond (columns named `…_ms`).
+pub(super) fn to_unix_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(super) fn from_unix_ms(ms: i64) -> StoreResult<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} ms is out of range")))
+}
+
 pub(super) fn opt_time(secs: Option<i64>) -> StoreResult<Option<DateTime<Utc>>> {
     secs.map(from_unix).transpose()
 }
@@ -318,8 +327,8 @@ pub(super) const USER_COLUMNS: &str = "SELECT u.id, u.email, u.name, u.role, u.a
      u.disabled_at IS NOT NULL AS disabled, u.created_at, u.password_hash, u.totp_secret, u.totp_last_step \
      FROM users u JOIN authors au ON au.id = u.author_id";
 
-pub(super) const SESSION_COLUMNS: &str = "SELECT token_hash, user_id, csrf_token, pending_totp, created_at, \
-     last_seen_at, reauth_at, ip, user_agent FROM sessions";
+pub(super) const SESSION_COLUMNS: &str = "SELECT token_hash, user_id, csrf_token, pending_totp, created_at_ms, \
+     last_seen_at_ms, reauth_at_ms, ip, user_agent FROM sessions";
 
 pub(super) const MEDIA_COLUMNS: &str = "SELECT id, hash, format, width, height, bytes, original_name, alt, caption, \
      credit, focal_x, focal_y, variants, uploaded_by, created_at, variant_attempts FROM media";
@@ -564,9 +573,9 @@ pub(super) fn session_from_row(row: &Row) -> StoreResult<SessionRecord> {
         user_id: UserId(row.int("user_id")?),
         csrf_token: row.text("csrf_token")?,
         pending_totp: row.flag("pending_totp")?,
-        created_at: from_unix(row.int("created_at")?)?,
-        last_seen_at: from_unix(row.int("last_seen_at")?)?,
-        reauth_at: from_unix(row.int("reauth_at")?)?,
+        created_at: from_unix_ms(row.int("created_at_ms")?)?,
+        last_seen_at: from_unix_ms(row.int("last_seen_at_ms")?)?,
+        reauth_at: from_unix_ms(row.int("reauth_at_ms")?)?,
         ip: row.text("ip")?,
         user_agent: row.text("user_agent")?,
     })
@@ -674,7 +683,7 @@ pub(super) fn workflow_event_from_row(row: &Row) -> StoreResult<WorkflowEvent> {
         from: parse_status(&row.text("from_status")?)?,
         to: parse_status(&row.text("to_status")?)?,
         user_name: row.opt_text("user_name")?,
-        at: from_unix(row.int("at")?)?,
+        at: from_unix_ms(row.int("at_ms")?)?,
     })
 }
 
@@ -683,7 +692,7 @@ pub(super) fn revision_summary_from_row(row: &Row) -> StoreResult<RevisionSummar
         id: row.int("id")?,
         user_name: row.opt_text("user_name")?,
         autosave: row.flag("autosave")?,
-        created_at: from_unix(row.int("created_at")?)?,
+        created_at: from_unix_ms(row.int("created_at_ms")?)?,
     })
 }
 
@@ -694,7 +703,7 @@ pub(super) fn revision_from_row(row: &Row) -> StoreResult<Revision> {
         article_id: ArticleId(row.int("article_id")?),
         fields: serde_json::from_str(&row.text("snapshot")?)
             .map_err(|e| StoreError::Corrupt(format!("revision {id} snapshot: {e}")))?,
-        created_at: from_unix(row.int("created_at")?)?,
+        created_at: from_unix_ms(row.int("created_at_ms")?)?,
     })
 }
 
@@ -727,7 +736,7 @@ pub(super) fn moderation_item_from_row(row: &Row) -> StoreResult<ModerationItem>
 pub(super) fn audit_entry_from_row(row: &Row) -> StoreResult<AuditEntry> {
     Ok(AuditEntry {
         id: row.int("id")?,
-        at: from_unix(row.int("at")?)?,
+        at: from_unix_ms(row.int("at_ms")?)?,
         user_name: row.opt_text("user_name")?,
         action: row.text("action")?,
         target_kind: row.text("target_kind")?,

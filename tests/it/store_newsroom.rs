@@ -1041,3 +1041,71 @@ async fn an_account_change_is_stored_with_its_audit_line_or_not_at_all() {
         db.store.sessions_of(ana.id).await.expect("sessions").into_iter().map(|s| s.token_hash).collect();
     assert_eq!(left, ["ana-3"]);
 }
+
+/// Workflow steps, revisions, audit lines and sessions keep their times to the millisecond, so
+/// two within one second read back apart and in their order.
+#[tokio::test]
+async fn times_where_order_matters_are_kept_to_the_millisecond() {
+    let db = db().await;
+    let ana = db.user("ana@example.com", "Ana Silva").await;
+    let early = t0() + Duration::milliseconds(120);
+    let late = t0() + Duration::milliseconds(870);
+
+    // "a-late" sorts before "b-early" by token: only the times put them in order.
+    let mut begun_late = session("a-late", ana.id);
+    begun_late.created_at = late;
+    begun_late.last_seen_at = late;
+    let mut begun_early = session("b-early", ana.id);
+    begun_early.created_at = early;
+    begun_early.last_seen_at = late;
+    begun_early.reauth_at = early;
+    db.store.insert_session(&begun_early).await.expect("session");
+    db.store.insert_session(&begun_late).await.expect("session");
+    let listed = db.store.sessions_of(ana.id).await.expect("sessions");
+    assert_eq!(listed.iter().map(|s| s.token_hash.as_str()).collect::<Vec<_>>(), ["a-late", "b-early"]);
+    assert_eq!(listed[1], begun_early);
+    db.store.touch_session("b-early", late + Duration::milliseconds(5)).await.expect("touch");
+    let touched = db.store.session("b-early").await.expect("read").expect("exists");
+    assert_eq!(touched.last_seen_at, late + Duration::milliseconds(5));
+    // The idle limit compares to the millisecond too.
+    assert_eq!(db.store.delete_expired_sessions(late + Duration::milliseconds(1), t0()).await.expect("prune"), 1);
+    assert!(db.store.session("a-late").await.expect("read").is_none());
+
+    let id = db
+        .store
+        .create_article(&db.fields("quick", vec![]), "", Some(ana.id), early, &line("article_created"))
+        .await
+        .expect("create");
+    let edited = ArticleFields { headline: "Quick edit".into(), ..db.fields("quick", vec![]) };
+    let saving = Saving::Deliberate(&line("article_saved"));
+    let saved = db.store.save_article(id, &edited, "", Some(ana.id), saving, late, 1).await.expect("save");
+    assert_eq!(saved, VersionedWrite::Written);
+    let times: Vec<_> = db.store.revisions(id).await.expect("revisions").into_iter().map(|r| r.created_at).collect();
+    assert_eq!(times, [late, early]);
+
+    let step = Transition {
+        from: &[ArticleStatus::Draft],
+        to: ArticleStatus::InReview,
+        publish_at: None,
+        user_id: None,
+        at: early,
+    };
+    assert!(db.store.transition(id, step, &line("article_submit")).await.expect("step"));
+    let back = Transition {
+        from: &[ArticleStatus::InReview],
+        to: ArticleStatus::Draft,
+        publish_at: None,
+        user_id: None,
+        at: late,
+    };
+    assert!(db.store.transition(id, back, &line("article_return")).await.expect("step"));
+    let events: Vec<_> = db.store.workflow_events(id).await.expect("events").into_iter().map(|e| e.at).collect();
+    assert_eq!(events, [early, late]);
+
+    db.store
+        .record_audit(NewAuditEntry { at: late + Duration::milliseconds(1), ..line("signed_in") })
+        .await
+        .expect("line");
+    let lines = db.store.audit_entries(10, 0).await.expect("audit");
+    assert_eq!(lines[0].at, late + Duration::milliseconds(1));
+}
