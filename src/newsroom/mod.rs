@@ -1,4 +1,4 @@
-//! The newsroom's rules without HTTP: the article, curation, media and moderation use cases, the
+//! The newsroom's rules without HTTP: the article, curation, media, moderation and people use cases, the
 //! editorial workflow, the pre-publish checklist, the scheduler, newsroom-edited site settings and
 //! the audit trail.
 
@@ -7,6 +7,7 @@ pub mod checklist;
 pub mod curation;
 pub mod media;
 pub mod moderation;
+pub mod people;
 pub mod profile;
 pub mod scheduler;
 pub mod workflow;

@@ -765,3 +765,78 @@ async fn an_upload_is_stored_on_disk_then_recorded_once_and_a_refused_one_leaves
     assert!(desk.changes.added_taken().is_empty());
     assert!(desk.changes.taken().is_empty());
 }
+
+#[tokio::test]
+async fn people_are_managed_by_administrators_with_messages_by_field_and_one_line_each() {
+    use broadsheet::newsroom::people::{self, MemberInput};
+    let desk = desk().await;
+    let store = desk.store.as_ref();
+    let admin = desk.member("admin@news.test", Role::Admin).await;
+    let editor = desk.member("editor@news.test", Role::Editor).await;
+    let input = MemberInput { email: "nia@news.test", name: "Nia New", role: "author" };
+
+    // Only administrators manage people; a refusal writes nothing.
+    assert!(matches!(people::add_member(store, &editor, input, 24, now()).await, Err(ServiceError::Forbidden)));
+    assert!(matches!(
+        people::change_role(store, &editor, editor.user_id, "admin", now()).await,
+        Err(ServiceError::Forbidden)
+    ));
+    // Bad input is refused field by field, all at once.
+    let bad = MemberInput { email: "not an address", name: " ", role: "owner" };
+    let Err(ServiceError::Invalid(errors)) = people::add_member(store, &admin, bad, 24, now()).await else {
+        panic!("bad input is refused");
+    };
+    for field in ["email", "name", "role"] {
+        assert_eq!(errors.for_field(field).len(), 1, "{field}");
+    }
+    assert!(store.audit_entries(10, 0).await.expect("audit").is_empty());
+
+    // A new member comes with a link; the account, the link and the line are one write.
+    let (nia, token) = people::add_member(store, &admin, input, 24, now()).await.expect("added");
+    assert_eq!((nia.role, nia.has_password), (Role::Author, false));
+    assert_eq!(token.0.len(), 43, "32 random bytes, base64url");
+    let Err(ServiceError::Invalid(errors)) = people::add_member(store, &admin, input, 24, now()).await else {
+        panic!("the address is taken");
+    };
+    assert_eq!(errors.for_field("email"), ["Someone already has an account with that email address."]);
+
+    people::change_role(store, &admin, nia.id, "editor", now()).await.expect("role");
+    assert!(matches!(
+        people::change_role(store, &admin, admin.user_id, "editor", now()).await,
+        Err(ServiceError::Refused(_))
+    ));
+    assert!(matches!(
+        people::set_disabled(store, &admin, admin.user_id, true, now()).await,
+        Err(ServiceError::Refused(_))
+    ));
+    people::set_disabled(store, &admin, nia.id, true, now()).await.expect("disable");
+    people::set_disabled(store, &admin, nia.id, false, now()).await.expect("enable");
+    people::new_password_link(store, &admin, nia.id, 24, now()).await.expect("link");
+    assert!(matches!(
+        people::new_password_link(store, &admin, broadsheet::domain::UserId(9999), 24, now()).await,
+        Err(ServiceError::NotFound)
+    ));
+    let nia_now = store.user_by_id(nia.id).await.expect("read").expect("exists");
+    assert_eq!((nia_now.role, nia_now.disabled), (Role::Editor, false));
+    let actions: Vec<String> =
+        store.audit_entries(10, 0).await.expect("audit").into_iter().rev().map(|e| e.action).collect();
+    assert_eq!(actions, ["user_added", "user_role_changed", "user_disabled", "user_enabled", "password_link_created"]);
+
+    // Tags: editors rename them; a name is one line of 1 to 80 characters.
+    let form = ArticleForm { tags: "Energy".into(), ..desk.form("Tagged") };
+    let created = articles::create(desk.newsroom(), &editor, &form, now()).await.expect("create");
+    assert!(matches!(created, FormOutcome::Done { .. }));
+    let tag = store.tags_with_counts().await.expect("tags")[0].0.id;
+    let author = desk.member("author@news.test", Role::Author).await;
+    assert!(matches!(people::rename_tag(store, &author, tag, "Energy", now()).await, Err(ServiceError::Forbidden)));
+    for bad in ["", "  ", "Two\nlines", &"x".repeat(81)] {
+        assert!(matches!(people::rename_tag(store, &editor, tag, bad, now()).await, Err(ServiceError::Invalid(_))));
+    }
+    assert!(matches!(
+        people::rename_tag(store, &editor, broadsheet::domain::TagId(9999), "Energy", now()).await,
+        Err(ServiceError::NotFound)
+    ));
+    people::rename_tag(store, &editor, tag, "  Energy policy ", now()).await.expect("rename");
+    let renamed = store.tags_with_counts().await.expect("tags").into_iter().find(|(t, _)| t.id == tag).expect("tag");
+    assert_eq!(renamed.0.name, "Energy policy");
+}

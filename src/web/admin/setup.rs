@@ -3,7 +3,6 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::articles::{actor, newsroom};
@@ -11,11 +10,11 @@ use super::session::{Member, Submitted};
 use super::{
     AdminChrome, AdminError, audit_line, notice_text, page, page_number, page_with_status, require, see_other,
 };
-use crate::auth::token::{new_token, token_hash};
-use crate::domain::{Action, Email, Ownership, Role, Section, Slug, Tag, User, UserId, user::parse_person_name};
+use crate::domain::{Action, Ownership, Role, Section, Slug, Tag, User, UserId};
 use crate::newsroom::articles::ServiceError;
+use crate::newsroom::people;
 use crate::newsroom::profile::{self, PROFILE_KEY, SiteProfile};
-use crate::store::newsroom::{AuditEntry, Edited, NewUser, SectionUpdate, VersionedWrite};
+use crate::store::newsroom::{AuditEntry, Edited, SectionUpdate, VersionedWrite};
 use crate::store::{NewSection, StoreError};
 use crate::web::AppState;
 
@@ -356,18 +355,12 @@ pub async fn rename_tag(
     State(state): State<AppState>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
-    require(&member, Action::ManageTaxonomy, Ownership::Newsroom)?;
     let id = form
         .text("tag")
         .parse::<i64>()
         .map(crate::domain::TagId)
         .map_err(|_| AdminError::BadRequest("Choose a tag.".into()))?;
-    let name = form.text("name").trim().to_owned();
-    if name.is_empty() || name.chars().count() > 80 {
-        return Err(AdminError::BadRequest("A tag name is 1 to 80 characters.".into()));
-    }
-    let line = audit_line(&state, Some(&member), "tag_renamed", "tag", Some(id.0), name.clone());
-    state.store.rename_tag(id, &name, &line).await?;
+    people::rename_tag(state.store.as_ref(), &actor(&member), id, &form.text("name"), state.clock.now()).await?;
     state.changed(crate::web::changes::Change::Everything);
     Ok(see_other("/admin/tags", "saved"))
 }
@@ -410,52 +403,29 @@ pub async fn users(
     page(&state, "admin/users.html", &context)
 }
 
-/// A new one-time token for a set-password link, and when the link stops working.
-fn new_link_token(state: &AppState) -> Result<(String, chrono::DateTime<chrono::Utc>), AdminError> {
-    let token = new_token().map_err(|e| AdminError::Internal(e.to_string()))?;
-    Ok((token, state.clock.now() + Duration::hours(state.settings.newsroom.password_link_hours)))
-}
-
 /// The address of the set-password link with `token`.
-fn link_address(state: &AppState, token: &str) -> String {
-    format!("{}/admin/set-password/{token}", state.settings.base_url())
+fn link_address(state: &AppState, token: &people::LinkToken) -> String {
+    format!("{}/admin/set-password/{}", state.settings.base_url(), token.0)
 }
 
 pub async fn add_user(
     State(state): State<AppState>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
-    require(&member, Action::ManageUsers, Ownership::Newsroom)?;
-    let refuse = |message: String| async {
-        let context = users_page(&state, &member, Some(message), None, None).await?;
-        page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, "admin/users.html", &context)
-    };
-    let email = match Email::parse(&form.text("email")) {
-        Ok(email) => email,
-        Err(e) => return refuse(format!("That email address is not usable: {e}.")).await,
-    };
-    let name = match parse_person_name(&form.text("name")) {
-        Ok(name) => name,
-        Err(e) => return refuse(format!("Name: {e}.")).await,
-    };
-    let Some(role) = Role::parse(&form.text("role")) else { return refuse("Choose a role.".into()).await };
-    // The account, its set-password link and the audit line are one write.
-    let (token, expires) = new_link_token(&state)?;
-    let detail = format!("{} as {}", email.as_str(), role.as_str());
-    let line = audit_line(&state, Some(&member), "user_added", "user", None, detail);
-    let new_user =
-        NewUser { email: email.as_str().to_owned(), name, role, password_hash: None, created_at: state.clock.now() };
-    let user = match state.store.invite_user(new_user, &token_hash(&token), expires, &line).await {
-        Ok(user) => user,
-        Err(StoreError::Conflict(_)) => {
-            return refuse("Someone already has an account with that email address.".into()).await;
+    let input = people::MemberInput { email: &form.text("email"), name: &form.text("name"), role: &form.text("role") };
+    let hours = state.settings.newsroom.password_link_hours;
+    match people::add_member(state.store.as_ref(), &actor(&member), input, hours, state.clock.now()).await {
+        Ok((_, token)) => {
+            let link = link_address(&state, &token);
+            let context = users_page(&state, &member, None, Some(link), notice_text(Some("created"))).await?;
+            page(&state, "admin/users.html", &context)
         }
-        Err(e) => return Err(e.into()),
-    };
-    tracing::debug!(user = user.id.0, "account added");
-    let link = link_address(&state, &token);
-    let context = users_page(&state, &member, None, Some(link), notice_text(Some("created"))).await?;
-    page(&state, "admin/users.html", &context)
+        Err(ServiceError::Invalid(errors)) => {
+            let context = users_page(&state, &member, Some(errors.messages().join(" ")), None, None).await?;
+            page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, "admin/users.html", &context)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn update_user(
@@ -463,39 +433,22 @@ pub async fn update_user(
     Path(id): Path<UserId>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
-    require(&member, Action::ManageUsers, Ownership::Newsroom)?;
-    let target = state.store.user_by_id(id).await?.ok_or(AdminError::NotFound)?;
+    let (store, actor, now) = (state.store.as_ref(), actor(&member), state.clock.now());
     match form.text("action").as_str() {
-        "role" => {
-            let role =
-                Role::parse(&form.text("role")).ok_or_else(|| AdminError::BadRequest("Choose a role.".into()))?;
-            if target.id == member.user.id && role != Role::Admin {
-                return Err(AdminError::BadRequest(
-                    "You cannot take away your own administrator role; ask another administrator.".into(),
-                ));
-            }
-            let detail = format!("{} → {}", target.role.as_str(), role.as_str());
-            let line = audit_line(&state, Some(&member), "user_role_changed", "user", Some(id.0), detail);
-            state.store.set_user_role(id, role, &line).await?;
-        }
-        "disable" | "enable" => {
-            let disable = form.text("action") == "disable";
-            if target.id == member.user.id && disable {
-                return Err(AdminError::BadRequest("You cannot disable your own account.".into()));
-            }
-            let action = if disable { "user_disabled" } else { "user_enabled" };
-            let line = audit_line(&state, Some(&member), action, "user", Some(id.0), target.email.clone());
-            state.store.set_user_disabled(id, disable, state.clock.now(), &line).await?;
-        }
+        "role" => people::change_role(store, &actor, id, &form.text("role"), now).await?,
+        "disable" => people::set_disabled(store, &actor, id, true, now).await?,
+        "enable" => people::set_disabled(store, &actor, id, false, now).await?,
         "reset" => {
-            let (token, expires) = new_link_token(&state)?;
-            let line = audit_line(&state, Some(&member), "password_link_created", "user", Some(id.0), target.email);
-            state.store.insert_password_token(&token_hash(&token), id, expires, state.clock.now(), &line).await?;
-            let link = link_address(&state, &token);
-            let context = users_page(&state, &member, None, Some(link), None).await?;
+            let hours = state.settings.newsroom.password_link_hours;
+            let token = people::new_password_link(store, &actor, id, hours, now).await?;
+            let context = users_page(&state, &member, None, Some(link_address(&state, &token)), None).await?;
             return page(&state, "admin/users.html", &context);
         }
-        _ => return Err(AdminError::BadRequest("Unknown action.".into())),
+        _ => {
+            // Someone who may not manage people learns nothing about the form.
+            require(&member, Action::ManageUsers, Ownership::Newsroom)?;
+            return Err(AdminError::BadRequest("Unknown action.".into()));
+        }
     }
     Ok(see_other("/admin/users", "saved"))
 }
