@@ -1,8 +1,8 @@
 -- Where the order of things within a second matters (a workflow step, a revision, an audit line,
 -- a session's start and last use), the time is kept in milliseconds since the Unix epoch, in a
--- column whose name says so. Ids still order each table's rows; the times now show that order
--- too, and sessions started in the same second list in the order they were begun. Kept in step
--- with the SQLite migration of the same number.
+-- column whose name says so. Events, revisions and audit lines were already ordered by their ids;
+-- their times now show that order too. Sessions have no id: started in the same second, they now
+-- list in the order they were begun. Kept in step with the SQLite migration of the same number.
 ALTER TABLE sessions RENAME COLUMN created_at TO created_at_ms;
 ALTER TABLE sessions RENAME COLUMN last_seen_at TO last_seen_at_ms;
 ALTER TABLE sessions RENAME COLUMN reauth_at TO reauth_at_ms;

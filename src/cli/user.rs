@@ -6,13 +6,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use clap::{Args, Subcommand};
 
 use crate::auth::password::{NewPassword, hash_password};
-use crate::auth::token::{new_token, token_hash};
 use crate::config::Settings;
 use crate::domain::{Email, Role, user::parse_person_name};
+use crate::newsroom::people::LinkToken;
 use crate::store::Store;
 use crate::store::newsroom::{NewAuditEntry, NewUser};
 
@@ -109,14 +109,7 @@ async fn find(store: &dyn Store, email: &str) -> anyhow::Result<crate::domain::U
 
 /// The audit line of a change made on the command line: no member made it, and the detail says so.
 fn command_line_audit(action: &str, user: Option<crate::domain::UserId>, detail: String) -> NewAuditEntry {
-    NewAuditEntry {
-        user_id: None,
-        action: action.to_owned(),
-        target_kind: "user".to_owned(),
-        target_id: user.map(|u| u.0),
-        detail,
-        at: Utc::now(),
-    }
+    NewAuditEntry::new(None, action, "user", user.map(|u| u.0), detail, Utc::now())
 }
 
 pub async fn run(args: UserArgs) -> anyhow::Result<()> {
@@ -134,24 +127,19 @@ pub async fn run(args: UserArgs) -> anyhow::Result<()> {
             };
             let new_user =
                 NewUser { email: email.as_str().to_lowercase(), name, role, password_hash, created_at: Utc::now() };
+            let detail = format!("{} as {} (command line)", new_user.email, role.as_str());
+            let line = command_line_audit("user_added", None, detail);
             if link {
                 // The account, its link and the audit line are one write.
-                let token = new_token().map_err(|e| anyhow::anyhow!("{e}"))?;
-                let expires = new_user.created_at + Duration::hours(settings.newsroom.password_link_hours);
-                let detail = format!("{} as {} (command line)", new_user.email, role.as_str());
-                let line = command_line_audit("user_added", None, detail);
-                let user = store
-                    .invite_user(new_user, &token_hash(&token), expires, &line)
-                    .await
-                    .context("adding the account")?;
+                let hours = settings.newsroom.password_link_hours;
+                let (token, expires) =
+                    LinkToken::new(hours, new_user.created_at).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let user =
+                    store.invite_user(new_user, &token.hash(), expires, &line).await.context("adding the account")?;
                 println!("Added {} <{}> as {}.", user.name, user.email, role.label());
-                println!(
-                    "Set-password link (works once, for {} hours): {}/admin/set-password/{token}",
-                    settings.newsroom.password_link_hours,
-                    settings.base_url()
-                );
+                println!("Set-password link (works once, for {hours} hours): {}", token.address(&settings.base_url()));
             } else {
-                let user = store.insert_user(new_user).await.context("adding the account")?;
+                let user = store.insert_user(new_user, &line).await.context("adding the account")?;
                 println!("Added {} <{}> as {}.", user.name, user.email, role.label());
             }
         }

@@ -1,7 +1,7 @@
 //! The article use cases without HTTP: create a draft, save, autosave, take a workflow step, set an
 //! unpublishing time, restore a revision, add a correction. Each does, in this order: the permission
 //! check (the one role table, [`permits`]), validation (errors keyed by form field), the store
-//! write, the audit entry, and the change event. Handlers only read the request, call one of these
+//! write together with its audit line, and the change event. Handlers only read the request, call one of these
 //! and render the outcome, so none of them can forget a permission, an audit line or a cache
 //! invalidation.
 //!
@@ -106,6 +106,9 @@ pub enum ServiceError {
     Invalid(ValidationErrors),
     #[error("storage failed: {0}")]
     Store(#[from] StoreError),
+    /// Something the newsroom cannot fix failed (the system gave no random bytes, say).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// Messages about the input, each keyed by the form field it is about (`None`: the form as a
@@ -290,14 +293,7 @@ pub(super) fn audit_line(
     detail: String,
     now: DateTime<Utc>,
 ) -> NewAuditEntry {
-    NewAuditEntry {
-        user_id: Some(actor.user_id),
-        action: action.to_owned(),
-        target_kind: target_kind.to_owned(),
-        target_id,
-        detail,
-        at: now,
-    }
+    NewAuditEntry::new(Some(actor.user_id), action, target_kind, target_id, detail, now)
 }
 
 fn event_for(id: ArticleId, public: bool) -> ArticleEvent {

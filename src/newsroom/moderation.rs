@@ -1,7 +1,7 @@
 //! Comment moderation without HTTP: approve, reject, mark as spam, delete, or block the commenter.
 //! Like the article use cases, [`moderate`] does the permission check, validation, the store
-//! write, the audit entry and the change event, in that order, so the handler only reads the form
-//! and renders the outcome.
+//! write together with its audit line, and the change event, in that order, so the handler only
+//! reads the form and renders the outcome.
 
 use chrono::{DateTime, Utc};
 

@@ -35,9 +35,22 @@ fn may_manage_people(actor: &Actor) -> Result<(), ServiceError> {
     }
 }
 
-fn new_link(hours: i64, now: DateTime<Utc>) -> Result<(LinkToken, DateTime<Utc>), ServiceError> {
-    let token = new_token().map_err(|e| ServiceError::Refused(format!("No link could be made: {e}.")))?;
-    Ok((LinkToken(token), now + Duration::hours(hours)))
+impl LinkToken {
+    /// A fresh token for a link that works for `hours` from `now`, and when it stops working.
+    pub fn new(hours: i64, now: DateTime<Utc>) -> Result<(Self, DateTime<Utc>), ServiceError> {
+        let token = new_token().map_err(|e| ServiceError::Internal(format!("no random bytes for a link: {e}")))?;
+        Ok((Self(token), now + Duration::hours(hours)))
+    }
+
+    /// The link's address on the site at `base_url`.
+    pub fn address(&self, base_url: &str) -> String {
+        format!("{base_url}/admin/set-password/{}", self.0)
+    }
+
+    /// What the store keeps of it.
+    pub fn hash(&self) -> String {
+        token_hash(&self.0)
+    }
 }
 
 /// Adds a member without a password, with a link (working for `link_hours`) with which they set
@@ -62,12 +75,13 @@ pub async fn add_member(
     let (Some(email), Some(name), Some(role)) = (email, name, role) else {
         return Err(ServiceError::Invalid(errors));
     };
-    let (token, expires) = new_link(link_hours, now)?;
+    let (token, expires) = LinkToken::new(link_hours, now)?;
     let line = audit_line(actor, "user_added", "user", None, format!("{} as {}", email.as_str(), role.as_str()), now);
     let user = NewUser { email: email.as_str().to_owned(), name, role, password_hash: None, created_at: now };
-    match store.invite_user(user, &token_hash(&token.0), expires, &line).await {
+    match store.invite_user(user, &token.hash(), expires, &line).await {
         Ok(user) => Ok((user, token)),
-        Err(StoreError::Conflict(_)) => {
+        // The store names what was taken; only the address is the member's to change.
+        Err(StoreError::Conflict(what)) if what == "email" => {
             let mut errors = ValidationErrors::default();
             errors.add("email", "Someone already has an account with that email address.");
             Err(ServiceError::Invalid(errors))
@@ -137,9 +151,9 @@ pub async fn new_password_link(
 ) -> Result<LinkToken, ServiceError> {
     may_manage_people(actor)?;
     let target = target(store, id).await?;
-    let (token, expires) = new_link(link_hours, now)?;
+    let (token, expires) = LinkToken::new(link_hours, now)?;
     let line = audit_line(actor, "password_link_created", "user", Some(id.0), target.email, now);
-    store.insert_password_token(&token_hash(&token.0), id, expires, now, &line).await?;
+    store.insert_password_token(&token.hash(), id, expires, now, &line).await?;
     Ok(token)
 }
 

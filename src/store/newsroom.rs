@@ -279,6 +279,20 @@ pub enum Saving<'a> {
 }
 
 impl NewAuditEntry {
+    /// `user` (`None`: nobody signed in, such as the scheduler, the command line or someone using a
+    /// set-password link) did `action` to `target_kind` number `target_id` (`None`: the only one,
+    /// or a thing the write itself creates, whose id the store fills in) at `at`.
+    pub fn new(
+        user: Option<UserId>,
+        action: &str,
+        target_kind: &str,
+        target_id: Option<i64>,
+        detail: String,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self { user_id: user, action: action.to_owned(), target_kind: target_kind.to_owned(), target_id, detail, at }
+    }
+
     /// The same line about `target_id`: a creation learns its target's id inside its write.
     pub fn about(&self, target_id: i64) -> Self {
         Self { target_id: Some(target_id), ..self.clone() }

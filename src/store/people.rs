@@ -35,8 +35,9 @@ impl SqlStore {
 #[async_trait]
 pub trait PeopleRepo: Send + Sync {
     // Accounts.
-    /// Creates the account and its byline (an author with a unique slug from the name).
-    async fn insert_user(&self, user: NewUser) -> StoreResult<User>;
+    /// Creates the account and its byline (an author with a unique slug from the name), with
+    /// `audit` (about the new account), in one transaction.
+    async fn insert_user(&self, user: NewUser, audit: &NewAuditEntry) -> StoreResult<User>;
 
     /// Creates the account (as [`PeopleRepo::insert_user`]) with a one-time link to set its password
     /// (`token_hash`, working until `expires_at`) and `audit` (about the new account), in one
@@ -57,7 +58,8 @@ pub trait PeopleRepo: Send + Sync {
 
     async fn credentials_by_id(&self, id: UserId) -> StoreResult<Option<Credentials>>;
 
-    // Every change to an account below records its `audit` line in its own transaction.
+    // The role, disabling, the address, passwords, two-step sign-in and one-time links: each
+    // change records its `audit` line in its own transaction.
     async fn set_user_role(&self, id: UserId, role: Role, audit: &NewAuditEntry) -> StoreResult<()>;
 
     /// Disabling also ends every session of the account.
@@ -124,7 +126,8 @@ pub trait PeopleRepo: Send + Sync {
     ) -> StoreResult<Option<UserId>>;
 
     // Sessions and sign-in limits.
-    async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()>;
+    /// Begins a session (a sign-in), with `audit`, in one transaction.
+    async fn insert_session(&self, session: &SessionRecord, audit: &NewAuditEntry) -> StoreResult<()>;
 
     async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>>;
 
@@ -134,6 +137,12 @@ pub trait PeopleRepo: Send + Sync {
 
     async fn set_session_reauth(&self, token_hash: &str, at: DateTime<Utc>) -> StoreResult<()>;
 
+    /// Ends a session that a member ends (signing out, or ending one of their sessions elsewhere),
+    /// with `audit`, in one transaction.
+    async fn end_session(&self, token_hash: &str, audit: &NewAuditEntry) -> StoreResult<()>;
+
+    /// Drops a session that can no longer be used (expired, its account disabled, its second
+    /// factor failed): housekeeping, with no audit line.
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
 
     /// Newest first.
@@ -206,10 +215,18 @@ async fn insert_user_in(tx: &mut Tx, user: &NewUser) -> StoreResult<User> {
     user_from_row(&row)
 }
 
-/// Stores a new password hash in `tx` and ends every session of the account except `keep`.
-async fn set_password_in(tx: &mut Tx, id: UserId, hash: &str, keep: Option<&str>) -> StoreResult<()> {
+/// Stores a new password hash in `tx`, ends every session of the account except `keep` and revokes
+/// its unused one-time links as of `now`: afterwards the new password is the only way in.
+async fn set_password_in(
+    tx: &mut Tx,
+    id: UserId,
+    hash: &str,
+    keep: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
     let done = sql("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(id).execute(&mut *tx).await?;
     touched(done, || format!("user {id}"))?;
+    sql(REVOKE_PASSWORD_TOKENS).bind(id).bind(to_unix(now)).execute(&mut *tx).await?;
     sql("DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR token_hash <> $2)")
         .bind(id)
         .bind(keep)
@@ -244,9 +261,10 @@ async fn insert_token_in(
 
 #[async_trait]
 impl PeopleRepo for SqlStore {
-    async fn insert_user(&self, user: NewUser) -> StoreResult<User> {
+    async fn insert_user(&self, user: NewUser, audit: &NewAuditEntry) -> StoreResult<User> {
         let mut tx = self.db.begin().await?;
         let stored = insert_user_in(&mut tx, &user).await?;
+        record_in(&mut tx, &audit.about(stored.id.0)).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -339,8 +357,7 @@ impl PeopleRepo for SqlStore {
         audit: &NewAuditEntry,
     ) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
-        set_password_in(&mut tx, id, hash, keep).await?;
-        sql(REVOKE_PASSWORD_TOKENS).bind(id).bind(to_unix(at)).execute(&mut tx).await?;
+        set_password_in(&mut tx, id, hash, keep, at).await?;
         record_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
@@ -440,14 +457,14 @@ impl PeopleRepo for SqlStore {
         .scalar_optional(&mut tx)
         .await?;
         let Some(user_id) = user_id else { return Ok(None) };
-        sql(REVOKE_PASSWORD_TOKENS).bind(user_id).bind(to_unix(now)).execute(&mut tx).await?;
-        set_password_in(&mut tx, user_id, hash, None).await?;
+        set_password_in(&mut tx, user_id, hash, None, now).await?;
         record_in(&mut tx, &audit.about(user_id.0)).await?;
         tx.commit().await?;
         Ok(Some(user_id))
     }
 
-    async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()> {
+    async fn insert_session(&self, session: &SessionRecord, audit: &NewAuditEntry) -> StoreResult<()> {
+        let mut tx = self.db.begin().await?;
         sql("INSERT INTO sessions (token_hash, user_id, csrf_token, pending_totp, created_at_ms, last_seen_at_ms, \
              reauth_at_ms, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
         .bind(&session.token_hash)
@@ -459,13 +476,15 @@ impl PeopleRepo for SqlStore {
         .bind(to_unix_ms(session.reauth_at))
         .bind(&session.ip)
         .bind(&session.user_agent)
-        .execute(&self.db)
+        .execute(&mut tx)
         .await
         .map_err(|e| match &e {
             _ if is_unique_violation(&e) => StoreError::Conflict("session".into()),
             _ if is_foreign_key_violation(&e) => StoreError::Missing(format!("user {}", session.user_id)),
             _ => e.into(),
         })?;
+        record_in(&mut tx, audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -497,6 +516,14 @@ impl PeopleRepo for SqlStore {
             .bind(token_hash)
             .execute(&self.db)
             .await?;
+        Ok(())
+    }
+
+    async fn end_session(&self, token_hash: &str, audit: &NewAuditEntry) -> StoreResult<()> {
+        let mut tx = self.db.begin().await?;
+        sql("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut tx).await?;
+        record_in(&mut tx, audit).await?;
+        tx.commit().await?;
         Ok(())
     }
 

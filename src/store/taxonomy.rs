@@ -17,21 +17,6 @@ pub(super) async fn all_sections(db: &Db) -> StoreResult<Vec<(Section, bool)>> {
     rows.iter().map(section_with_archived).collect()
 }
 
-pub(super) async fn update_section(db: &Db, id: SectionId, update: &SectionUpdate) -> StoreResult<()> {
-    let done = sql("UPDATE sections SET name = $1, slug = $2, position = $3, archived = $4 WHERE id = $5")
-        .bind(&update.name)
-        .bind(&update.slug)
-        .bind(update.position)
-        .bind(i64::from(update.archived))
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) { StoreError::Conflict(format!("section {}", update.slug)) } else { e.into() }
-        })?;
-    touched(done, || format!("section {id}"))
-}
-
 /// Every row, the new section and the audit line in one transaction: all or nothing.
 pub(super) async fn save_sections(
     db: &Db,
@@ -109,8 +94,6 @@ pub trait TaxonomyRepo: Send + Sync {
     // Sections and tags.
     /// All sections, archived ones included, in order.
     async fn all_sections(&self) -> StoreResult<Vec<(crate::domain::Section, bool)>>;
-
-    async fn update_section(&self, id: SectionId, update: &SectionUpdate) -> StoreResult<()>;
 
     /// Applies every row, adds `new` (if any) and records `audit` in one transaction: all or
     /// nothing. Slugs may be swapped between sections within one call.
@@ -192,10 +175,6 @@ impl TaxonomyRepo for SqlStore {
 
     async fn all_sections(&self) -> StoreResult<Vec<(Section, bool)>> {
         all_sections(&self.db).await
-    }
-
-    async fn update_section(&self, id: SectionId, update: &SectionUpdate) -> StoreResult<()> {
-        update_section(&self.db, id, update).await
     }
 
     async fn save_sections(

@@ -91,6 +91,26 @@ impl TestDb {
         }
     }
 
+    /// Makes the database refuse every new audit line (a trigger that raises "audit refused").
+    pub async fn refuse_audit_lines(&self) {
+        self.execute_raw(
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit refused'); END",
+            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN RAISE EXCEPTION 'audit refused'; END $$; \
+             CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+        )
+        .await;
+    }
+
+    /// Undoes [`TestDb::refuse_audit_lines`].
+    pub async fn allow_audit_lines(&self) {
+        self.execute_raw(
+            "DROP TRIGGER refuse_audit",
+            "DROP TRIGGER refuse_audit ON audit_log; DROP FUNCTION refuse_audit()",
+        )
+        .await;
+    }
+
     /// Opens a store on this database (running the migrations the first time), as the site does.
     pub async fn open(&self) -> Arc<dyn Store> {
         let mut settings = Settings::default();
@@ -192,19 +212,12 @@ impl TestResponse {
     }
 }
 
-/// Texts of all elements matching `selector`, whitespace collapsed.
 /// The audit line a test's direct store write records (no member: as the scheduler would).
 pub fn line(action: &str) -> broadsheet::store::newsroom::NewAuditEntry {
-    broadsheet::store::newsroom::NewAuditEntry {
-        user_id: None,
-        action: action.to_owned(),
-        target_kind: "article".to_owned(),
-        target_id: None,
-        detail: String::new(),
-        at: chrono::Utc::now(),
-    }
+    broadsheet::store::newsroom::NewAuditEntry::new(None, action, "article", None, String::new(), chrono::Utc::now())
 }
 
+/// Texts of all elements matching `selector`, whitespace collapsed.
 pub fn texts(doc: &Html, selector: &str) -> Vec<String> {
     let sel = Selector::parse(selector).expect("valid selector");
     doc.select(&sel)

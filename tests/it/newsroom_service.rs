@@ -126,13 +126,10 @@ impl Desk {
     async fn member(&self, email: &str, role: Role) -> Actor {
         let user: User = self
             .store
-            .insert_user(NewUser {
-                email: email.into(),
-                name: email.into(),
-                role,
-                password_hash: None,
-                created_at: now(),
-            })
+            .insert_user(
+                NewUser { email: email.into(), name: email.into(), role, password_hash: None, created_at: now() },
+                &line("user_added"),
+            )
             .await
             .expect("user");
         Actor { user_id: user.id, author_id: user.author_id, role }
@@ -147,8 +144,10 @@ impl Desk {
         }
     }
 
+    /// The audit log's actions, newest first, without the test's own members being added.
     async fn audit_lines(&self) -> Vec<String> {
-        self.store.audit_entries(100, 0).await.expect("audit").into_iter().map(|e| e.action).collect()
+        let lines = self.store.audit_entries(100, 0).await.expect("audit").into_iter();
+        lines.filter(|e| e.action != "user_added").map(|e| e.action).collect()
     }
 
     async fn version(&self, id: ArticleId) -> i64 {
@@ -789,7 +788,7 @@ async fn people_are_managed_by_administrators_with_messages_by_field_and_one_lin
     for field in ["email", "name", "role"] {
         assert_eq!(errors.for_field(field).len(), 1, "{field}");
     }
-    assert!(store.audit_entries(10, 0).await.expect("audit").is_empty());
+    assert!(desk.audit_lines().await.is_empty());
 
     // A new member comes with a link; the account, the link and the line are one write.
     let (nia, token) = people::add_member(store, &admin, input, 24, now()).await.expect("added");
@@ -800,7 +799,20 @@ async fn people_are_managed_by_administrators_with_messages_by_field_and_one_lin
     };
     assert_eq!(errors.for_field("email"), ["Someone already has an account with that email address."]);
 
+    // The link sets Nia's password, once.
+    let set = store.set_password_by_link(&token.hash(), "nia-hash", now(), &line("password_set_by_link")).await;
+    assert_eq!(set.expect("link"), Some(nia.id));
+    assert_eq!(store.set_password_by_link(&token.hash(), "again", now(), &line("x")).await.expect("link"), None);
+
     people::change_role(store, &admin, nia.id, "editor", now()).await.expect("role");
+    assert!(matches!(
+        people::change_role(store, &admin, nia.id, "owner", now()).await,
+        Err(ServiceError::Invalid(errors)) if errors.for_field("role").len() == 1
+    ));
+    assert!(matches!(
+        people::change_role(store, &admin, broadsheet::domain::UserId(9999), "editor", now()).await,
+        Err(ServiceError::NotFound)
+    ));
     assert!(matches!(
         people::change_role(store, &admin, admin.user_id, "editor", now()).await,
         Err(ServiceError::Refused(_))
@@ -818,9 +830,21 @@ async fn people_are_managed_by_administrators_with_messages_by_field_and_one_lin
     ));
     let nia_now = store.user_by_id(nia.id).await.expect("read").expect("exists");
     assert_eq!((nia_now.role, nia_now.disabled), (Role::Editor, false));
-    let actions: Vec<String> =
-        store.audit_entries(10, 0).await.expect("audit").into_iter().rev().map(|e| e.action).collect();
-    assert_eq!(actions, ["user_added", "user_role_changed", "user_disabled", "user_enabled", "password_link_created"]);
+    // One line each, by the administrator, about Nia (the link's use was no member's).
+    let lines: Vec<(String, Option<i64>, Option<String>)> = store
+        .audit_entries(10, 0)
+        .await
+        .expect("audit")
+        .into_iter()
+        .rev()
+        .filter(|e| e.target_id == Some(nia.id.0) && e.action != "password_set_by_link")
+        .map(|e| (e.action, e.target_id, e.user_name))
+        .collect();
+    let by_admin = |action: &str| (action.to_owned(), Some(nia.id.0), Some("admin@news.test".to_owned()));
+    assert_eq!(
+        lines,
+        ["user_added", "user_role_changed", "user_disabled", "user_enabled", "password_link_created"].map(by_admin)
+    );
 
     // Tags: editors rename them; a name is one line of 1 to 80 characters.
     let form = ArticleForm { tags: "Energy".into(), ..desk.form("Tagged") };
@@ -839,4 +863,7 @@ async fn people_are_managed_by_administrators_with_messages_by_field_and_one_lin
     people::rename_tag(store, &editor, tag, "  Energy policy ", now()).await.expect("rename");
     let renamed = store.tags_with_counts().await.expect("tags").into_iter().find(|(t, _)| t.id == tag).expect("tag");
     assert_eq!(renamed.0.name, "Energy policy");
+    let newest = store.audit_entries(1, 0).await.expect("audit").remove(0);
+    let newest = (newest.action.as_str(), newest.target_id, newest.detail.as_str());
+    assert_eq!(newest, ("tag_renamed", Some(tag.0), "Energy policy"));
 }

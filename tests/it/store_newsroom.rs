@@ -39,13 +39,16 @@ async fn db() -> Db {
 impl Db {
     async fn user(&self, email: &str, name: &str) -> User {
         self.store
-            .insert_user(NewUser {
-                email: email.into(),
-                name: name.into(),
-                role: Role::Author,
-                password_hash: None,
-                created_at: t0(),
-            })
+            .insert_user(
+                NewUser {
+                    email: email.into(),
+                    name: name.into(),
+                    role: Role::Author,
+                    password_hash: None,
+                    created_at: t0(),
+                },
+                &line("user_added"),
+            )
             .await
             .expect("user")
     }
@@ -178,7 +181,7 @@ async fn email_addresses_are_unique_whatever_their_case() {
         password_hash: Some("$argon2id$...".into()),
         created_at: t0(),
     };
-    assert!(matches!(db.store.insert_user(again).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(db.store.insert_user(again, &line("user_added")).await, Err(StoreError::Conflict(_))));
     // The byline made for the refused account went with it.
     assert_eq!(db.store.authors().await.expect("authors").len(), authors_before);
     let found = db.store.credentials_by_email("ANA@EXAMPLE.COM").await.expect("read").expect("found");
@@ -191,7 +194,7 @@ async fn disabling_an_account_ends_its_sessions() {
     let ana = db.user("ana@example.com", "Ana Silva").await;
     let ben = db.user("ben@example.com", "Ben Okafor").await;
     for (token, user) in [("a1", ana.id), ("a2", ana.id), ("b1", ben.id)] {
-        db.store.insert_session(&session(token, user)).await.expect("session");
+        db.store.insert_session(&session(token, user), &line("signed_in")).await.expect("session");
     }
     assert_eq!(db.store.sessions_of(ana.id).await.expect("sessions").len(), 2);
     db.store.set_user_disabled(ana.id, true, t0(), &line("user_disabled")).await.expect("disable");
@@ -631,15 +634,16 @@ async fn archived_sections_leave_the_reader_navigation() {
     let db = db().await;
     let update =
         SectionUpdate { name: "Asia Pacific".into(), slug: "asia-pacific".into(), position: 3, archived: true };
-    db.store.update_section(db.section_id, &update).await.expect("update");
+    let sections = |updates: Vec<(broadsheet::domain::SectionId, SectionUpdate)>| {
+        let store = db.store.clone();
+        async move { store.save_sections(&updates, None, &line("sections_changed")).await }
+    };
+    sections(vec![(db.section_id, update.clone())]).await.expect("update");
     assert!(db.store.sections().await.expect("sections").is_empty());
     let all = db.store.all_sections().await.expect("all");
     assert_eq!(all.len(), 1);
     assert_eq!((all[0].0.slug.as_str(), all[0].1), ("asia-pacific", true));
-    assert!(matches!(
-        db.store.update_section(broadsheet::domain::SectionId(9999), &update).await,
-        Err(StoreError::Missing(_))
-    ));
+    assert!(matches!(sections(vec![(broadsheet::domain::SectionId(9999), update)]).await, Err(StoreError::Missing(_))));
 }
 
 #[tokio::test]
@@ -735,7 +739,7 @@ async fn the_audit_log_reads_newest_first() {
         };
         db.store.record_audit(entry).await.expect("audit");
     }
-    let entries = db.store.audit_entries(10, 0).await.expect("entries");
+    let entries = db.store.audit_entries(3, 0).await.expect("entries");
     let actions: Vec<_> = entries.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["sign_out", "publish", "sign_in"]);
     assert_eq!(entries[0].user_name.as_deref(), Some("Ana Silva"));
@@ -753,7 +757,7 @@ async fn expired_sessions_and_stale_sign_in_failures_are_pruned() {
     old.created_at = t0() - Duration::hours(13);
     let fresh = session("fresh", user.id);
     for s in [&idle, &old, &fresh] {
-        db.store.insert_session(s).await.expect("session");
+        db.store.insert_session(s, &line("signed_in")).await.expect("session");
     }
     let removed = db
         .store
@@ -876,23 +880,18 @@ async fn a_change_is_stored_with_its_audit_line_or_not_at_all() {
         .remove(0)
         .expect("stored")
         .id;
+    let image = db.media("b".repeat(64).as_str()).await;
     let lines_before = db.store.audit_entries(100, 0).await.expect("audit").len();
     let before = db.store.editable_article(draft).await.expect("read").expect("exists");
 
-    db._db
-        .execute_raw(
-            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit refused'); END",
-            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$; \
-             CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
-        )
-        .await;
+    db._db.refuse_audit_lines().await;
 
     let store = &db.store;
     let edited = ArticleFields { headline: "A new headline".into(), ..before.fields.clone() };
     let created = store.create_article(&db.fields("another", vec![]), "", None, t0(), &line("article_created")).await;
-    assert!(created.is_err(), "{created:?}");
+    refused(created);
     let saving = Saving::Deliberate(&line("article_saved"));
-    assert!(store.save_article(draft, &edited, "", None, saving, t0(), before.version).await.is_err());
+    refused(store.save_article(draft, &edited, "", None, saving, t0(), before.version).await);
     let step = Transition {
         from: &[ArticleStatus::Draft],
         to: ArticleStatus::Published,
@@ -900,16 +899,25 @@ async fn a_change_is_stored_with_its_audit_line_or_not_at_all() {
         user_id: None,
         at: t0(),
     };
-    assert!(store.transition(draft, step, &line("article_publish")).await.is_err());
+    refused(store.transition(draft, step, &line("article_publish")).await);
     let kind = CorrectionKind::Correction;
-    assert!(store.add_correction(live, kind, "A fix.", None, t0(), &line("correction_added")).await.is_err());
-    assert!(store.set_unpublish_at(live, Some(t0()), &line("article_unpublish_scheduled")).await.is_err());
-    assert!(store.set_must_read_entries(&[(live, None)], 0, &line("must_reads_set")).await.is_err());
-    assert!(store.set_setting("site_profile", "{}", t0(), 0, &line("settings_changed")).await.is_err());
+    refused(store.add_correction(live, kind, "A fix.", None, t0(), &line("correction_added")).await);
+    refused(store.set_unpublish_at(live, Some(t0()), &line("article_unpublish_scheduled")).await);
+    refused(store.set_must_read_entries(&[(live, None)], 0, &line("must_reads_set")).await);
+    refused(store.set_home_slots(&[live], 0, &line("home_set")).await);
+    refused(store.set_setting("site_profile", "{}", t0(), 0, &line("settings_changed")).await);
     let publish = CommentChange::Status(CommentStatus::Published);
-    assert!(store.moderate_comment(comment, publish, &line("comment_approve")).await.is_err());
+    refused(store.moderate_comment(comment, publish, &line("comment_approve")).await);
     let block = CommentChange::Block { fingerprint: "fp-1", by: None, at: t0() };
-    assert!(store.moderate_comment(comment, block, &line("comment_block")).await.is_err());
+    refused(store.moderate_comment(comment, block, &line("comment_block")).await);
+    refused(store.moderate_comment(comment, CommentChange::Delete, &line("comment_delete")).await);
+    let meta = MediaMeta {
+        alt: "Refused".into(),
+        caption: String::new(),
+        credit: String::new(),
+        focal: FocalPoint { x: 0.1, y: 0.1 },
+    };
+    refused(store.update_media_meta(image, &meta, true, &line("media_updated")).await);
     let media = NewMedia {
         hash: "a".repeat(64),
         format: ImageFormat::Jpeg,
@@ -920,7 +928,7 @@ async fn a_change_is_stored_with_its_audit_line_or_not_at_all() {
         uploaded_by: None,
         created_at: t0(),
     };
-    assert!(store.insert_media(media, &line("media_uploaded")).await.is_err());
+    refused(store.insert_media(media, &line("media_uploaded")).await);
 
     // Nothing of any of it was stored.
     let everything = NewsroomQuery { status: None, owner: None, limit: 10, offset: 0 };
@@ -934,10 +942,13 @@ async fn a_change_is_stored_with_its_audit_line_or_not_at_all() {
     assert_eq!(db.store.editable_article(live).await.expect("read").expect("exists").unpublish_at, None);
     assert!(db.store.must_read_entries().await.expect("picks").is_empty());
     assert_eq!(db.store.edit_version(Edited::MustReads).await.expect("version"), 0);
+    assert!(db.store.home_slot_entries().await.expect("slots").is_empty());
+    let kept = db.store.media_by_id(image).await.expect("read").expect("exists");
+    assert_eq!((kept.alt.as_str(), kept.focal), ("", FocalPoint { x: 0.5, y: 0.5 }));
     assert_eq!(db.store.setting("site_profile").await.expect("setting"), None);
     let queue = db.store.comments_by_status(CommentStatus::Held, 10, 0).await.expect("queue");
     assert_eq!((queue.len(), queue[0].fingerprint_blocked), (1, false));
-    assert!(db.store.media_list(10, 0).await.expect("media").is_empty());
+    assert_eq!(db.store.media_list(10, 0).await.expect("media").len(), 1, "only the image stored before");
     assert_eq!(db.store.audit_entries(100, 0).await.expect("audit").len(), lines_before);
 
     // An autosave writes no audit line, so it is stored.
@@ -946,12 +957,7 @@ async fn a_change_is_stored_with_its_audit_line_or_not_at_all() {
     assert_eq!(autosaved.expect("autosave"), VersionedWrite::Written);
 
     // Once lines can be written again, the same change goes through with its line.
-    db._db
-        .execute_raw(
-            "DROP TRIGGER refuse_audit",
-            "DROP TRIGGER refuse_audit ON audit_log; DROP FUNCTION refuse_audit()",
-        )
-        .await;
+    db._db.allow_audit_lines().await;
     let saving = Saving::Deliberate(&line("article_saved"));
     let saved = store.save_article(draft, &edited, "", None, saving, t0(), before.version + 1).await;
     assert_eq!(saved.expect("save"), VersionedWrite::Written);
@@ -966,8 +972,8 @@ async fn a_change_is_stored_with_its_audit_line_or_not_at_all() {
 async fn an_account_change_is_stored_with_its_audit_line_or_not_at_all() {
     let db = db().await;
     let ana = db.user("ana@example.com", "Ana Silva").await;
-    db.store.insert_session(&session("ana-1", ana.id)).await.expect("session");
-    db.store.insert_session(&session("ana-2", ana.id)).await.expect("session");
+    db.store.insert_session(&session("ana-1", ana.id), &line("signed_in")).await.expect("session");
+    db.store.insert_session(&session("ana-2", ana.id), &line("signed_in")).await.expect("session");
     let later = t0() + Duration::hours(1);
     db.store.insert_password_token("link", ana.id, later, t0(), &line("password_link_created")).await.expect("link");
     let tagged = db.published("tagged").await;
@@ -978,21 +984,19 @@ async fn an_account_change_is_stored_with_its_audit_line_or_not_at_all() {
         |store: Arc<dyn Store>| async move { store.credentials_by_id(ana.id).await.expect("read").expect("exists") };
     let before = credentials(db.store.clone()).await;
 
-    db._db
-        .execute_raw(
-            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit refused'); END",
-            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$; \
-             CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
-        )
-        .await;
+    db._db.refuse_audit_lines().await;
     let store = &db.store;
-    assert!(store.change_password(ana.id, "new", Some("ana-1"), t0(), &line("password_changed")).await.is_err());
-    assert!(store.set_password_by_link("link", "new", t0(), &line("password_set_by_link")).await.is_err());
-    assert!(store.set_user_role(ana.id, Role::Editor, &line("user_role_changed")).await.is_err());
-    assert!(store.set_user_disabled(ana.id, true, t0(), &line("user_disabled")).await.is_err());
-    assert!(store.set_user_email(ana.id, "new@example.com", &line("email_changed")).await.is_err());
-    assert!(store.set_totp(ana.id, Some((b"secret", 7)), &[], &line("totp_enabled")).await.is_err());
-    assert!(store.insert_password_token("newer", ana.id, later, t0(), &line("password_link_created")).await.is_err());
+    refused(store.change_password(ana.id, "new", Some("ana-1"), t0(), &line("password_changed")).await);
+    refused(store.set_password_by_link("link", "new", t0(), &line("password_set_by_link")).await);
+    refused(store.set_user_role(ana.id, Role::Editor, &line("user_role_changed")).await);
+    refused(store.set_user_disabled(ana.id, true, t0(), &line("user_disabled")).await);
+    refused(store.set_user_disabled(ana.id, false, t0(), &line("user_enabled")).await);
+    refused(store.set_totp(ana.id, None, &[], &line("totp_disabled")).await);
+    refused(store.insert_session(&session("ana-3", ana.id), &line("signed_in")).await);
+    refused(store.end_session("ana-1", &line("signed_out")).await);
+    refused(store.set_user_email(ana.id, "new@example.com", &line("email_changed")).await);
+    refused(store.set_totp(ana.id, Some((b"secret", 7)), &[], &line("totp_enabled")).await);
+    refused(store.insert_password_token("newer", ana.id, later, t0(), &line("password_link_created")).await);
     let newcomer = NewUser {
         email: "new@news.test".into(),
         name: "New Comer".into(),
@@ -1000,11 +1004,12 @@ async fn an_account_change_is_stored_with_its_audit_line_or_not_at_all() {
         password_hash: None,
         created_at: t0(),
     };
-    assert!(store.invite_user(newcomer, "welcome", later, &line("user_added")).await.is_err());
+    refused(store.invite_user(newcomer.clone(), "welcome", later, &line("user_added")).await);
+    refused(store.insert_user(newcomer, &line("user_added")).await);
     let rename =
         SectionUpdate { name: "Asia Pacific".into(), slug: "asia-pacific".into(), position: 1, archived: false };
-    assert!(store.save_sections(&[(db.section_id, rename)], None, &line("sections_changed")).await.is_err());
-    assert!(store.rename_tag(tag, "Renamed", &line("tag_renamed")).await.is_err());
+    refused(store.save_sections(&[(db.section_id, rename)], None, &line("sections_changed")).await);
+    refused(store.rename_tag(tag, "Renamed", &line("tag_renamed")).await);
 
     // Nothing changed: the old password, role, address and sessions, no two-step, the same link.
     let after = credentials(db.store.clone()).await;
@@ -1021,12 +1026,7 @@ async fn an_account_change_is_stored_with_its_audit_line_or_not_at_all() {
     assert_eq!(db.store.audit_entries(100, 0).await.expect("audit").len(), lines_before);
 
     // With lines allowed again, the link sets the password and ends every session in one write.
-    db._db
-        .execute_raw(
-            "DROP TRIGGER refuse_audit",
-            "DROP TRIGGER refuse_audit ON audit_log; DROP FUNCTION refuse_audit()",
-        )
-        .await;
+    db._db.allow_audit_lines().await;
     let taken = store.set_password_by_link("link", "new", t0(), &line("password_set_by_link")).await.expect("link");
     assert_eq!(taken, Some(ana.id));
     assert_eq!(credentials(db.store.clone()).await.password_hash.as_deref(), Some("new"));
@@ -1034,8 +1034,8 @@ async fn an_account_change_is_stored_with_its_audit_line_or_not_at_all() {
     let lines = db.store.audit_entries(100, 0).await.expect("audit");
     assert_eq!((lines[0].action.as_str(), lines[0].target_id), ("password_set_by_link", Some(ana.id.0)));
     // A member's own change keeps the session that made it and ends the others.
-    db.store.insert_session(&session("ana-3", ana.id)).await.expect("session");
-    db.store.insert_session(&session("ana-4", ana.id)).await.expect("session");
+    db.store.insert_session(&session("ana-3", ana.id), &line("signed_in")).await.expect("session");
+    db.store.insert_session(&session("ana-4", ana.id), &line("signed_in")).await.expect("session");
     store.change_password(ana.id, "newer", Some("ana-3"), t0(), &line("password_changed")).await.expect("change");
     let left: Vec<String> =
         db.store.sessions_of(ana.id).await.expect("sessions").into_iter().map(|s| s.token_hash).collect();
@@ -1051,25 +1051,25 @@ async fn times_where_order_matters_are_kept_to_the_millisecond() {
     let early = t0() + Duration::milliseconds(120);
     let late = t0() + Duration::milliseconds(870);
 
-    // "a-late" sorts before "b-early" by token: only the times put them in order.
-    let mut begun_late = session("a-late", ana.id);
+    // "a-early" sorts before "b-late" by token: only the times put "b-late" first.
+    let mut begun_late = session("b-late", ana.id);
     begun_late.created_at = late;
     begun_late.last_seen_at = late;
-    let mut begun_early = session("b-early", ana.id);
+    let mut begun_early = session("a-early", ana.id);
     begun_early.created_at = early;
     begun_early.last_seen_at = late;
     begun_early.reauth_at = early;
-    db.store.insert_session(&begun_early).await.expect("session");
-    db.store.insert_session(&begun_late).await.expect("session");
+    db.store.insert_session(&begun_early, &line("signed_in")).await.expect("session");
+    db.store.insert_session(&begun_late, &line("signed_in")).await.expect("session");
     let listed = db.store.sessions_of(ana.id).await.expect("sessions");
-    assert_eq!(listed.iter().map(|s| s.token_hash.as_str()).collect::<Vec<_>>(), ["a-late", "b-early"]);
+    assert_eq!(listed.iter().map(|s| s.token_hash.as_str()).collect::<Vec<_>>(), ["b-late", "a-early"]);
     assert_eq!(listed[1], begun_early);
-    db.store.touch_session("b-early", late + Duration::milliseconds(5)).await.expect("touch");
-    let touched = db.store.session("b-early").await.expect("read").expect("exists");
+    db.store.touch_session("a-early", late + Duration::milliseconds(5)).await.expect("touch");
+    let touched = db.store.session("a-early").await.expect("read").expect("exists");
     assert_eq!(touched.last_seen_at, late + Duration::milliseconds(5));
     // The idle limit compares to the millisecond too.
     assert_eq!(db.store.delete_expired_sessions(late + Duration::milliseconds(1), t0()).await.expect("prune"), 1);
-    assert!(db.store.session("a-late").await.expect("read").is_none());
+    assert!(db.store.session("b-late").await.expect("read").is_none());
 
     let id = db
         .store
@@ -1108,4 +1108,11 @@ async fn times_where_order_matters_are_kept_to_the_millisecond() {
         .expect("line");
     let lines = db.store.audit_entries(10, 0).await.expect("audit");
     assert_eq!(lines[0].at, late + Duration::milliseconds(1));
+}
+
+/// The write failed because the audit line was refused, not for some other reason.
+#[track_caller]
+fn refused<T: std::fmt::Debug>(result: Result<T, StoreError>) {
+    let error = result.expect_err("the write is refused with its audit line");
+    assert!(error.to_string().contains("audit refused"), "{error}");
 }

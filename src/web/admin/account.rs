@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::login::{hash_in_background, password_is_right};
 use super::session::{Member, Submitted};
-use super::{AdminChrome, AdminError, audit_event, audit_line, notice_text, page, page_with_status, see_other};
+use super::{AdminChrome, AdminError, audit_line, notice_text, page, page_with_status, see_other};
 use crate::auth::password::NewPassword;
 use crate::auth::{recovery, totp};
 use crate::domain::Email;
@@ -163,9 +163,8 @@ pub async fn revoke_session(
     if !own.iter().any(|s| s.token_hash == target) {
         return Err(AdminError::NotFound);
     }
-    state.store.delete_session(&target).await?;
     let line = audit_line(&state, Some(&member), "session_revoked", "user", Some(member.user.id.0), String::new());
-    audit_event(&state, line).await;
+    state.store.end_session(&target, &line).await?;
     if target == member.session.token_hash {
         return Ok(see_other("/admin/login", "signed-out"));
     }

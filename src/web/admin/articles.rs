@@ -475,6 +475,7 @@ impl From<ServiceError> for AdminError {
             ServiceError::Conflict(message) => Self::Conflict(message),
             ServiceError::Invalid(errors) => Self::BadRequest(errors.messages().join(" ")),
             ServiceError::Store(e) => Self::Store(e),
+            ServiceError::Internal(message) => Self::Internal(message),
         }
     }
 }

@@ -9,9 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::session::{LOGIN_COOKIE, Member, PublicForm, SESSION_COOKIE, Submitted, cookie, set_cookie};
-use super::{
-    AdminChrome, AdminError, audit_event, audit_line, notice_text, page, page_with_status, safe_next, see_other,
-};
+use super::{AdminChrome, AdminError, audit_line, notice_text, page, page_with_status, safe_next, see_other};
 use crate::auth::HashingError;
 use crate::auth::password::NewPassword;
 use crate::auth::recovery::recovery_hash;
@@ -169,10 +167,11 @@ pub async fn submit(
         ip,
         user_agent: client.user_agent.clone(),
     };
-    state.store.insert_session(&session).await?;
+    let user = Some(credentials.user.id);
+    let line =
+        crate::store::newsroom::NewAuditEntry::new(user, "signed_in", "user", user.map(|u| u.0), String::new(), now);
+    state.store.insert_session(&session, &line).await?;
     let member = Member { user: credentials.user.clone(), session };
-    let line = audit_line(&state, Some(&member), "signed_in", "user", Some(member.user.id.0), String::new());
-    audit_event(&state, line).await;
     let target = if member.session.pending_totp {
         format!("/admin/login/totp?next={}", crate::web::percent_encode(&next))
     } else {
@@ -186,10 +185,9 @@ pub async fn submit(
 }
 
 pub async fn logout(State(state): State<AppState>, submitted: Submitted) -> Result<Response, AdminError> {
-    state.store.delete_session(&submitted.member.session.token_hash).await?;
     let member = &submitted.member;
-    audit_event(&state, audit_line(&state, Some(member), "signed_out", "user", Some(member.user.id.0), String::new()))
-        .await;
+    let line = audit_line(&state, Some(member), "signed_out", "user", Some(member.user.id.0), String::new());
+    state.store.end_session(&member.session.token_hash, &line).await?;
     let mut response = see_other("/admin/login", "signed-out");
     response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", 0));
     Ok(response)

@@ -374,18 +374,11 @@ pub fn audit_line(
     id: Option<i64>,
     detail: String,
 ) -> NewAuditEntry {
-    NewAuditEntry {
-        user_id: member.map(|m| m.user.id),
-        action: action.to_owned(),
-        target_kind: kind.to_owned(),
-        target_id: id,
-        detail,
-        at: state.clock.now(),
-    }
+    NewAuditEntry::new(member.map(|m| m.user.id), action, kind, id, detail, state.clock.now())
 }
 
 /// Writes one line of the audit log about an event that changes nothing the newsroom keeps (a
-/// sign-in, a sign-out, a preview link handed out), so the line is the only write. A failure is
+/// signed preview link handed out: it is not stored), so the line is the only write. A failure is
 /// logged, not shown.
 pub async fn audit_event(state: &AppState, entry: NewAuditEntry) {
     let action = entry.action.clone();

@@ -355,6 +355,8 @@ pub async fn rename_tag(
     State(state): State<AppState>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
+    // Someone who may not rename tags learns nothing about the form.
+    require(&member, Action::ManageTaxonomy, Ownership::Newsroom)?;
     let id = form
         .text("tag")
         .parse::<i64>()
@@ -403,11 +405,6 @@ pub async fn users(
     page(&state, "admin/users.html", &context)
 }
 
-/// The address of the set-password link with `token`.
-fn link_address(state: &AppState, token: &people::LinkToken) -> String {
-    format!("{}/admin/set-password/{}", state.settings.base_url(), token.0)
-}
-
 pub async fn add_user(
     State(state): State<AppState>,
     Submitted { member, form }: Submitted,
@@ -416,7 +413,7 @@ pub async fn add_user(
     let hours = state.settings.newsroom.password_link_hours;
     match people::add_member(state.store.as_ref(), &actor(&member), input, hours, state.clock.now()).await {
         Ok((_, token)) => {
-            let link = link_address(&state, &token);
+            let link = token.address(&state.settings.base_url());
             let context = users_page(&state, &member, None, Some(link), notice_text(Some("created"))).await?;
             page(&state, "admin/users.html", &context)
         }
@@ -441,7 +438,8 @@ pub async fn update_user(
         "reset" => {
             let hours = state.settings.newsroom.password_link_hours;
             let token = people::new_password_link(store, &actor, id, hours, now).await?;
-            let context = users_page(&state, &member, None, Some(link_address(&state, &token)), None).await?;
+            let context =
+                users_page(&state, &member, None, Some(token.address(&state.settings.base_url())), None).await?;
             return page(&state, "admin/users.html", &context);
         }
         _ => {

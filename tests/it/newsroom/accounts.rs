@@ -7,7 +7,7 @@ use broadsheet::domain::Role;
 use chrono::{Duration, Utc};
 
 use super::{Browser, PASSWORD, encode, set_cookie};
-use crate::helpers::{TestApp, attrs, texts};
+use crate::helpers::{TestApp, attrs, line, texts};
 
 fn token_of(browser: &Browser) -> String {
     browser.cookie.split_once('=').expect("cookie pair").1.to_owned()
@@ -120,7 +120,7 @@ async fn idle_and_old_sessions_expire() {
     let mut record = app.state.store.session(&hash).await.expect("store").expect("session");
     app.state.store.delete_session(&hash).await.expect("delete");
     record.created_at = Utc::now() - Duration::hours(12) - Duration::minutes(1);
-    app.state.store.insert_session(&record).await.expect("insert");
+    app.state.store.insert_session(&record, &line("signed_in")).await.expect("insert");
     assert_eq!(app.admin_get(&old, "/admin").await.status, StatusCode::SEE_OTHER, "12 hours is the most");
 
     let fresh = app.sign_in(&user).await;

@@ -52,13 +52,16 @@ impl TestApp {
         let hash = broadsheet::auth::password::hash_password(PASSWORD).expect("hash");
         self.state
             .store
-            .insert_user(NewUser {
-                email: email.into(),
-                name: name.into(),
-                role,
-                password_hash: Some(hash),
-                created_at: Utc::now(),
-            })
+            .insert_user(
+                NewUser {
+                    email: email.into(),
+                    name: name.into(),
+                    role,
+                    password_hash: Some(hash),
+                    created_at: Utc::now(),
+                },
+                &line("user_added"),
+            )
             .await
             .expect("user")
     }
