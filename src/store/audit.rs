@@ -25,6 +25,12 @@ pub(super) async fn record_in(tx: &mut Tx, entry: &NewAuditEntry) -> StoreResult
     Ok(())
 }
 
+/// Records `entry` in `tx` and commits it: the usual end of a write that carries an audit line.
+pub(super) async fn commit_with(mut tx: Tx, entry: &NewAuditEntry) -> StoreResult<()> {
+    record_in(&mut tx, entry).await?;
+    tx.commit().await
+}
+
 #[async_trait]
 pub trait AuditRepo: Send + Sync {
     /// Appends a line about something that is not a store write of its own (a sign-in, a sign-out).

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::audit::record_in;
+use super::audit::commit_with;
 use super::newsroom::{ModerationItem, NewAuditEntry};
 use super::shared::{comment_from_row, comment_status, moderation_item_from_row, parse_status, to_unix};
 use super::sql::{Db, Tx, sql, sql_built};
@@ -126,8 +126,7 @@ pub(super) async fn change_comment(
             .await?;
     }
     // The line names the comment's article, which only this transaction has read.
-    record_in(&mut tx, &NewAuditEntry { detail: format!("article {article_id}"), ..audit.clone() }).await?;
-    tx.commit().await?;
+    commit_with(tx, &NewAuditEntry { detail: format!("article {article_id}"), ..audit.clone() }).await?;
     Ok(article_id)
 }
 

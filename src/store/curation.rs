@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::audit::record_in;
+use super::audit::commit_with;
 use super::newsroom::{CuratedEntry, Edited, NewAuditEntry, VersionedWrite};
 use super::shared::{
     article_status, card_columns, cards, curated_entry_from_row, is_foreign_key_violation, is_unique_violation,
@@ -59,8 +59,7 @@ pub(super) async fn set_setting(
     .bind(to_unix(at))
     .execute(&mut tx)
     .await?;
-    record_in(&mut tx, audit).await?;
-    tx.commit().await?;
+    commit_with(tx, audit).await?;
     Ok(VersionedWrite::Written)
 }
 
@@ -126,8 +125,7 @@ pub(super) async fn set_curated(
             _ => e.into(),
         })?;
     }
-    record_in(&mut tx, audit).await?;
-    tx.commit().await?;
+    commit_with(tx, audit).await?;
     Ok(VersionedWrite::Written)
 }
 

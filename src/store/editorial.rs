@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::articles::sync_links;
-use super::audit::record_in;
+use super::audit::{commit_with, record_in};
 use super::newsroom::{
     ArticleFields, Correction, CorrectionKind, EditableArticle, ImageChoice, NewAuditEntry, NewsroomListItem,
     NewsroomQuery, Revision, RevisionSummary, Saving, Transition, VersionedWrite, WorkflowEvent,
@@ -192,8 +192,7 @@ pub(super) async fn create_article(
         .try_get("id")?;
     replace_links(&mut tx, id, fields, None).await?;
     insert_revision(&mut tx, id, fields, user_id, false, at).await?;
-    record_in(&mut tx, &audit.about(id.0)).await?;
-    tx.commit().await?;
+    commit_with(tx, &audit.about(id.0)).await?;
     Ok(id)
 }
 
@@ -389,8 +388,7 @@ pub(super) async fn transition(db: &Db, id: ArticleId, t: &Transition<'_>, audit
         sync_links(&mut tx, id).await?;
     }
     insert_event(&mut tx, id, old, t.to, t.user_id, t.at).await?;
-    record_in(&mut tx, audit).await?;
-    tx.commit().await?;
+    commit_with(tx, audit).await?;
     Ok(true)
 }
 
@@ -526,8 +524,7 @@ pub(super) async fn add_correction(
         .await?;
     let row = sql_built(format!("{CORRECTION_COLUMNS} WHERE c.id = $1")).bind(id).fetch_one(&mut tx).await?;
     let correction = correction_from_row(&row)?;
-    record_in(&mut tx, audit).await?;
-    tx.commit().await?;
+    commit_with(tx, audit).await?;
     Ok(correction)
 }
 
@@ -704,8 +701,7 @@ impl EditorialRepo for SqlStore {
             .execute(&mut tx)
             .await?;
         touched(done, || format!("article {id}"))?;
-        record_in(&mut tx, audit).await?;
-        tx.commit().await?;
+        commit_with(tx, audit).await?;
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::audit::record_in;
+use super::audit::commit_with;
 use super::newsroom::{MediaMeta, MediaRecord, NewAuditEntry, NewMedia};
 use super::shared::{MEDIA_COLUMNS, image_format_str, media_from_row, to_unix, touched, variants_json};
 use super::sql::{Db, sql, sql_built};
@@ -29,8 +29,7 @@ pub(super) async fn insert_media(db: &Db, media: NewMedia, audit: &NewAuditEntry
     .await?;
     let row = sql_built(format!("{MEDIA_COLUMNS} WHERE hash = $1")).bind(&media.hash).fetch_one(&mut tx).await?;
     let record = media_from_row(&row)?;
-    record_in(&mut tx, &audit.about(record.id.0)).await?;
-    tx.commit().await?;
+    commit_with(tx, &audit.about(record.id.0)).await?;
     Ok(record)
 }
 
@@ -86,8 +85,7 @@ pub(super) async fn update_media_meta(
             .execute(&mut tx)
             .await?;
     }
-    record_in(&mut tx, audit).await?;
-    tx.commit().await?;
+    commit_with(tx, audit).await?;
     Ok(())
 }
 

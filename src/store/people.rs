@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::audit::record_in;
+use super::audit::commit_with;
 use super::newsroom::{Credentials, FailureScope, NewAuditEntry, NewUser, SessionRecord};
 use super::shared::{
     RESERVE_LOGIN_ATTEMPT, REVOKE_PASSWORD_TOKENS, SESSION_COLUMNS, USER_COLUMNS, byline_slug_base,
@@ -264,8 +264,7 @@ impl PeopleRepo for SqlStore {
     async fn insert_user(&self, user: NewUser, audit: &NewAuditEntry) -> StoreResult<User> {
         let mut tx = self.db.begin().await?;
         let stored = insert_user_in(&mut tx, &user).await?;
-        record_in(&mut tx, &audit.about(stored.id.0)).await?;
-        tx.commit().await?;
+        commit_with(tx, &audit.about(stored.id.0)).await?;
         Ok(stored)
     }
 
@@ -279,8 +278,7 @@ impl PeopleRepo for SqlStore {
         let mut tx = self.db.begin().await?;
         let stored = insert_user_in(&mut tx, &user).await?;
         insert_token_in(&mut tx, token_hash, stored.id, expires_at, user.created_at).await?;
-        record_in(&mut tx, &audit.about(stored.id.0)).await?;
-        tx.commit().await?;
+        commit_with(tx, &audit.about(stored.id.0)).await?;
         Ok(stored)
     }
 
@@ -305,8 +303,7 @@ impl PeopleRepo for SqlStore {
         let mut tx = self.db.begin().await?;
         let done = sql("UPDATE users SET role = $1 WHERE id = $2").bind(role).bind(id).execute(&mut tx).await?;
         touched(done, || format!("user {id}"))?;
-        record_in(&mut tx, audit).await?;
-        tx.commit().await?;
+        commit_with(tx, audit).await?;
         Ok(())
     }
 
@@ -327,8 +324,7 @@ impl PeopleRepo for SqlStore {
         if disabled {
             sql("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut tx).await?;
         }
-        record_in(&mut tx, audit).await?;
-        tx.commit().await?;
+        commit_with(tx, audit).await?;
         Ok(())
     }
 
@@ -343,8 +339,7 @@ impl PeopleRepo for SqlStore {
         let author_id = author_id.ok_or_else(|| StoreError::Missing(format!("user {id}")))?;
         // The byline was made with the account's address; keep the two the same.
         sql("UPDATE authors SET email = $1 WHERE id = $2").bind(email).bind(author_id).execute(&mut tx).await?;
-        record_in(&mut tx, audit).await?;
-        tx.commit().await?;
+        commit_with(tx, audit).await?;
         Ok(())
     }
 
@@ -358,8 +353,7 @@ impl PeopleRepo for SqlStore {
     ) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
         set_password_in(&mut tx, id, hash, keep, at).await?;
-        record_in(&mut tx, audit).await?;
-        tx.commit().await?;
+        commit_with(tx, audit).await?;
         Ok(())
     }
 
@@ -398,8 +392,7 @@ impl PeopleRepo for SqlStore {
                 .await?;
             }
         }
-        record_in(&mut tx, audit).await?;
-        tx.commit().await?;
+        commit_with(tx, audit).await?;
         Ok(())
     }
 
@@ -436,8 +429,7 @@ impl PeopleRepo for SqlStore {
     ) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
         insert_token_in(&mut tx, token_hash, user_id, expires_at, now).await?;
-        record_in(&mut tx, audit).await?;
-        tx.commit().await?;
+        commit_with(tx, audit).await?;
         Ok(())
     }
 
@@ -458,8 +450,7 @@ impl PeopleRepo for SqlStore {
         .await?;
         let Some(user_id) = user_id else { return Ok(None) };
         set_password_in(&mut tx, user_id, hash, None, now).await?;
-        record_in(&mut tx, &audit.about(user_id.0)).await?;
-        tx.commit().await?;
+        commit_with(tx, &audit.about(user_id.0)).await?;
         Ok(Some(user_id))
     }
 
@@ -483,8 +474,7 @@ impl PeopleRepo for SqlStore {
             _ if is_foreign_key_violation(&e) => StoreError::Missing(format!("user {}", session.user_id)),
             _ => e.into(),
         })?;
-        record_in(&mut tx, audit).await?;
-        tx.commit().await?;
+        commit_with(tx, audit).await?;
         Ok(())
     }
 
@@ -522,8 +512,7 @@ impl PeopleRepo for SqlStore {
     async fn end_session(&self, token_hash: &str, audit: &NewAuditEntry) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
         sql("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut tx).await?;
-        record_in(&mut tx, audit).await?;
-        tx.commit().await?;
+        commit_with(tx, audit).await?;
         Ok(())
     }
 

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::audit::record_in;
+use super::audit::commit_with;
 use super::newsroom::{NewAuditEntry, SectionUpdate};
 use super::shared::{
     author_from_row, is_unique_violation, section_from_row, section_with_archived, tag_from_row, touched,
@@ -63,8 +63,7 @@ pub(super) async fn save_sections(
                 }
             })?;
     }
-    record_in(&mut tx, audit).await?;
-    tx.commit().await?;
+    commit_with(tx, audit).await?;
     Ok(())
 }
 
@@ -194,8 +193,7 @@ impl TaxonomyRepo for SqlStore {
         let mut tx = self.db.begin().await?;
         let done = sql("UPDATE tags SET name = $1 WHERE id = $2").bind(name).bind(id).execute(&mut tx).await?;
         touched(done, || format!("tag {id}"))?;
-        record_in(&mut tx, audit).await?;
-        tx.commit().await?;
+        commit_with(tx, audit).await?;
         Ok(())
     }
 }
