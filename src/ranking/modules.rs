@@ -9,25 +9,27 @@ use crate::domain::{ArticleCard, ArticleId, StoryLink};
 
 pub const MODULE_SIZE: usize = 5;
 
-#[derive(Debug, Clone, Default)]
-pub struct Candidates {
-    pub latest_in_section: Vec<ArticleCard>,
-    pub must_reads: Vec<ArticleCard>,
-    pub popular: Vec<ArticleCard>,
-    pub related: Vec<StoryLink>,
+/// What the modules are chosen from. The shared lists are borrowed from where they are kept (the
+/// fragment cache, Popular Now), so choosing five of each copies nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Candidates<'a> {
+    pub latest_in_section: &'a [ArticleCard],
+    pub must_reads: &'a [ArticleCard],
+    pub popular: &'a [ArticleCard],
+    pub related: &'a [StoryLink],
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct ArticleModules {
-    pub latest_in_section: Vec<ArticleCard>,
-    pub related: Vec<StoryLink>,
-    pub popular: Vec<ArticleCard>,
-    pub must_reads: Vec<ArticleCard>,
+pub struct ArticleModules<'a> {
+    pub latest_in_section: Vec<&'a ArticleCard>,
+    pub related: Vec<&'a StoryLink>,
+    pub popular: Vec<&'a ArticleCard>,
+    pub must_reads: Vec<&'a ArticleCard>,
 }
 
 /// Picks up to [`MODULE_SIZE`] articles for each module, skipping `current` and anything already
 /// placed in a module of higher priority.
-pub fn assemble(current: ArticleId, candidates: Candidates) -> ArticleModules {
+pub fn assemble(current: ArticleId, candidates: Candidates<'_>) -> ArticleModules<'_> {
     let mut used: HashSet<ArticleId> = HashSet::from([current]);
     let latest_in_section = take(&mut used, candidates.latest_in_section);
     let must_reads = take(&mut used, candidates.must_reads);
@@ -54,7 +56,7 @@ impl Listed for StoryLink {
 }
 
 /// The first [`MODULE_SIZE`] stories of `list` not yet `used`, which they then are.
-fn take<T: Listed>(used: &mut HashSet<ArticleId>, list: Vec<T>) -> Vec<T> {
+fn take<'a, T: Listed>(used: &mut HashSet<ArticleId>, list: &'a [T]) -> Vec<&'a T> {
     let mut chosen = Vec::with_capacity(MODULE_SIZE);
     for story in list {
         if chosen.len() == MODULE_SIZE {
@@ -101,20 +103,17 @@ mod tests {
             .collect()
     }
 
-    fn ids(list: &[ArticleCard]) -> Vec<i64> {
+    fn ids(list: &[&ArticleCard]) -> Vec<i64> {
         list.iter().map(|c| c.id.0).collect()
     }
 
     #[test]
     fn no_article_repeats_and_the_current_one_is_excluded() {
+        let (latest, must_reads) = (cards(&[1, 2, 3, 4, 5, 6, 7]), cards(&[2, 8, 9, 10, 11, 12, 13]));
+        let (popular, related) = (cards(&[1, 8, 14, 15, 16, 17, 18, 19]), links(&[3, 9, 14, 20, 21, 22, 23, 24, 25]));
         let modules = assemble(
             ArticleId(1),
-            Candidates {
-                latest_in_section: cards(&[1, 2, 3, 4, 5, 6, 7]),
-                must_reads: cards(&[2, 8, 9, 10, 11, 12, 13]),
-                popular: cards(&[1, 8, 14, 15, 16, 17, 18, 19]),
-                related: links(&[3, 9, 14, 20, 21, 22, 23, 24, 25]),
-            },
+            Candidates { latest_in_section: &latest, must_reads: &must_reads, popular: &popular, related: &related },
         );
         assert_eq!(ids(&modules.latest_in_section), vec![2, 3, 4, 5, 6]);
         assert_eq!(ids(&modules.must_reads), vec![8, 9, 10, 11, 12], "editors' order kept");
@@ -124,7 +123,8 @@ mod tests {
 
     #[test]
     fn short_candidate_lists_give_short_modules() {
-        let modules = assemble(ArticleId(1), Candidates { popular: cards(&[1, 2]), ..Candidates::default() });
+        let popular = cards(&[1, 2]);
+        let modules = assemble(ArticleId(1), Candidates { popular: &popular, ..Candidates::default() });
         assert_eq!(ids(&modules.popular), vec![2]);
         assert!(modules.related.is_empty());
     }

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::shared::{
-    article_from_row, article_page_select, article_select, article_status, card_columns, cards, comments_from_row,
+    article_from_row, article_page_statement, article_select, article_status, card_columns, cards, comments_from_row,
     is_unique_violation, media_join, related_from_row, to_unix,
 };
 use super::sql::{ToArg, Tx, in_lists, insert_rows, sql, sql_built};
@@ -423,8 +423,10 @@ impl ArticleRepo for SqlStore {
     async fn article_reading(&self, slug: &str, related: u16, comments: u16) -> StoreResult<Option<ArticleReading>> {
         // The one read of an uncached article page, the long tail's hot path: on SQLite it runs on
         // this thread (`store::inline`).
-        let Some(row) = sql_built(article_page_select(self.db.dialect(), "a.slug = $1", related, comments))
+        let Some(row) = sql(article_page_statement(self.db.dialect()))
             .bind(slug)
+            .bind(i64::from(related))
+            .bind(i64::from(comments))
             .fetch_optional_inline(&self.db)
             .await?
         else {

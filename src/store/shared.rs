@@ -2,6 +2,8 @@
 //! share, and the row → domain conversions. Rows are read by column name: each conversion names
 //! the columns it reads, and the statements that feed it alias their columns to those names.
 
+use std::sync::OnceLock;
+
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::newsroom::{
@@ -254,12 +256,19 @@ const COMMENT_FIELDS: &[&str] = &["id", "article_id", "author_name", "body", "st
 /// something the plan may depend on, and since sqlx clears a statement's bindings after each run,
 /// such a statement is compiled again every time it runs, which for a text this long costs more
 /// than running it. The page's limits are the code's constants, so the text stays one per backend.
-pub(super) fn article_page_select(
-    dialect: Dialect,
-    condition: &str,
-    related_limit: u16,
-    comments_limit: u16,
-) -> String {
+/// The statement of an uncached article page: the article by slug ($1), its related stories ($2 at
+/// most) and its newest comments ($3 at most). Put together once per dialect, since every uncached
+/// page runs it.
+pub(super) fn article_page_statement(dialect: Dialect) -> &'static str {
+    static TEXTS: [OnceLock<String>; 2] = [OnceLock::new(), OnceLock::new()];
+    let slot = match dialect {
+        Dialect::Sqlite => &TEXTS[0],
+        Dialect::Postgres => &TEXTS[1],
+    };
+    slot.get_or_init(|| article_page_select(dialect, "a.slug = $1", "$2", "$3"))
+}
+
+fn article_page_select(dialect: Dialect, condition: &str, related_limit: &str, comments_limit: &str) -> String {
     let aggregate = |names: &[&'static str], order: &str| {
         let expressions: Vec<String> = names.iter().map(|n| format!("x.{n}")).collect();
         let fields: Vec<(&str, &str)> = names.iter().copied().zip(expressions.iter().map(String::as_str)).collect();

@@ -1,14 +1,16 @@
 //! The one place errors become responses. Handlers return [`SiteError`]; it marks the response with
-//! what went wrong, and [`render_error_pages`] turns every error status into a helpful HTML page
+//! what went wrong, and [`with_error_pages`] turns every error status into a helpful HTML page
 //! (with navigation and the latest stories), whether it came from a handler, the router or a layer.
 
-use axum::extract::{Request, State};
+use std::future::Future;
+
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
 
 use super::AppState;
+use super::around::{Around, Before, Wrap};
 use super::site::Chrome;
 use crate::domain::ArticleCard;
 use crate::store::{ListFilter, StoreError};
@@ -136,10 +138,33 @@ fn wording(status: StatusCode) -> (&'static str, &'static str) {
     }
 }
 
-/// Replaces the body of every error response that is not already a page with the site's error
-/// page for that status.
-pub async fn render_error_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+/// The site's error pages, around the pages' router: writes refused while storage is low
+/// ([`super::storage`]), and every error answer turned into a helpful page.
+pub fn with_error_pages<S>(state: AppState, pages: S) -> Around<ErrorPages, S> {
+    Around::new(ErrorPages(state), pages)
+}
+
+#[derive(Clone)]
+pub struct ErrorPages(AppState);
+
+impl Wrap for ErrorPages {
+    type Carried = ();
+
+    fn before(&self, request: Request) -> Before<()> {
+        match super::storage::refusal(&self.0, &request) {
+            Some(refused) => Before::Answer(refused, ()),
+            None => Before::Pass(request, ()),
+        }
+    }
+
+    async fn after(self, (): (), answer: impl Future<Output = Response> + Send + 'static) -> Response {
+        render_error_page(&self.0, answer.await).await
+    }
+}
+
+/// Replaces the body of an error response that is not already a page with the site's error page
+/// for that status.
+async fn render_error_page(state: &AppState, response: Response) -> Response {
     let status = response.status();
     // An answer that already has a body for its reader stays as it is: an HTML page, or JSON for a
     // script (the editor's autosave reads the stable code in a 409 or 422).
@@ -168,10 +193,10 @@ pub async fn render_error_pages(State(state): State<AppState>, request: Request,
     let latest = if database_down {
         Vec::new()
     } else {
-        super::site::latest(&state, ListFilter::All, 5).await.map(|l| l.as_ref().clone()).unwrap_or_default()
+        super::site::latest(state, ListFilter::All, 5).await.map(|l| l.as_ref().clone()).unwrap_or_default()
     };
     let chrome =
-        if database_down { Chrome::without_store(&state, heading) } else { Chrome::build(&state, heading, None).await };
+        if database_down { Chrome::without_store(state, heading) } else { Chrome::build(state, heading, None).await };
     let page = ErrorPage { chrome, status: status.as_u16(), heading, message, latest };
     let mut rendered = match state.templates.render("site/error.html", &page) {
         Ok(html) => (status, Html(html)).into_response(),

@@ -6,28 +6,48 @@
 //! database's error text are served only by the operations listener (`server.ops_addr`), which
 //! is meant for the monitoring network.
 
+use std::future::Future;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 
 use super::AppState;
+use super::around::{AroundLayer, Before, Wrap};
 
 /// Counts every request by route (the pattern, not the path, so labels stay few) and status, and
-/// times it. Also records the route in the request's span.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    super::trace::note_route(&request);
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let started = Instant::now();
-    let response = next.run(request).await;
-    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
-    state.metrics.record_request(route, response.status().as_u16(), started.elapsed());
-    response
+/// times it. Also records the route in the request's span. A route layer, since only the router
+/// knows the route: `.route_layer(tracking(&state))`.
+pub fn tracking(state: &AppState) -> AroundLayer<Tracking> {
+    AroundLayer::new(Tracking(state.clone()))
+}
+
+#[derive(Clone)]
+pub struct Tracking(AppState);
+
+impl Wrap for Tracking {
+    type Carried = (Option<MatchedPath>, Instant);
+
+    fn before(&self, request: Request) -> Before<Self::Carried> {
+        super::trace::note_route(&request);
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        Before::Pass(request, (route, Instant::now()))
+    }
+
+    async fn after(
+        self,
+        (route, started): Self::Carried,
+        answer: impl Future<Output = Response> + Send + 'static,
+    ) -> Response {
+        let response = answer.await;
+        let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+        self.0.metrics.record_request(route, response.status().as_u16(), started.elapsed());
+        response
+    }
 }
 
 pub async fn healthz() -> &'static str {
@@ -110,10 +130,7 @@ pub async fn readyz_detailed(State(state): State<AppState>) -> Response {
 /// The probes served on the public port: load balancers check the port they send readers to.
 /// Merged outside the reader's error pages, so a failing `/readyz` still answers in JSON.
 pub fn public_router(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), track))
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route_layer(tracking(state))
 }
 
 /// The operations listener (`server.ops_addr`): metrics and the detailed readiness, for the
@@ -124,7 +141,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz_detailed))
         .route("/metrics", get(metrics_page))
         .route_layer(axum::middleware::from_fn(super::trace::record_route));
-    super::trace::traced(router).with_state(state)
+    super::trace::traced(router.with_state(state))
 }
 
 pub async fn metrics_page(State(state): State<AppState>) -> Response {

@@ -2,20 +2,20 @@
 //! on. Handlers that can show the writer's text again (comments, the article editor) check the
 //! watermark themselves and answer with their form; this layer covers every other write.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::Method;
-use axum::middleware::Next;
 use axum::response::Response;
 
 use super::AppState;
 use super::error::storage_full_response;
 
-pub async fn refuse_writes_when_low(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The refusal of a write that came while free space is low, if this request is one.
+pub fn refusal(state: &AppState, request: &Request) -> Option<Response> {
     if state.disk.is_low() && writes(request.method()) && !handles_it_itself(request.uri().path()) {
         tracing::warn!(path = request.uri().path(), "write refused: free space is below the watermark");
-        return storage_full_response();
+        return Some(storage_full_response());
     }
-    next.run(request).await
+    None
 }
 
 fn writes(method: &Method) -> bool {

@@ -12,16 +12,21 @@
 //! `RUST_LOG=info,broadsheet::web::trace=debug`), and at `warn` for a server error, whose cause the
 //! code that turned it into a response has already logged in the same span.
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
+use tower::Service;
 use tracing::Instrument;
+
+use super::around::{Around, Before, Wrap};
 use tracing::field::Empty;
 
 /// The header that carries the id, in both directions.
@@ -108,43 +113,74 @@ impl Default for RequestIds {
 #[derive(Clone, Default)]
 struct RouteNoted(Arc<AtomicBool>);
 
-/// `router` with every request traced and answered with its id. Apply it last (outermost), so
-/// the span covers every other layer and the id reaches every answer.
-pub fn traced<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    router.layer(axum::middleware::from_fn_with_state(Arc::new(RequestIds::new()), trace_request))
+/// `service` with every request traced and answered with its id. Apply it last (outermost), so
+/// the span covers every other layer and the id reaches every answer. It goes around the finished
+/// router as a plain service ([`Around`]), not through `Router::layer`, which would box it into
+/// every route.
+pub fn traced<S>(service: S) -> Router
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+{
+    Router::new().fallback_service(Around::new(Tracing(Arc::new(RequestIds::new())), service))
 }
 
-async fn trace_request(State(ids): State<Arc<RequestIds>>, mut request: Request, next: Next) -> Response {
-    let id = request.headers().get(X_REQUEST_ID).and_then(RequestId::parse).unwrap_or_else(|| ids.make());
-    // What runs inside sees only an id that is safe to log or pass on.
-    request.headers_mut().insert(X_REQUEST_ID, id.header_value());
-    let noted = RouteNoted::default();
-    request.extensions_mut().insert(noted.clone());
-    let span = tracing::info_span!(
-        "request",
-        method = %request.method(),
-        request_id = %id,
-        route = Empty,
-        status = Empty,
-        latency_ms = Empty,
-    );
-    let started = Instant::now();
-    let mut response = next.run(request).instrument(span.clone()).await;
-    let status = response.status();
-    if !noted.0.load(Ordering::Relaxed) {
-        span.record("route", tracing::field::display(UNMATCHED));
+#[derive(Clone)]
+struct Tracing(Arc<RequestIds>);
+
+/// What the trace keeps from the request to its answer.
+struct Traced {
+    id: RequestId,
+    noted: RouteNoted,
+    span: tracing::Span,
+    started: Instant,
+}
+
+impl Wrap for Tracing {
+    type Carried = Traced;
+
+    fn before(&self, mut request: Request) -> Before<Traced> {
+        let id = request.headers().get(X_REQUEST_ID).and_then(RequestId::parse).unwrap_or_else(|| self.0.make());
+        // What runs inside sees only an id that is safe to log or pass on.
+        request.headers_mut().insert(X_REQUEST_ID, id.header_value());
+        let noted = RouteNoted::default();
+        request.extensions_mut().insert(noted.clone());
+        let span = tracing::info_span!(
+            "request",
+            method = %request.method(),
+            request_id = %id,
+            route = Empty,
+            status = Empty,
+            latency_ms = Empty,
+        );
+        Before::Pass(request, Traced { id, noted, span, started: Instant::now() })
     }
-    span.record("status", status.as_u16());
-    span.record("latency_ms", started.elapsed().as_secs_f64() * 1000.0);
-    span.in_scope(|| {
-        if status.is_server_error() {
-            tracing::warn!("request failed");
-        } else {
-            tracing::debug!("request finished");
+
+    fn after(
+        self,
+        traced: Traced,
+        answer: impl Future<Output = Response> + Send + 'static,
+    ) -> impl Future<Output = Response> + Send + 'static {
+        let Traced { id, noted, span, started } = traced;
+        async move {
+            let mut response = answer.instrument(span.clone()).await;
+            let status = response.status();
+            if !noted.0.load(Ordering::Relaxed) {
+                span.record("route", tracing::field::display(UNMATCHED));
+            }
+            span.record("status", status.as_u16());
+            span.record("latency_ms", started.elapsed().as_secs_f64() * 1000.0);
+            span.in_scope(|| {
+                if status.is_server_error() {
+                    tracing::warn!("request failed");
+                } else {
+                    tracing::debug!("request finished");
+                }
+            });
+            response.headers_mut().insert(X_REQUEST_ID, id.header_value());
+            response
         }
-    });
-    response.headers_mut().insert(X_REQUEST_ID, id.header_value());
-    response
+    }
 }
 
 /// Records the route the router matched in the request's span. Called from a route layer (inside

@@ -61,7 +61,7 @@ impl ShareLinks {
 }
 
 #[derive(Serialize)]
-struct ArticlePage {
+struct ArticlePage<'a> {
     chrome: Chrome,
     article: Article,
     path: String,
@@ -72,7 +72,7 @@ struct ArticlePage {
     /// True when there are more comments than the page shows.
     more_comments: bool,
     form: CommentForm,
-    modules: ArticleModules,
+    modules: ArticleModules<'a>,
     corrections: Vec<crate::domain::Correction>,
     /// A shared draft preview: not indexed, no counting, no comment form.
     preview: bool,
@@ -181,11 +181,16 @@ async fn render_page(
         .iter()
         .find(|s| s.slug == article.section_slug)
         .map_or(ListFilter::All, |s| ListFilter::Section(s.id));
+    let (latest, must_reads, popular) = (
+        latest(state, latest_filter, MODULE_SIZE + 1).await?,
+        must_reads(state, CANDIDATES).await?,
+        popular_now(state).await?,
+    );
     let candidates = Candidates {
-        latest_in_section: latest(state, latest_filter, MODULE_SIZE + 1).await?.as_ref().clone(),
-        must_reads: must_reads(state, CANDIDATES).await?.as_ref().clone(),
-        popular: popular_now(state, CANDIDATES).await?,
-        related: parts.related,
+        latest_in_section: &latest,
+        must_reads: &must_reads,
+        popular: &popular[..popular.len().min(CANDIDATES)],
+        related: &parts.related,
     };
     let modules = assemble(article.id, candidates);
     let path = article.path();

@@ -88,7 +88,7 @@ async fn render_home(state: &AppState) -> Result<String, SiteError> {
         top,
         section_blocks,
         latest: newest.into_iter().take(10).collect(),
-        popular: popular_now(state, MODULE_SIZE).await?,
+        popular: popular_now(state).await?.iter().take(MODULE_SIZE).cloned().collect(),
         must_reads: must_reads(state, MODULE_SIZE).await?.as_ref().clone(),
     };
     Ok(state.templates.render("site/home.html", &page)?)
@@ -161,7 +161,7 @@ async fn render_list(state: &AppState, listing: Listing, path: String, page: i64
         total,
         pagination: Pagination::new(&path, page, total),
         items,
-        popular: popular_now(state, MODULE_SIZE).await?,
+        popular: popular_now(state).await?.iter().take(MODULE_SIZE).cloned().collect(),
         must_reads: must_reads(state, MODULE_SIZE).await?.as_ref().clone(),
     };
     Ok(state.templates.render("site/list.html", &page)?)

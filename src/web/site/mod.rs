@@ -5,15 +5,18 @@ mod beacon;
 mod files;
 mod fronts;
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use chrono::Datelike;
 use serde::Serialize;
+use tower_http::limit::RequestBodyLimitLayer;
 use tracing::Instrument;
 
 use super::AppState;
@@ -26,18 +29,25 @@ use crate::store::ListFilter;
 
 pub use article::render_preview;
 
-pub fn router() -> Router<AppState> {
+/// The reader's routes. Only the two writes (a view, a comment) take a body, so the body limits sit
+/// on their methods alone and a page passes no layer for them.
+pub fn router(max_body: usize) -> Router<AppState> {
+    let limited = |route: MethodRouter<AppState>| -> MethodRouter<AppState> {
+        route
+            .layer::<_, Infallible>(DefaultBodyLimit::max(max_body))
+            .layer::<_, Infallible>(RequestBodyLimitLayer::new(max_body))
+    };
     Router::new()
         .route("/", get(fronts::home))
         .route("/authors/{slug}", get(fronts::author))
         .route("/tags/{slug}", get(fronts::tag))
         .route("/static/{file}", get(files::asset))
         .route("/media/{*path}", get(files::media))
-        .route("/views/{id}/{signature}", post(beacon::record))
+        .route("/views/{id}/{signature}", limited(post(beacon::record)))
         .route("/views/{id}/{signature}/pixel.gif", get(beacon::pixel))
         .route("/{section}", get(fronts::section))
         .route("/{section}/{slug}", get(article::show))
-        .route("/{section}/{slug}/comments", get(article::all_comments).post(article::comment))
+        .route("/{section}/{slug}/comments", get(article::all_comments).merge(limited(post(article::comment))))
 }
 
 /// What every page shows around its content: masthead, navigation, footer.
@@ -47,7 +57,8 @@ pub struct Chrome {
     pub site_description: String,
     pub language: String,
     pub base_url: String,
-    pub sections: Vec<Section>,
+    /// Shared with the fragment cache: every page shows the same navigation.
+    pub sections: Arc<Vec<Section>>,
     pub assets: AssetUrls,
     pub page_title: String,
     pub meta_description: String,
@@ -72,7 +83,7 @@ impl Chrome {
             extra_links: profile.navigation.clone(),
             breaking: state.breaking(),
             base_url: state.settings.base_url(),
-            sections: Vec::new(),
+            sections: Arc::default(),
             assets: state.assets.urls.clone(),
             page_title: if title.is_empty() { profile.name.clone() } else { format!("{title} | {}", profile.name) },
             meta_description: profile.description.clone(),
@@ -86,10 +97,10 @@ impl Chrome {
     /// failing the page.
     pub async fn build(state: &AppState, title: &str, canonical_path: Option<&str>) -> Self {
         let sections = match sections(state).await {
-            Ok(sections) => sections.as_ref().clone(),
+            Ok(sections) => sections,
             Err(e) => {
                 tracing::error!(error = %e, "cannot load sections for navigation");
-                Vec::new()
+                Arc::default()
             }
         };
         Self {
@@ -193,10 +204,9 @@ pub async fn must_reads(state: &AppState, want: usize) -> Result<Arc<Vec<Article
     state.cache.fragment(&key, async { Ok(state.store.must_reads(want as i64, state.clock.now()).await?) }).await
 }
 
-/// Popular Now, shared by every page that shows it (the first `want` of the kept list).
-pub async fn popular_now(state: &AppState, want: usize) -> Result<Vec<ArticleCard>, SiteError> {
-    let list = state.popular.get(&state.store).await?;
-    Ok(list.iter().take(want).cloned().collect())
+/// Popular Now, shared by every page that shows it, best first; a page shows as many as it needs.
+pub async fn popular_now(state: &AppState) -> Result<Arc<Vec<ArticleCard>>, SiteError> {
+    Ok(state.popular.get(&state.store).await?)
 }
 
 #[derive(Serialize)]
