@@ -246,19 +246,16 @@ const LINK_FIELDS: &[&str] = &["id", "slug", "section_slug", "section_name", "he
 /// The columns [`comment_from_row`] reads.
 const COMMENT_FIELDS: &[&str] = &["id", "article_id", "author_name", "body", "status", "created_at"];
 
-/// An uncached article page in one statement: the article as [`article_select`] reads it
-/// (filtered by the caller's `condition` on `a`, with `$1`), the published stories of its related
-/// list (`related_limit` at most, best first, as the [`StoryLink`]s You May Also Like shows) as `related_list`, and its newest published comments
-/// (`comments_limit` at most) as `comment_list`, both lists aggregated as JSON records. On PostgreSQL
-/// one round trip instead of three is most of an uncached page's cost.
+/// The statement of an uncached article page, in one statement: the article with slug `$1` as
+/// [`article_select`] reads it, the published stories of its related list (`$2` at most, best
+/// first, as the [`StoryLink`]s You May Also Like shows) as `related_list`, and its newest
+/// published comments (`$3` at most) as `comment_list`, both lists aggregated as JSON records. On
+/// PostgreSQL one round trip instead of three is most of an uncached page's cost.
 ///
-/// The two limits are written into the text rather than bound: SQLite treats a bound `LIMIT` as
-/// something the plan may depend on, and since sqlx clears a statement's bindings after each run,
-/// such a statement is compiled again every time it runs, which for a text this long costs more
-/// than running it. The page's limits are the code's constants, so the text stays one per backend.
-/// The statement of an uncached article page: the article by slug ($1), its related stories ($2 at
-/// most) and its newest comments ($3 at most). Put together once per dialect, since every uncached
-/// page runs it.
+/// Put together once per dialect, since every uncached page runs it, with the limits bound. A
+/// bound `LIMIT` would make SQLite compile the statement again on every run (sqlx clears the
+/// bindings after each), were it not built with `SQLITE_ENABLE_QPSG` (`.cargo/config.toml`, checked
+/// by a unit test), which keeps the first plan.
 pub(super) fn article_page_statement(dialect: Dialect) -> &'static str {
     static TEXTS: [OnceLock<String>; 2] = [OnceLock::new(), OnceLock::new()];
     let slot = match dialect {
@@ -268,6 +265,7 @@ pub(super) fn article_page_statement(dialect: Dialect) -> &'static str {
     slot.get_or_init(|| article_page_select(dialect, "a.slug = $1", "$2", "$3"))
 }
 
+/// [`article_page_statement`]'s text for `condition` on `a` and the two limits' placeholders.
 fn article_page_select(dialect: Dialect, condition: &str, related_limit: &str, comments_limit: &str) -> String {
     let aggregate = |names: &[&'static str], order: &str| {
         let expressions: Vec<String> = names.iter().map(|n| format!("x.{n}")).collect();
@@ -303,7 +301,7 @@ fn article_page_select(dialect: Dialect, condition: &str, related_limit: &str, c
     )
 }
 
-/// The related cards of an [`article_page_select`] row.
+/// The related cards of an [`article_page_statement`] row.
 pub(super) fn related_from_row(row: &Row) -> StoreResult<Vec<StoryLink>> {
     json_list::<JsonRecord>(row, "related_list")?.iter().map(story_link_from_row).collect()
 }
@@ -317,7 +315,7 @@ pub(super) fn story_link_from_row<F: Fields + ?Sized>(row: &F) -> StoreResult<St
     })
 }
 
-/// The comments of an [`article_page_select`] row.
+/// The comments of an [`article_page_statement`] row.
 pub(super) fn comments_from_row(row: &Row) -> StoreResult<Vec<Comment>> {
     json_list::<JsonRecord>(row, "comment_list")?.iter().map(comment_from_row).collect()
 }
@@ -346,7 +344,7 @@ pub(super) const CORRECTION_COLUMNS: &str = "SELECT c.id, c.article_id, c.kind, 
      s.slug AS section_slug, a.slug FROM corrections c JOIN articles a ON a.id = c.article_id JOIN sections s ON s.id = a.section_id";
 
 /// Named values of one record: a result row, or one object of a JSON list that a statement
-/// aggregated into a column (see [`article_page_select`]). The conversions below read either, so a
+/// aggregated into a column (see [`article_page_statement`]). The conversions below read either, so a
 /// card or a comment has one mapping whichever way it was fetched.
 pub(super) trait Fields {
     fn int(&self, name: &str) -> StoreResult<i64>;

@@ -176,7 +176,10 @@ async fn render_error_page(state: &AppState, response: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || is_answer {
         return response;
     }
+    // What the answer tells a client to do next stays on the page: when to retry, and on a 405
+    // which methods the address takes (HTTP requires `Allow` there).
     let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
+    let allow = response.headers().get(header::ALLOW).cloned();
     let storage_full = response.extensions().get::<StorageFullMarker>().is_some();
     let (heading, message) = if storage_full {
         (
@@ -209,6 +212,9 @@ async fn render_error_page(state: &AppState, response: Response) -> Response {
     rendered.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Some(value) = retry_after {
         rendered.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    if let Some(value) = allow {
+        rendered.headers_mut().insert(header::ALLOW, value);
     }
     rendered
 }

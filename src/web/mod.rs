@@ -279,12 +279,49 @@ pub fn router(state: AppState) -> Router {
     // layer for all of them: it runs on every answer, so it should cost one pass.
     let site_headers = SiteHeaders::new(&state.settings);
     let edge = ServiceBuilder::new()
+        .layer_fn(|inner| around::Around::new(HeadAsGet, inner))
         .layer(MapResponseLayer::new(move |response: axum::response::Response| site_headers.apply(response)))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .map_response(|response: axum::http::Response<_>| response.map(axum::body::Body::new))
         .layer(CompressionLayer::new())
         .service(site);
     trace::traced(edge)
+}
+
+/// HEAD is answered as GET without the body, here at the edge, so that the layers inside
+/// (compression, the error pages) give it exactly GET's headers. Left to axum, a HEAD answer loses
+/// its body where the handler's route ends, inside those layers: compression then sees an empty
+/// body and a HEAD would say neither `Content-Encoding` nor `Vary` where the GET does.
+#[derive(Clone)]
+struct HeadAsGet;
+
+impl around::Wrap for HeadAsGet {
+    type Carried = bool;
+
+    fn before(&self, mut request: axum::extract::Request) -> around::Before<bool> {
+        let head = request.method() == axum::http::Method::HEAD;
+        if head {
+            *request.method_mut() = axum::http::Method::GET;
+        }
+        around::Before::Pass(request, head)
+    }
+
+    async fn after(
+        self,
+        head: bool,
+        answer: impl std::future::Future<Output = axum::response::Response> + Send + 'static,
+    ) -> axum::response::Response {
+        let response = answer.await;
+        if !head {
+            return response;
+        }
+        use axum::body::HttpBody as _;
+        let (mut parts, body) = response.into_parts();
+        if let (false, Some(length)) = (parts.headers.contains_key(header::CONTENT_LENGTH), body.size_hint().exact()) {
+            parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+        }
+        axum::response::Response::from_parts(parts, axum::body::Body::empty())
+    }
 }
 
 /// The headers every answer carries: the security policy (a page may set a stricter one of its

@@ -91,6 +91,61 @@ async fn oversized_bodies_are_refused_with_413() {
 }
 
 #[tokio::test]
+async fn oversized_beacons_are_refused_with_413() {
+    let app = TestApp::spawn().await;
+    let beacon = crate::helpers::beacon_of(&app, REFERENCE_PATH).await;
+    // The beacon reads no body: the limit refuses it by its declared length, as a client sends it.
+    let request = TestApp::request(Method::POST, &beacon, [192, 0, 2, 51].into())
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::CONTENT_LENGTH, 100 * 1024)
+        .body(Body::from("x".repeat(100 * 1024)))
+        .expect("request");
+    assert_eq!(app.send(request).await.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn head_answers_carry_the_headers_of_get_and_no_body() {
+    let app = TestApp::spawn().await;
+    let image = attrs(&app.get(REFERENCE_PATH).await.html(), ".featured-image img", "src").pop().expect("image");
+    // A cached page (compressed by its handler), an error page and an image that the compression
+    // layer compresses, and a page not yet cached.
+    for path in [REFERENCE_PATH, "/no-such-section/no-such-story", image.as_str(), "/corrections"] {
+        let ask = |method: Method| {
+            TestApp::request(method, path, [192, 0, 2, 52].into())
+                .header(header::ACCEPT_ENCODING, "gzip")
+                .body(Body::empty())
+                .expect("request")
+        };
+        let head = app.send(ask(Method::HEAD)).await;
+        let get = app.send(ask(Method::GET)).await;
+        assert_eq!(head.status, get.status, "{path}");
+        assert!(head.body.is_empty(), "{path}: a HEAD answer has no body");
+        assert!(!get.body.is_empty(), "{path}");
+        for name in [header::CONTENT_TYPE, header::CONTENT_ENCODING, header::VARY, header::CACHE_CONTROL] {
+            assert_eq!(head.header(name.clone()), get.header(name.clone()), "{path}: {name}");
+        }
+    }
+    let get = app.get_with(REFERENCE_PATH, header::ACCEPT_ENCODING, "gzip").await;
+    assert_eq!(
+        get.header(header::CONTENT_ENCODING).as_deref(),
+        Some("gzip"),
+        "the cases above compare compressed answers"
+    );
+}
+
+#[tokio::test]
+async fn a_method_an_address_does_not_take_is_405_with_the_ones_it_does() {
+    let app = TestApp::spawn().await;
+    let request =
+        TestApp::request(Method::DELETE, REFERENCE_PATH, [192, 0, 2, 53].into()).body(Body::empty()).expect("request");
+    let response = app.send(request).await;
+    assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED);
+    let allow = response.header(header::ALLOW).expect("a 405 says which methods the address takes");
+    assert!(allow.split(',').any(|m| m.trim() == "GET"), "{allow}");
+    assert!(response.header(header::CONTENT_TYPE).is_some_and(|v| v.starts_with("text/html")), "the error page");
+}
+
+#[tokio::test]
 async fn concurrent_misses_of_one_page_render_it_once() {
     let app = TestApp::spawn().await;
     let renders = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
