@@ -262,11 +262,11 @@ pub(super) fn article_page_statement(dialect: Dialect) -> &'static str {
         Dialect::Sqlite => &TEXTS[0],
         Dialect::Postgres => &TEXTS[1],
     };
-    slot.get_or_init(|| article_page_select(dialect, "a.slug = $1", "$2", "$3"))
+    slot.get_or_init(|| article_page_select(dialect))
 }
 
-/// [`article_page_statement`]'s text for `condition` on `a` and the two limits' placeholders.
-fn article_page_select(dialect: Dialect, condition: &str, related_limit: &str, comments_limit: &str) -> String {
+/// [`article_page_statement`]'s text for `dialect`.
+fn article_page_select(dialect: Dialect) -> String {
     let aggregate = |names: &[&'static str], order: &str| {
         let expressions: Vec<String> = names.iter().map(|n| format!("x.{n}")).collect();
         let fields: Vec<(&str, &str)> = names.iter().copied().zip(expressions.iter().map(String::as_str)).collect();
@@ -281,13 +281,13 @@ fn article_page_select(dialect: Dialect, condition: &str, related_limit: &str, c
             ON a.id = r.related_id JOIN sections s ON s.id = a.section_id \
             WHERE r.article_id = page.id AND a.status = ",
             article_status!(published),
-            " ORDER BY r.rank LIMIT {related_limit}) x) AS related_list, \
+            " ORDER BY r.rank LIMIT $2) x) AS related_list, \
          (SELECT {newest} FROM (SELECT {comment} FROM comments \
             WHERE article_id = page.id AND status = ",
             comment_status!(published),
-            " ORDER BY created_at DESC, id DESC LIMIT {comments_limit}) x) \
+            " ORDER BY created_at DESC, id DESC LIMIT $3) x) \
            AS comment_list \
-         FROM ({article} WHERE {condition}) page"
+         FROM ({article} WHERE a.slug = $1) page"
         ),
         link = link_columns!(),
         driving = dialect.driving_join(),
@@ -295,9 +295,6 @@ fn article_page_select(dialect: Dialect, condition: &str, related_limit: &str, c
         article = article_select(dialect),
         related = related,
         newest = newest,
-        related_limit = related_limit,
-        comments_limit = comments_limit,
-        condition = condition,
     )
 }
 

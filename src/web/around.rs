@@ -1,7 +1,8 @@
 //! Middleware written as plain services. Axum's `from_fn` boxes a copy of the inner service into
 //! every request's `Next` and boxes its future; the layers that every request passes (the trace,
-//! the error pages) are instead an [`Around`]: the inner service is called in place and only the
-//! answer's future is boxed, one allocation per layer and request.
+//! HEAD as GET, the error pages, the metrics' route layer) are instead an [`Around`]: the inner
+//! service is called in place and only the answer's future is boxed, one allocation per layer and
+//! request.
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -279,7 +279,7 @@ pub fn router(state: AppState) -> Router {
     // layer for all of them: it runs on every answer, so it should cost one pass.
     let site_headers = SiteHeaders::new(&state.settings);
     let edge = ServiceBuilder::new()
-        .layer_fn(|inner| around::Around::new(HeadAsGet, inner))
+        .layer(around::AroundLayer::new(HeadAsGet))
         .layer(MapResponseLayer::new(move |response: axum::response::Response| site_headers.apply(response)))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .map_response(|response: axum::http::Response<_>| response.map(axum::body::Body::new))

@@ -25,9 +25,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tower::Service;
 use tracing::Instrument;
+use tracing::field::Empty;
 
 use super::around::{Around, Before, Wrap};
-use tracing::field::Empty;
 
 /// The header that carries the id, in both directions.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
