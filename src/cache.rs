@@ -24,6 +24,9 @@ pub struct CachedPage {
     /// When it was rendered, as an HTTP date.
     pub last_modified: HeaderValue,
     pub identity: Bytes,
+    /// The key it is cached under, which the door in front of the router learns addresses by
+    /// (`web::door`); empty for a page that is not in the cache.
+    pub key: Arc<str>,
     gzip: OnceLock<Bytes>,
     brotli: OnceLock<Bytes>,
     created: Instant,
@@ -42,10 +45,17 @@ impl CachedPage {
             surrogate_keys: HeaderValue::from_static(""),
             last_modified: HeaderValue::from_str(&chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string())
                 .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),
+            key: Arc::from(""),
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
             created: Instant::now(),
         }
+    }
+
+    /// The page as it is stored under `key`.
+    pub fn with_key(mut self, key: &str) -> Self {
+        self.key = Arc::from(key);
+        self
     }
 
     pub fn with_surrogate_keys(mut self, keys: String) -> Self {

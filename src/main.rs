@@ -8,7 +8,10 @@ async fn main() -> std::process::ExitCode {
     if std::env::var("BROADSHEET_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
         tracing_subscriber::fmt().json().with_env_filter(filter).init();
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
+        // Colours only for a person at a terminal: in a file or a log collector the escape codes
+        // are noise (and formatting them is work on every request's span).
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        tracing_subscriber::fmt().with_ansi(ansi).with_env_filter(filter).init();
     }
     match broadsheet::cli::Cli::parse().run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -17,15 +17,13 @@ use crate::domain::{Article, ArticleCard, ArticleId, ArticleStatus, Comment, Com
 pub(super) async fn insert_article_in(tx: &mut Tx, article: &NewArticle) -> StoreResult<ArticleId> {
     let image = article.image.as_ref();
     let id: ArticleId =
-        sql("INSERT INTO articles (section_id, slug, headline, dek, body_markdown, body_html, image_url, image_alt, \
-         image_caption, image_credit, image_width, image_height, status, published_at, updated_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id")
+        sql("INSERT INTO articles (section_id, slug, headline, dek, image_url, image_alt, image_caption, \
+         image_credit, image_width, image_height, status, published_at, updated_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id")
         .bind(article.section_id)
         .bind(&article.slug)
         .bind(&article.headline)
         .bind(&article.dek)
-        .bind(&article.body_markdown)
-        .bind(&article.body_html)
         .bind(image.map(|i| i.url.as_str()))
         .bind(image.map(|i| i.alt.as_str()))
         .bind(image.and_then(|i| i.caption.as_deref()))
@@ -41,6 +39,12 @@ pub(super) async fn insert_article_in(tx: &mut Tx, article: &NewArticle) -> Stor
         .map_err(|e| {
             if is_unique_violation(&e) { StoreError::Conflict(format!("article {}", article.slug)) } else { e.into() }
         })?;
+    sql("INSERT INTO article_bodies (article_id, html, markdown) VALUES ($1, $2, $3)")
+        .bind(id)
+        .bind(&article.body_html)
+        .bind(&article.body_markdown)
+        .execute(&mut *tx)
+        .await?;
 
     // Author and tag links carry the publication time while the article is published.
     let listed_at = if article.status == ArticleStatus::Published { article.published_at.map(to_unix) } else { None };
@@ -90,6 +94,7 @@ async fn insert_batch(tx: &mut Tx, batch: Vec<ArticleWithHistory>) -> StoreResul
     let Some(first_slug) = batch.first().map(|a| a.article.slug.clone()) else { return Ok(Vec::new()) };
     let mut kept = Vec::with_capacity(batch.len());
     let mut rows = Vec::with_capacity(batch.len());
+    let mut bodies = Vec::with_capacity(batch.len());
     for ArticleWithHistory { mut article, comments, views } in batch {
         let mut hours = BTreeMap::new();
         for (hour, count) in views {
@@ -109,15 +114,15 @@ async fn insert_batch(tx: &mut Tx, batch: Vec<ArticleWithHistory>) -> StoreResul
             comments,
             views: hours,
         });
+        bodies.push((std::mem::take(&mut article.body_html), std::mem::take(&mut article.body_markdown)));
         rows.push((article, totals));
     }
 
     let returned = insert_rows(
         tx,
-        "INSERT INTO articles (section_id, slug, headline, dek, body_markdown, body_html, image_url, image_alt, \
-         image_caption, image_credit, image_width, image_height, status, published_at, updated_at, created_at, \
-         view_count, comment_count)",
-        18,
+        "INSERT INTO articles (section_id, slug, headline, dek, image_url, image_alt, image_caption, image_credit, \
+         image_width, image_height, status, published_at, updated_at, created_at, view_count, comment_count)",
+        16,
         "RETURNING id, slug",
         rows,
         |statement, (article, (views, comments))| {
@@ -131,8 +136,6 @@ async fn insert_batch(tx: &mut Tx, batch: Vec<ArticleWithHistory>) -> StoreResul
                 .bind(article.slug)
                 .bind(article.headline)
                 .bind(article.dek)
-                .bind(article.body_markdown)
-                .bind(article.body_html)
                 .bind(url)
                 .bind(alt)
                 .bind(caption)
@@ -169,6 +172,16 @@ async fn insert_batch(tx: &mut Tx, batch: Vec<ArticleWithHistory>) -> StoreResul
                 .ok_or_else(|| StoreError::Corrupt(format!("article {} was inserted without an id back", a.slug)))
         })
         .collect::<StoreResult<Vec<ArticleId>>>()?;
+
+    insert_rows(
+        tx,
+        "INSERT INTO article_bodies (article_id, html, markdown)",
+        3,
+        "",
+        ids.iter().copied().zip(bodies).collect(),
+        |statement, (id, (html, markdown))| statement.bind(id).bind(html).bind(markdown),
+    )
+    .await?;
 
     let mut authors = Vec::new();
     for (a, &id) in kept.iter().zip(&ids) {

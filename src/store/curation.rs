@@ -327,9 +327,9 @@ impl CurationRepo for SqlStore {
         let tags = self.db.dialect().string_agg("t.name", &format!("'{UNIT_SEPARATOR}'"), "at.position");
         let rows = sql_built(format!(
             concat!(
-                "SELECT a.id, a.published_at, a.headline, a.body_markdown, \
+                "SELECT a.id, a.published_at, a.headline, b.markdown AS body_markdown, \
              (SELECT {tags} FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = a.id) \
-             AS tags FROM articles a WHERE a.status = ",
+             AS tags FROM articles a JOIN article_bodies b ON b.article_id = a.id WHERE a.status = ",
                 article_status!(published)
             ),
             tags = tags

@@ -50,22 +50,16 @@ pub(super) async fn image_columns<'a>(
     }))
 }
 
-/// Binds the fifteen edited columns in the order both the insert and the update list them:
-/// section_id, slug, headline, dek, body_markdown, body_html, seo_title, seo_description,
-/// image_media_id, image_alt, image_caption, image_credit, image_url, image_width, image_height.
-fn bind_fields(
-    query: Statement,
-    fields: &ArticleFields,
-    body_html: &str,
-    image: Option<&ImageColumns<'_>>,
-) -> Statement {
+/// Binds the thirteen edited columns of the article row in the order both the insert and the
+/// update list them: section_id, slug, headline, dek, seo_title, seo_description, image_media_id,
+/// image_alt, image_caption, image_credit, image_url, image_width, image_height. The body goes to
+/// its own table, `article_bodies`.
+fn bind_fields(query: Statement, fields: &ArticleFields, image: Option<&ImageColumns<'_>>) -> Statement {
     query
         .bind(fields.section_id)
         .bind(fields.slug.clone())
         .bind(fields.headline.clone())
         .bind(fields.dek.clone())
-        .bind(fields.body_markdown.clone())
-        .bind(body_html.to_owned())
         .bind(fields.seo_title.clone())
         .bind(fields.seo_description.clone())
         .bind(image.map(|i| i.choice.media_id))
@@ -175,14 +169,14 @@ pub(super) async fn create_article(
     }
     let image = image_columns(&mut tx, fields.image.as_ref()).await?;
     let insert = sql(concat!(
-        "INSERT INTO articles (section_id, slug, headline, dek, body_markdown, body_html, seo_title, \
-         seo_description, image_media_id, image_alt, image_caption, image_credit, image_url, image_width, \
-         image_height, status, updated_at, created_at, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, ",
+        "INSERT INTO articles (section_id, slug, headline, dek, seo_title, seo_description, image_media_id, \
+         image_alt, image_caption, image_credit, image_url, image_width, image_height, status, updated_at, \
+         created_at, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, ",
         article_status!(draft),
-        ", $16, $17, $18) RETURNING id"
+        ", $14, $15, $16) RETURNING id"
     ));
-    let id: ArticleId = bind_fields(insert, fields, body_html, image.as_ref())
+    let id: ArticleId = bind_fields(insert, fields, image.as_ref())
         .bind(to_unix(at))
         .bind(to_unix(at))
         .bind(user_id)
@@ -190,6 +184,12 @@ pub(super) async fn create_article(
         .await
         .map_err(|e| article_write_error(e, fields))?
         .try_get("id")?;
+    sql("INSERT INTO article_bodies (article_id, html, markdown) VALUES ($1, $2, $3)")
+        .bind(id)
+        .bind(body_html.to_owned())
+        .bind(fields.body_markdown.clone())
+        .execute(&mut tx)
+        .await?;
     replace_links(&mut tx, id, fields, None).await?;
     insert_revision(&mut tx, id, fields, user_id, false, at).await?;
     commit_with(tx, &audit.about(id.0)).await?;
@@ -229,15 +229,13 @@ pub(super) async fn save_article(
         return Err(StoreError::Conflict("slug".into()));
     }
     let image = image_columns(&mut tx, fields.image.as_ref()).await?;
-    let update = sql(
-        "UPDATE articles SET section_id = $1, slug = $2, headline = $3, dek = $4, body_markdown = $5, body_html = $6, \
-         seo_title = $7, seo_description = $8, image_media_id = $9, image_alt = $10, image_caption = $11, \
-         image_credit = $12, image_url = $13, image_width = $14, image_height = $15, \
-         updated_at = CASE WHEN $16 THEN updated_at ELSE $17 END, version = version + 1 \
-         WHERE id = $18 AND version = $19",
-    );
+    let update = sql("UPDATE articles SET section_id = $1, slug = $2, headline = $3, dek = $4, seo_title = $5, \
+         seo_description = $6, image_media_id = $7, image_alt = $8, image_caption = $9, image_credit = $10, \
+         image_url = $11, image_width = $12, image_height = $13, \
+         updated_at = CASE WHEN $14 THEN updated_at ELSE $15 END, version = version + 1 \
+         WHERE id = $16 AND version = $17");
     // An autosave of a live article is not an edit readers are told about.
-    let updated = bind_fields(update, fields, body_html, image.as_ref())
+    let updated = bind_fields(update, fields, image.as_ref())
         .bind(autosave && published)
         .bind(to_unix(at))
         .bind(id)
@@ -248,6 +246,12 @@ pub(super) async fn save_article(
     if updated == 0 {
         return Ok(VersionedWrite::Stale);
     }
+    sql("UPDATE article_bodies SET html = $1, markdown = $2 WHERE article_id = $3")
+        .bind(body_html.to_owned())
+        .bind(fields.body_markdown.clone())
+        .bind(id)
+        .execute(&mut tx)
+        .await?;
     if old_slug != fields.slug {
         // The article takes back an old address of its own: it is no longer a redirect.
         sql("DELETE FROM slug_redirects WHERE old_slug = $1 AND article_id = $2")
@@ -275,14 +279,14 @@ pub(super) async fn save_article(
 }
 
 pub(super) async fn editable_article(db: &Db, id: ArticleId) -> StoreResult<Option<EditableArticle>> {
-    let Some(row) =
-        sql("SELECT a.section_id, a.slug, a.headline, a.dek, a.body_markdown, a.seo_title, a.seo_description, \
-         a.image_media_id, a.image_alt, a.image_caption, a.image_credit, s.slug AS section_slug, a.status, a.publish_at, \
-         a.unpublish_at, a.published_at, a.updated_at, a.created_at, a.created_by, a.version \
-         FROM articles a JOIN sections s ON s.id = a.section_id WHERE a.id = $1")
-        .bind(id)
-        .fetch_optional(db)
-        .await?
+    let Some(row) = sql("SELECT a.section_id, a.slug, a.headline, a.dek, b.markdown AS body_markdown, a.seo_title, \
+         a.seo_description, a.image_media_id, a.image_alt, a.image_caption, a.image_credit, s.slug AS section_slug, \
+         a.status, a.publish_at, a.unpublish_at, a.published_at, a.updated_at, a.created_at, a.created_by, a.version \
+         FROM articles a JOIN sections s ON s.id = a.section_id JOIN article_bodies b ON b.article_id = a.id \
+         WHERE a.id = $1")
+    .bind(id)
+    .fetch_optional(db)
+    .await?
     else {
         return Ok(None);
     };

@@ -219,7 +219,7 @@ pub(super) fn article_select(dialect: Dialect) -> String {
         "c.created_at, c.id",
     );
     format!(
-        "SELECT a.id, a.slug, s.slug AS section_slug, s.name AS section_name, a.headline, a.dek, a.body_html, \
+        "SELECT a.id, a.slug, s.slug AS section_slug, s.name AS section_name, a.headline, a.dek, b.html AS body_html, \
          a.status, a.published_at, a.updated_at, a.view_count, a.comment_count, \
          a.image_url, a.image_alt, a.image_caption, a.image_credit, a.image_width, a.image_height, \
          im.format AS media_format, im.variants AS media_variants, \
@@ -227,7 +227,8 @@ pub(super) fn article_select(dialect: Dialect) -> String {
            WHERE aa.article_id = a.id) AS byline, \
          (SELECT {tags} FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = a.id) AS tag_list, \
          (SELECT {corrections} FROM corrections c WHERE c.article_id = a.id) AS correction_list \
-         FROM articles a JOIN sections s ON s.id = a.section_id LEFT JOIN media im ON im.id = a.image_media_id"
+         FROM articles a JOIN sections s ON s.id = a.section_id JOIN article_bodies b ON b.article_id = a.id \
+         LEFT JOIN media im ON im.id = a.image_media_id"
     )
 }
 

@@ -102,15 +102,12 @@ impl Loading {
             finished: false,
         };
         MIGRATOR.run(&pool).await?;
-        // The articles' own indexes stay: building one afterwards reads every row with its body
-        // (the indexed columns come after it), and new articles land at one end of each anyway.
-        // Comments, links, view buckets and related lists are indexed after the load.
-        let rows = sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name <> 'articles' \
-             ORDER BY name",
-        )
-        .fetch_all(&loading.db)
-        .await?;
+        // Every table is indexed after the load (the unique constraints' own indexes stay, as
+        // they must). The articles' rows are narrow, their bodies being in a table of their own,
+        // so indexing them afterwards reads little.
+        let rows = sql("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+            .fetch_all(&loading.db)
+            .await?;
         for row in rows {
             let name = row.text("name")?;
             sql_built(format!("DROP INDEX \"{name}\"")).execute(&loading.db).await?;

@@ -34,6 +34,8 @@ pub struct Metrics {
     cache_hit: AtomicU64,
     cache_stale: AtomicU64,
     cache_miss: AtomicU64,
+    /// Hits answered at the door, before the router (`web::door`); counted among the hits too.
+    door_answers: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -70,6 +72,12 @@ impl Metrics {
             CacheOutcome::Miss => &self.cache_miss,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A cache hit answered at the door (`web::door`).
+    pub fn record_door_answer(&self) {
+        self.cache_hit.fetch_add(1, Ordering::Relaxed);
+        self.door_answers.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition, with the given counters and gauges (name, help, value),
@@ -131,6 +139,11 @@ impl Metrics {
                 counter.load(Ordering::Relaxed)
             );
         }
+        out.push_str(
+            "# HELP broadsheet_page_cache_door_answers_total Page-cache hits answered before the router (also counted as hits).\n",
+        );
+        out.push_str("# TYPE broadsheet_page_cache_door_answers_total counter\n");
+        let _ = writeln!(out, "broadsheet_page_cache_door_answers_total {}", self.door_answers.load(Ordering::Relaxed));
         for (kind, values) in [("counter", counters), ("gauge", gauges)] {
             for (name, help, value) in values {
                 let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");

@@ -6,6 +6,7 @@ pub mod around;
 pub mod assets;
 pub mod changes;
 pub mod client;
+pub mod door;
 pub mod error;
 pub mod metrics;
 pub mod ops;
@@ -258,7 +259,9 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:;
 /// `Router::layer`: that wraps each route in a boxed service of its own which is cloned, layer by
 /// layer, on every request (one allocation and one boxed future per layer, about a third of the
 /// CPU of a cached page in a profile of the warm article page). Only what depends on the route
-/// stays inside the router: the body limits and the metrics' route layer.
+/// stays inside the router: the body limits and the metrics' route layer. Cached pages the router
+/// has answered before are answered by the door (`door`), inside the trace, HEAD as GET and the
+/// site headers but before everything else.
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.settings.server.request_timeout_secs.max(1));
     let max_body = state.settings.server.max_body_bytes;
@@ -281,6 +284,7 @@ pub fn router(state: AppState) -> Router {
     let edge = ServiceBuilder::new()
         .layer(around::AroundLayer::new(HeadAsGet))
         .layer(MapResponseLayer::new(move |response: axum::response::Response| site_headers.apply(response)))
+        .layer(around::AroundLayer::new(door::Door::new(state.clone())))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .map_response(|response: axum::http::Response<_>| response.map(axum::body::Body::new))
         .layer(CompressionLayer::new())

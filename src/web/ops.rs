@@ -43,9 +43,13 @@ impl Wrap for Tracking {
         (route, started): Self::Carried,
         answer: impl Future<Output = Response> + Send + 'static,
     ) -> Response {
-        let response = answer.await;
-        let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
-        self.0.metrics.record_request(route, response.status().as_u16(), started.elapsed());
+        let mut response = answer.await;
+        let name = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+        self.0.metrics.record_request(name, response.status().as_u16(), started.elapsed());
+        // The door in front of the router learns which route answered a cached page from here.
+        if let Some(route) = route.filter(|_| response.extensions().get::<super::door::Served>().is_some()) {
+            response.extensions_mut().insert(route);
+        }
         response
     }
 }

@@ -91,6 +91,9 @@ pub fn encoded(
     };
     let (bytes, encoding) = if bytes.is_empty() { (body.identity(), None) } else { (bytes, Some(encoding)) };
     headers.insert(header::CONTENT_TYPE, content_type);
+    // Said outright, so that the answer goes out with its length whichever layers wrap the body
+    // (the compression layer's wrapper hides it, and hyper would then send the page chunked).
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
     if let Some(encoding) = encoding {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
     }

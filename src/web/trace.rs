@@ -165,18 +165,23 @@ impl Wrap for Tracing {
         async move {
             let mut response = answer.instrument(span.clone()).await;
             let status = response.status();
-            if !noted.0.load(Ordering::Relaxed) {
-                span.record("route", tracing::field::display(UNMATCHED));
-            }
-            span.record("status", status.as_u16());
-            span.record("latency_ms", started.elapsed().as_secs_f64() * 1000.0);
-            span.in_scope(|| {
-                if status.is_server_error() {
-                    tracing::warn!("request failed");
-                } else {
-                    tracing::debug!("request finished");
+            let failed = status.is_server_error();
+            // The closing fields are written only for the line that shows them: formatting them
+            // into the span is a good part of a cached page's cost when nothing is logged.
+            if failed || tracing::enabled!(tracing::Level::DEBUG) {
+                if !noted.0.load(Ordering::Relaxed) {
+                    span.record("route", tracing::field::display(UNMATCHED));
                 }
-            });
+                span.record("status", status.as_u16());
+                span.record("latency_ms", started.elapsed().as_secs_f64() * 1000.0);
+                span.in_scope(|| {
+                    if failed {
+                        tracing::warn!("request failed");
+                    } else {
+                        tracing::debug!("request finished");
+                    }
+                });
+            }
             response.headers_mut().insert(X_REQUEST_ID, id.header_value());
             response
         }
@@ -192,6 +197,24 @@ pub fn note_route(request: &Request) {
     };
     if !noted.0.swap(true, Ordering::Relaxed) {
         tracing::Span::current().record("route", tracing::field::display(route.as_str()));
+    }
+}
+
+/// The request's record of its route, for a layer that answers before the router matches one
+/// (`web::door`): [`RouteNote::record`] is called where the request's span is current.
+pub struct RouteNote(Option<RouteNoted>);
+
+impl RouteNote {
+    pub fn of(request: &Request) -> Self {
+        Self(request.extensions().get::<RouteNoted>().cloned())
+    }
+
+    pub fn record(&self, route: &str) {
+        if let Some(noted) = &self.0 {
+            if !noted.0.swap(true, Ordering::Relaxed) {
+                tracing::Span::current().record("route", tracing::field::display(route));
+            }
+        }
     }
 }
 

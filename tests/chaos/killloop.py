@@ -213,7 +213,7 @@ def check(server, ledger, before_views):
         fail(f"comments: {len(missing)} acknowledged missing, {len(doubled)} stored twice "
              f"(of {len(ledger.comments)})")
     for article, entry in ledger.drafts.items():
-        body = server.query(f"SELECT body_markdown FROM articles WHERE id = {article}")
+        body = server.query(f"SELECT markdown FROM article_bodies WHERE article_id = {article}")
         if body == "":
             fail(f"article {article} was acknowledged as created and is missing")
         if body != entry["acked"] and body not in entry["later"]:

@@ -173,3 +173,91 @@ async fn concurrent_misses_of_one_page_render_it_once() {
     }
     assert_eq!(renders.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
+
+fn door_answers(app: &TestApp) -> u64 {
+    let text = app.state.metrics.render(&[], &[]);
+    let line = text.lines().find(|l| l.starts_with("broadsheet_page_cache_door_answers_total ")).expect("door counter");
+    line.rsplit(' ').next().expect("value").parse().expect("number")
+}
+
+/// Once the router has answered an address with a cached page, the door answers it before the
+/// router: with the same status, body and headers (compressed, HEAD, conditional), until the page
+/// changes; made-up query strings never get there, so they show what the router sends.
+#[tokio::test]
+async fn cached_pages_are_answered_at_the_door_as_the_router_answers_them() {
+    let app = TestApp::spawn().await;
+    let section = format!("/{}", REFERENCE_PATH.split('/').nth(1).expect("section"));
+    for path in [REFERENCE_PATH, "/", section.as_str(), "/corrections"] {
+        let ask = |method: Method, path: &str, encoding: &str| {
+            TestApp::request(method, path, [192, 0, 2, 60].into())
+                .header(header::ACCEPT_ENCODING, encoding)
+                .body(Body::empty())
+                .expect("request")
+        };
+        // Rendered and cached by the router; the door learns the address from that answer.
+        let rendered = app.send(ask(Method::GET, path, "identity")).await;
+        assert_eq!(rendered.status, StatusCode::OK, "{path}");
+        // The same page from the router, asked with a query string the door never learns.
+        let via_router = format!("{path}{}via=router", if path.contains('?') { '&' } else { '?' });
+        let routed = app.send(ask(Method::GET, &via_router, "identity")).await;
+        let routed_gzip = app.send(ask(Method::GET, &via_router, "gzip")).await;
+        let routed_head = app.send(ask(Method::HEAD, &via_router, "gzip")).await;
+        let before = door_answers(&app);
+        let at_door = app.send(ask(Method::GET, path, "identity")).await;
+        let gzip_at_door = app.send(ask(Method::GET, path, "gzip")).await;
+        let head_at_door = app.send(ask(Method::HEAD, path, "gzip")).await;
+        let etag = at_door.header(header::ETAG).expect("etag");
+        let conditional = TestApp::request(Method::GET, path, [192, 0, 2, 60].into())
+            .header(header::IF_NONE_MATCH, etag)
+            .body(Body::empty())
+            .expect("request");
+        let not_modified = app.send(conditional).await;
+        assert_eq!(door_answers(&app), before + 4, "{path}: all four answered at the door");
+
+        assert_eq!(at_door.status, StatusCode::OK, "{path}");
+        assert_eq!(at_door.body, rendered.body, "{path}");
+        assert_eq!(at_door.body, routed.body, "{path}");
+        assert_eq!(gzip_at_door.body, routed_gzip.body, "{path}");
+        assert!(head_at_door.body.is_empty() && routed_head.body.is_empty(), "{path}");
+        assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED, "{path}");
+        let surrogate = header::HeaderName::from_static("surrogate-key");
+        for name in [
+            header::CONTENT_TYPE,
+            header::CONTENT_LENGTH,
+            header::CONTENT_ENCODING,
+            header::ETAG,
+            header::LAST_MODIFIED,
+            header::CACHE_CONTROL,
+            header::VARY,
+            header::CONTENT_SECURITY_POLICY,
+            header::X_CONTENT_TYPE_OPTIONS,
+            header::X_FRAME_OPTIONS,
+            header::REFERRER_POLICY,
+            surrogate,
+        ] {
+            assert_eq!(at_door.header(name.clone()), routed.header(name.clone()), "{path}: {name}");
+            assert_eq!(gzip_at_door.header(name.clone()), routed_gzip.header(name.clone()), "{path}: gzip {name}");
+            assert_eq!(head_at_door.header(name.clone()), routed_head.header(name.clone()), "{path}: HEAD {name}");
+        }
+        assert!(at_door.header(header::HeaderName::from_static("x-request-id")).is_some(), "{path}");
+    }
+
+    // A comment changes the article's page: the door steps aside and the router shows the comment.
+    let comment = "Answered by the router, not the door.";
+    let comments = format!("{REFERENCE_PATH}/comments");
+    let posted = app.post_form(&comments, &[("name", "Ana"), ("body", comment)], [192, 0, 2, 61].into()).await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER);
+    let before = door_answers(&app);
+    let page = app.get(REFERENCE_PATH).await;
+    assert_eq!(door_answers(&app), before, "a changed page is not answered at the door");
+    assert!(crate::helpers::texts(&page.html(), ".comment-body").iter().any(|c| c == comment));
+    assert_eq!(app.get(REFERENCE_PATH).await.body, page.body);
+    assert_eq!(door_answers(&app), before + 1, "the new page is answered at the door again");
+
+    // A query string the page does not take is answered by the router every time.
+    let tracked = format!("{REFERENCE_PATH}?utm_source=newsletter");
+    for _ in 0..3 {
+        assert_eq!(app.get(&tracked).await.status, StatusCode::OK);
+    }
+    assert_eq!(door_answers(&app), before + 1, "made-up query strings are not learned");
+}

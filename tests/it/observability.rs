@@ -181,11 +181,16 @@ struct Logs(Arc<Mutex<Vec<u8>>>);
 impl Logs {
     /// Starts capturing what this thread logs (a `#[tokio::test]` runs its tasks on its own thread).
     fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
+        Self::capture_at("info,sqlx=warn")
+    }
+
+    /// [`Logs::capture`] with the given filter (`RUST_LOG`'s syntax).
+    fn capture_at(filter: &str) -> (Self, tracing::subscriber::DefaultGuard) {
         let logs = Self::default();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(logs.clone())
             .with_ansi(false)
-            .with_env_filter(tracing_subscriber::EnvFilter::new("info,sqlx=warn"))
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
             .finish();
         (logs, tracing::subscriber::set_default(subscriber))
     }
@@ -255,6 +260,10 @@ async fn a_handler_error_is_logged_with_the_request_id_and_the_route_pattern() {
     assert!(line.contains("route=/{section}/{slug}"), "the pattern, not the path: {line}");
     assert!(line.contains("method=GET"), "{line}");
     assert!(!line.contains(REFERENCE_PATH), "{line}");
+    // The request's own closing line says how it ended and how long it took.
+    let closing = logs.line_with("request failed").unwrap_or_else(|| panic!("{}", logs.text()));
+    assert!(closing.contains("request_id=trace-me-7") && closing.contains("status=500"), "{closing}");
+    assert!(closing.contains("latency_ms="), "{closing}");
     let replaced = id_of(&hostile);
     assert!(is_generated(&replaced));
     let text = logs.text();
@@ -280,4 +289,41 @@ async fn a_failing_scheduler_pass_is_logged_inside_its_job_span() {
     scheduler.abort();
 
     assert!(line.contains("background{job=scheduler}"), "{line}");
+}
+
+/// At debug level every request ends with a line giving its route, status and latency, whether the
+/// page was rendered, sent from the cache by the router, or answered at the door before it.
+#[tokio::test]
+async fn every_request_closes_with_its_route_status_and_latency_at_debug_level() {
+    let app = TestApp::spawn().await;
+    let (logs, _guard) = Logs::capture_at("debug,sqlx=warn,hyper=warn,h2=warn");
+    // Rendered; sent from the cache by the router (a query string the door does not learn); and
+    // answered at the door, which learned the address from the first answer.
+    let tracked = format!("{REFERENCE_PATH}?utm_source=feed");
+    let ids = ["rendered-1", "from-cache-2", "at-door-3"];
+    for (id, path) in ids.into_iter().zip([REFERENCE_PATH, &tracked, REFERENCE_PATH]) {
+        let answer = get_with_id(&app, path, HeaderValue::from_static(id)).await;
+        assert_eq!(answer.status, StatusCode::OK);
+    }
+    let metrics = app.state.metrics.render(&[], &[]);
+    let door = metrics.lines().find(|l| l.starts_with("broadsheet_page_cache_door_answers_total "));
+    assert_eq!(door, Some("broadsheet_page_cache_door_answers_total 1"), "the third was answered at the door");
+    let missing = get_with_id(&app, "/a/b/c/d", HeaderValue::from_static("unrouted-4")).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+    let text = logs.text();
+    for id in ids {
+        let line = text
+            .lines()
+            .find(|l| l.contains("request finished") && l.contains(&format!("request_id={id}")))
+            .unwrap_or_else(|| panic!("no closing line for {id}: {text}"));
+        assert!(line.contains("route=/{section}/{slug}"), "{line}");
+        assert!(line.contains("status=200") && line.contains("latency_ms="), "{line}");
+        assert!(line.contains("method=GET"), "{line}");
+    }
+    let unrouted = text
+        .lines()
+        .find(|l| l.contains("request finished") && l.contains("request_id=unrouted-4"))
+        .unwrap_or_else(|| panic!("no closing line for the unrouted request: {text}"));
+    assert!(unrouted.contains("route=unmatched") && unrouted.contains("status=404"), "{unrouted}");
 }

@@ -144,6 +144,7 @@ where
                         match render().await {
                             Ok(html) => {
                                 let page = CachedPage::new(StatusCode::OK, html)
+                                    .with_key(&key)
                                     .with_surrogate_keys(crate::web::changes::keys_for(&depends_on));
                                 cache.insert(key.clone(), Arc::new(page), depends_on)
                             }
@@ -169,7 +170,7 @@ where
     let rendered = render().await;
     let result = rendered.map(|html| {
         let keys = crate::web::changes::keys_for(&depends_on);
-        let page = Arc::new(CachedPage::new(StatusCode::OK, html).with_surrogate_keys(keys));
+        let page = Arc::new(CachedPage::new(StatusCode::OK, html).with_key(&key).with_surrogate_keys(keys));
         state.cache.insert(key.clone(), Arc::clone(&page), depends_on);
         send_page(state, headers, &page)
     });
@@ -177,8 +178,18 @@ where
     result
 }
 
-/// Sends a cached public page: CDN-cacheable, revalidated by browsers, with its surrogate keys.
+/// Sends a cached public page, and tells the door in front of the router which page answered
+/// ([`super::door::Served`]), so that it can answer the same address itself next time.
 pub fn send_page(state: &AppState, headers: &HeaderMap, page: &CachedPage) -> Response {
+    let mut response = page_response(state, headers, page);
+    if !page.key.is_empty() {
+        response.extensions_mut().insert(super::door::Served(Arc::clone(&page.key)));
+    }
+    response
+}
+
+/// A cached public page as sent: CDN-cacheable, revalidated by browsers, with its surrogate keys.
+pub fn page_response(state: &AppState, headers: &HeaderMap, page: &CachedPage) -> Response {
     let html = HeaderValue::from_static("text/html; charset=utf-8");
     let mut response = encoded(headers, page.status, html, state.public_cache_control.clone(), &page.etag, page);
     let out = response.headers_mut();
