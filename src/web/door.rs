@@ -7,8 +7,11 @@
 //! by which cached page (`/asia` by the page cached as `/asia?page=1`, an article's address by its
 //! own), and answers those addresses itself while the page is fresh. Everything else (a miss, a
 //! stale page, an invalidated one, any other method) goes through the router as before, and the
-//! answer is the same either way: the same function builds it ([`page_response`]) and the layers
-//! outside the door (site headers, HEAD as GET, the trace) wrap both.
+//! answer is the same either way: the same function builds it ([`page_response`]), and the door
+//! adds what the layers around the router add (the site's headers, the request id, HEAD without
+//! a body, the metrics and the closing log line). It stands in front of the trace's layer, whose
+//! span would be most of a hit's remaining cost; nothing is logged on a door answer's way, so its
+//! span is opened only for the closing line, when that is logged (`trace::close_untraced`).
 //!
 //! An address is only ever learned from the router's own answer for it, and a handler's cache key
 //! depends on nothing but the address, so a learned address cannot lead to another page than the
@@ -19,14 +22,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
+use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{Method, header};
 use axum::response::Response;
 
-use super::AppState;
 use super::around::{Before, Wrap};
 use super::site::page_response;
-use super::trace::RouteNote;
+use super::trace::{RequestIds, X_REQUEST_ID, close_untraced};
+use super::{AppState, SiteHeaders};
 
 /// Addresses remembered at most; past this the book starts again (it refills from the router).
 const MAX_ADDRESSES: usize = 16_384;
@@ -35,8 +39,8 @@ const MAX_ADDRESSES: usize = 16_384;
 #[derive(Clone)]
 pub struct Served(pub Arc<str>);
 
-/// Which cached page answers an address, and the route it was answered on (for the trace and the
-/// metrics, which count door answers under the same route as the router's).
+/// Which cached page answers an address, and the route it was answered on (for the log line and
+/// the metrics, which count door answers under the same route as the router's).
 #[derive(Clone)]
 struct Address {
     key: Arc<str>,
@@ -44,36 +48,52 @@ struct Address {
 }
 
 #[derive(Clone)]
-pub struct Door {
+pub struct Door(Arc<Inside>);
+
+struct Inside {
     state: AppState,
-    book: Arc<RwLock<HashMap<Box<str>, Address>>>,
+    book: RwLock<HashMap<Box<str>, Address>>,
+    ids: RequestIds,
+    site_headers: SiteHeaders,
 }
 
 impl Door {
-    pub fn new(state: AppState) -> Self {
-        Self { state, book: Arc::new(RwLock::new(HashMap::new())) }
+    pub(super) fn new(state: AppState, site_headers: SiteHeaders) -> Self {
+        Self(Arc::new(Inside { state, book: RwLock::new(HashMap::new()), ids: RequestIds::new(), site_headers }))
     }
 
     fn address(&self, target: &str) -> Option<Address> {
-        let book = self.book.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let book = self.0.book.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         book.get(target).cloned()
     }
 
     fn learn(&self, target: String, address: Address) {
-        let mut book = self.book.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut book = self.0.book.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         if book.len() >= MAX_ADDRESSES {
             book.clear();
         }
         book.insert(target.into_boxed_str(), address);
     }
-}
 
-/// What the door carries to the answer.
-pub enum Visit {
-    /// Answered at the door, with the route to report.
-    Answered { route: MatchedPath, note: RouteNote, started: Instant },
-    /// Passed to the router; the address, if the answer may teach the door something.
-    Passed(Option<String>),
+    /// The answer the router would give: the page as its handler sends it, without a body for
+    /// HEAD, with the site's headers and the request's id, as the layers around the router add them.
+    fn answer(&self, request: &Request, address: &Address, page: &crate::cache::CachedPage) -> Response {
+        let started = Instant::now();
+        let state = &self.0.state;
+        let id = self.0.ids.of(request);
+        let mut response = page_response(state, request.headers(), page);
+        if request.method() == Method::HEAD {
+            // The length of the GET answer stays (`page_response` states it).
+            *response.body_mut() = Body::empty();
+        }
+        let mut response = self.0.site_headers.apply(response);
+        response.headers_mut().insert(X_REQUEST_ID, id.header_value());
+        let status = response.status();
+        state.metrics.record_door_answer();
+        state.metrics.record_request(address.route.as_str(), status.as_u16(), started.elapsed());
+        close_untraced(request.method(), &id, address.route.as_str(), status, started);
+        response
+    }
 }
 
 /// The address as the request names it: path and query string.
@@ -88,56 +108,43 @@ fn learnable(target: &str, key: &str) -> bool {
 }
 
 impl Wrap for Door {
-    type Carried = Visit;
+    /// The address, when the router's answer may teach the door something.
+    type Carried = Option<String>;
 
-    fn before(&self, request: Request) -> Before<Visit> {
-        // HEAD arrives here as GET (`HeadAsGet` is outside the door).
-        if request.method() != Method::GET {
-            return Before::Pass(request, Visit::Passed(None));
+    fn before(&self, request: Request) -> Before<Option<String>> {
+        if request.method() != Method::GET && request.method() != Method::HEAD {
+            return Before::Pass(request, None);
         }
         let target = target(&request);
-        let Some(address) = self.address(target) else {
-            let target = target.to_owned();
-            return Before::Pass(request, Visit::Passed(Some(target)));
-        };
-        let Some(page) = self.state.cache.get(&address.key) else {
-            // Expired or invalidated: the router renders it again (or serves it stale while it does).
-            let target = target.to_owned();
-            return Before::Pass(request, Visit::Passed(Some(target)));
-        };
-        let started = Instant::now();
-        let response = page_response(&self.state, request.headers(), &page);
-        let note = RouteNote::of(&request);
-        Before::Answer(response, Visit::Answered { route: address.route, note, started })
+        let hit = self.address(target).and_then(|address| {
+            // Expired or invalidated pages go back through the router, which renders them again
+            // (or serves one stale while it does).
+            self.0.state.cache.get(&address.key).map(|page| (address, page))
+        });
+        match hit {
+            Some((address, page)) => Before::Answer(self.answer(&request, &address, &page), None),
+            None => {
+                let target = target.to_owned();
+                Before::Pass(request, Some(target))
+            }
+        }
     }
 
     async fn after(
         self,
-        visit: Visit,
+        target: Option<String>,
         answer: impl std::future::Future<Output = Response> + Send + 'static,
     ) -> Response {
         let response = answer.await;
-        match visit {
-            Visit::Answered { route, note, started } => {
-                // Polled inside the request's span, so the route lands in it.
-                note.record(route.as_str());
-                self.state.metrics.record_door_answer();
-                self.state.metrics.record_request(route.as_str(), response.status().as_u16(), started.elapsed());
+        let Some(target) = target else { return response };
+        let extensions = response.extensions();
+        if let (Some(Served(key)), Some(route)) = (extensions.get::<Served>(), extensions.get::<MatchedPath>()) {
+            // A page sent with anything but the public policy (a thank-you notice is `no-store`)
+            // is for this reader only and never answered at the door.
+            let public = response.headers().get(header::CACHE_CONTROL) == Some(&self.0.state.public_cache_control);
+            if public && learnable(&target, key) {
+                self.learn(target, Address { key: Arc::clone(key), route: route.clone() });
             }
-            Visit::Passed(Some(target)) => {
-                let extensions = response.extensions();
-                if let (Some(Served(key)), Some(route)) = (extensions.get::<Served>(), extensions.get::<MatchedPath>())
-                {
-                    // A page sent with anything but the public policy (a thank-you notice is
-                    // `no-store`) is for this reader only and never answered at the door.
-                    let public =
-                        response.headers().get(header::CACHE_CONTROL) == Some(&self.state.public_cache_control);
-                    if public && learnable(&target, key) {
-                        self.learn(target, Address { key: Arc::clone(key), route: route.clone() });
-                    }
-                }
-            }
-            Visit::Passed(None) => {}
         }
         response
     }

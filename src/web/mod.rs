@@ -260,8 +260,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:;
 /// layer, on every request (one allocation and one boxed future per layer, about a third of the
 /// CPU of a cached page in a profile of the warm article page). Only what depends on the route
 /// stays inside the router: the body limits and the metrics' route layer. Cached pages the router
-/// has answered before are answered by the door (`door`), inside the trace, HEAD as GET and the
-/// site headers but before everything else.
+/// has answered before are answered by the door (`door`), in front of all of it.
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.settings.server.request_timeout_secs.max(1));
     let max_body = state.settings.server.max_body_bytes;
@@ -281,15 +280,15 @@ pub fn router(state: AppState) -> Router {
     // Outermost but for the trace, so every answer carries them, the timeout's 408 included. One
     // layer for all of them: it runs on every answer, so it should cost one pass.
     let site_headers = SiteHeaders::new(&state.settings);
+    let door = door::Door::new(state.clone(), site_headers.clone());
     let edge = ServiceBuilder::new()
         .layer(around::AroundLayer::new(HeadAsGet))
         .layer(MapResponseLayer::new(move |response: axum::response::Response| site_headers.apply(response)))
-        .layer(around::AroundLayer::new(door::Door::new(state.clone())))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .map_response(|response: axum::http::Response<_>| response.map(axum::body::Body::new))
         .layer(CompressionLayer::new())
         .service(site);
-    trace::traced(edge)
+    Router::new().fallback_service(around::Around::new(door, trace::tracing(edge)))
 }
 
 /// HEAD is answered as GET without the body, here at the edge, so that the layers inside

@@ -11,6 +11,10 @@
 //! The line that closes a request is logged at `debug` (an access log on demand, e.g.
 //! `RUST_LOG=info,broadsheet::web::trace=debug`), and at `warn` for a server error, whose cause the
 //! code that turned it into a response has already logged in the same span.
+//!
+//! A cached page answered at the door (`web::door`), in front of this layer, takes its id the same
+//! way and writes the same closing line ([`close_untraced`]); it logs nothing else, so its span
+//! is opened only for that line.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -20,7 +24,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use tower::Service;
@@ -93,6 +97,11 @@ impl RequestIds {
         Self { key, next: AtomicU64::new(0) }
     }
 
+    /// The request's own id if it is well-formed, otherwise a new one.
+    pub fn of(&self, request: &Request) -> RequestId {
+        request.headers().get(X_REQUEST_ID).and_then(RequestId::parse).unwrap_or_else(|| self.make())
+    }
+
     pub fn make(&self) -> RequestId {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let hash = blake3::keyed_hash(&self.key, &n.to_le_bytes());
@@ -122,14 +131,19 @@ where
     S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
     S::Future: Send + 'static,
 {
-    Router::new().fallback_service(Around::new(Tracing(Arc::new(RequestIds::new())), service))
+    Router::new().fallback_service(tracing(service))
+}
+
+/// [`traced`] without the router around it, for a service that goes in front (`web::door`).
+pub fn tracing<S>(service: S) -> Around<Tracing, S> {
+    Around::new(Tracing(Arc::new(RequestIds::new())), service)
 }
 
 #[derive(Clone)]
-struct Tracing(Arc<RequestIds>);
+pub struct Tracing(Arc<RequestIds>);
 
 /// What the trace keeps from the request to its answer.
-struct Traced {
+pub struct Traced {
     id: RequestId,
     noted: RouteNoted,
     span: tracing::Span,
@@ -140,7 +154,7 @@ impl Wrap for Tracing {
     type Carried = Traced;
 
     fn before(&self, mut request: Request) -> Before<Traced> {
-        let id = request.headers().get(X_REQUEST_ID).and_then(RequestId::parse).unwrap_or_else(|| self.0.make());
+        let id = self.0.of(&request);
         // What runs inside sees only an id that is safe to log or pass on.
         request.headers_mut().insert(X_REQUEST_ID, id.header_value());
         let noted = RouteNoted::default();
@@ -167,8 +181,10 @@ impl Wrap for Tracing {
             let status = response.status();
             let failed = status.is_server_error();
             // The closing fields are written only for the line that shows them: formatting them
-            // into the span is a good part of a cached page's cost when nothing is logged.
-            if failed || tracing::enabled!(tracing::Level::DEBUG) {
+            // into the span is a good part of a cached page's cost when nothing is logged. (The
+            // level hint, not `enabled!`: a call site's cached interest can miss a subscriber set
+            // for one thread, as the tests' log captures are.)
+            if failed || debug_logging() {
                 if !noted.0.load(Ordering::Relaxed) {
                     span.record("route", tracing::field::display(UNMATCHED));
                 }
@@ -200,21 +216,25 @@ pub fn note_route(request: &Request) {
     }
 }
 
-/// The request's record of its route, for a layer that answers before the router matches one
-/// (`web::door`): [`RouteNote::record`] is called where the request's span is current.
-pub struct RouteNote(Option<RouteNoted>);
+/// Whether any subscriber may want `debug` lines (the closing line of a request is one).
+fn debug_logging() -> bool {
+    tracing::level_filters::LevelFilter::current() >= tracing::level_filters::LevelFilter::DEBUG
+}
 
-impl RouteNote {
-    pub fn of(request: &Request) -> Self {
-        Self(request.extensions().get::<RouteNoted>().cloned())
-    }
-
-    pub fn record(&self, route: &str) {
-        if let Some(noted) = &self.0 {
-            if !noted.0.swap(true, Ordering::Relaxed) {
-                tracing::Span::current().record("route", tracing::field::display(route));
-            }
-        }
+/// The closing line of a request answered in front of this layer (`web::door`, which logs nothing
+/// else on the way): its span, with the same fields as every other request's, is opened only when
+/// that line is to be written.
+pub fn close_untraced(method: &Method, id: &RequestId, route: &str, status: StatusCode, started: Instant) {
+    if debug_logging() {
+        let span = tracing::info_span!(
+            "request",
+            method = %method,
+            request_id = %id,
+            route = %route,
+            status = status.as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        );
+        span.in_scope(|| tracing::debug!("request finished"));
     }
 }
 

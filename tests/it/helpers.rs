@@ -5,9 +5,10 @@
 //! names a PostgreSQL server (`postgres://postgres@127.0.0.1:5432/postgres`), a new database on that
 //! server made for the test and dropped after it.
 
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Body;
@@ -19,6 +20,7 @@ use broadsheet::web::{self, AppState, percent_encode};
 use http_body_util::BodyExt;
 use scraper::{Html, Selector};
 use tower::ServiceExt;
+use tracing_subscriber::fmt::MakeWriter;
 
 pub const BROWSER: &str =
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36";
@@ -314,4 +316,59 @@ impl TestApp {
 pub async fn beacon_of(app: &TestApp, path: &str) -> String {
     let page = app.get(path).await;
     attrs(&page.html(), "article[data-beacon]", "data-beacon").pop().expect("page has a beacon")
+}
+
+/// Everything logged while it is alive, as the text formatter writes it.
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    /// Starts capturing what this thread logs (a `#[tokio::test]` runs its tasks on its own thread).
+    pub fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
+        Self::capture_at("info,sqlx=warn")
+    }
+
+    /// [`Logs::capture`] with the given filter (`RUST_LOG`'s syntax). Only up to `info` in the main
+    /// suite: tracing's level hint is process-wide, and other tests' threads set and drop
+    /// subscribers of their own meanwhile, so a `debug` capture there may hear nothing.
+    pub fn capture_at(filter: &str) -> (Self, tracing::subscriber::DefaultGuard) {
+        let logs = Self::default();
+        (logs.clone(), tracing::subscriber::set_default(logs.subscriber(filter)))
+    }
+
+    /// A text subscriber writing into these logs.
+    pub fn subscriber(&self, filter: &str) -> impl tracing::Subscriber + Send + Sync + 'static {
+        tracing_subscriber::fmt()
+            .with_writer(self.clone())
+            .with_ansi(false)
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .finish()
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)).into_owned()
+    }
+
+    pub fn line_with(&self, message: &str) -> Option<String> {
+        self.text().lines().find(|l| l.contains(message)).map(str::to_owned)
+    }
+}
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Logs {
+    type Writer = Logs;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
 }

@@ -2,16 +2,12 @@
 //! it is well-formed, a new one otherwise, never a hostile value echoed back), and what is logged
 //! while a request is served or a background job runs is logged inside a span that names it.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use broadsheet::config::Settings;
 use tower::ServiceExt;
-use tracing_subscriber::fmt::MakeWriter;
 
-use crate::helpers::{REFERENCE_PATH, TestApp, TestResponse};
+use crate::helpers::{Logs, REFERENCE_PATH, TestApp, TestResponse};
 
 const X_REQUEST_ID: &str = "x-request-id";
 
@@ -174,55 +170,6 @@ async fn the_operations_listener_sends_the_id_too() {
     assert!(is_generated(&id_of(&missing)));
 }
 
-/// Everything logged while it is alive, as the text formatter writes it.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    /// Starts capturing what this thread logs (a `#[tokio::test]` runs its tasks on its own thread).
-    fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
-        Self::capture_at("info,sqlx=warn")
-    }
-
-    /// [`Logs::capture`] with the given filter (`RUST_LOG`'s syntax).
-    fn capture_at(filter: &str) -> (Self, tracing::subscriber::DefaultGuard) {
-        let logs = Self::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(logs.clone())
-            .with_ansi(false)
-            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-            .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)).into_owned()
-    }
-
-    fn line_with(&self, message: &str) -> Option<String> {
-        self.text().lines().find(|l| l.contains(message)).map(str::to_owned)
-    }
-}
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Logs {
-    type Writer = Logs;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 /// Renames `table` through a connection of its own, so the site's queries on it fail the way a
 /// broken database makes them fail.
 async fn rename_table(settings: &Settings, table: &str) {
@@ -289,41 +236,4 @@ async fn a_failing_scheduler_pass_is_logged_inside_its_job_span() {
     scheduler.abort();
 
     assert!(line.contains("background{job=scheduler}"), "{line}");
-}
-
-/// At debug level every request ends with a line giving its route, status and latency, whether the
-/// page was rendered, sent from the cache by the router, or answered at the door before it.
-#[tokio::test]
-async fn every_request_closes_with_its_route_status_and_latency_at_debug_level() {
-    let app = TestApp::spawn().await;
-    let (logs, _guard) = Logs::capture_at("debug,sqlx=warn,hyper=warn,h2=warn");
-    // Rendered; sent from the cache by the router (a query string the door does not learn); and
-    // answered at the door, which learned the address from the first answer.
-    let tracked = format!("{REFERENCE_PATH}?utm_source=feed");
-    let ids = ["rendered-1", "from-cache-2", "at-door-3"];
-    for (id, path) in ids.into_iter().zip([REFERENCE_PATH, &tracked, REFERENCE_PATH]) {
-        let answer = get_with_id(&app, path, HeaderValue::from_static(id)).await;
-        assert_eq!(answer.status, StatusCode::OK);
-    }
-    let metrics = app.state.metrics.render(&[], &[]);
-    let door = metrics.lines().find(|l| l.starts_with("broadsheet_page_cache_door_answers_total "));
-    assert_eq!(door, Some("broadsheet_page_cache_door_answers_total 1"), "the third was answered at the door");
-    let missing = get_with_id(&app, "/a/b/c/d", HeaderValue::from_static("unrouted-4")).await;
-    assert_eq!(missing.status, StatusCode::NOT_FOUND);
-
-    let text = logs.text();
-    for id in ids {
-        let line = text
-            .lines()
-            .find(|l| l.contains("request finished") && l.contains(&format!("request_id={id}")))
-            .unwrap_or_else(|| panic!("no closing line for {id}: {text}"));
-        assert!(line.contains("route=/{section}/{slug}"), "{line}");
-        assert!(line.contains("status=200") && line.contains("latency_ms="), "{line}");
-        assert!(line.contains("method=GET"), "{line}");
-    }
-    let unrouted = text
-        .lines()
-        .find(|l| l.contains("request finished") && l.contains("request_id=unrouted-4"))
-        .unwrap_or_else(|| panic!("no closing line for the unrouted request: {text}"));
-    assert!(unrouted.contains("route=unmatched") && unrouted.contains("status=404"), "{unrouted}");
 }
