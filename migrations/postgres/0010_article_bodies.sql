@@ -1,6 +1,8 @@
 -- An article's text moves out of its row into a table of its own, so that lists, modules and
 -- related stories read narrow rows and only the article page and the editor read the body.
 -- Kept in step with the SQLite migration of the same number, which says why it matters most there.
+-- PostgreSQL only marks the dropped columns: existing rows become narrow as they are next
+-- written (or at a VACUUM FULL), new ones are narrow at once.
 CREATE TABLE article_bodies (
     article_id BIGINT PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,
     html       TEXT NOT NULL,

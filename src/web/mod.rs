@@ -277,8 +277,9 @@ pub fn router(state: AppState) -> Router {
     let pages = error::with_error_pages(state.clone(), pages);
     // The probes answer outside the reader's error pages, so a failing `/readyz` stays JSON.
     let site = ops::public_router(&state).with_state(state.clone()).fallback_service(pages);
-    // Outermost but for the trace, so every answer carries them, the timeout's 408 included. One
-    // layer for all of them: it runs on every answer, so it should cost one pass.
+    // Outermost but for the trace (and the door, which adds them itself), so every answer carries
+    // them, the timeout's 408 included. One layer for all of them: it runs on every answer, so it
+    // should cost one pass.
     let site_headers = SiteHeaders::new(&state.settings);
     let door = door::Door::new(state.clone(), site_headers.clone());
     let edge = ServiceBuilder::new()

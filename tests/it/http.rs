@@ -188,24 +188,27 @@ async fn cached_pages_are_answered_at_the_door_as_the_router_answers_them() {
     let app = TestApp::spawn().await;
     let section = format!("/{}", REFERENCE_PATH.split('/').nth(1).expect("section"));
     for path in [REFERENCE_PATH, "/", section.as_str(), "/corrections"] {
-        let ask = |method: Method, path: &str, encoding: &str| {
-            TestApp::request(method, path, [192, 0, 2, 60].into())
-                .header(header::ACCEPT_ENCODING, encoding)
-                .body(Body::empty())
-                .expect("request")
+        // No `Accept-Encoding` at all (identity), or one the page handlers settle.
+        let ask = |method: Method, path: &str, encoding: Option<&str>| {
+            let request = TestApp::request(method, path, [192, 0, 2, 60].into());
+            let request = match encoding {
+                Some(encoding) => request.header(header::ACCEPT_ENCODING, encoding),
+                None => request,
+            };
+            request.body(Body::empty()).expect("request")
         };
         // Rendered and cached by the router; the door learns the address from that answer.
-        let rendered = app.send(ask(Method::GET, path, "identity")).await;
+        let rendered = app.send(ask(Method::GET, path, None)).await;
         assert_eq!(rendered.status, StatusCode::OK, "{path}");
         // The same page from the router, asked with a query string the door never learns.
         let via_router = format!("{path}{}via=router", if path.contains('?') { '&' } else { '?' });
-        let routed = app.send(ask(Method::GET, &via_router, "identity")).await;
-        let routed_gzip = app.send(ask(Method::GET, &via_router, "gzip")).await;
-        let routed_head = app.send(ask(Method::HEAD, &via_router, "gzip")).await;
+        let routed = app.send(ask(Method::GET, &via_router, None)).await;
+        let routed_gzip = app.send(ask(Method::GET, &via_router, Some("gzip"))).await;
+        let routed_head = app.send(ask(Method::HEAD, &via_router, Some("gzip"))).await;
         let before = door_answers(&app);
-        let at_door = app.send(ask(Method::GET, path, "identity")).await;
-        let gzip_at_door = app.send(ask(Method::GET, path, "gzip")).await;
-        let head_at_door = app.send(ask(Method::HEAD, path, "gzip")).await;
+        let at_door = app.send(ask(Method::GET, path, None)).await;
+        let gzip_at_door = app.send(ask(Method::GET, path, Some("gzip"))).await;
+        let head_at_door = app.send(ask(Method::HEAD, path, Some("gzip"))).await;
         let etag = at_door.header(header::ETAG).expect("etag");
         let conditional = TestApp::request(Method::GET, path, [192, 0, 2, 60].into())
             .header(header::IF_NONE_MATCH, etag)
@@ -240,7 +243,24 @@ async fn cached_pages_are_answered_at_the_door_as_the_router_answers_them() {
             assert_eq!(head_at_door.header(name.clone()), routed_head.header(name.clone()), "{path}: HEAD {name}");
         }
         assert!(at_door.header(header::HeaderName::from_static("x-request-id")).is_some(), "{path}");
+
+        // Encodings only the compression layer settles are left to the router, which compresses.
+        let before = door_answers(&app);
+        for encoding in ["*", "deflate, *;q=0.5"] {
+            let answer = app.send(ask(Method::GET, path, Some(encoding))).await;
+            assert_eq!(answer.status, StatusCode::OK, "{path} {encoding}");
+        }
+        assert_eq!(door_answers(&app), before, "{path}: left to the router");
     }
+
+    // The thank-you page after a comment is for its reader alone: never learned by the door.
+    let notice = format!("{REFERENCE_PATH}?comment=published");
+    let before = door_answers(&app);
+    for _ in 0..3 {
+        let answer = app.get(&notice).await;
+        assert_eq!(answer.header(header::CACHE_CONTROL).as_deref(), Some("no-store"));
+    }
+    assert_eq!(door_answers(&app), before, "a page for one reader is not answered at the door");
 
     // A comment changes the article's page: the door steps aside and the router shows the comment.
     let comment = "Answered by the router, not the door.";
