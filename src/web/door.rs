@@ -132,7 +132,7 @@ impl Wrap for Door {
     type Carried = Option<String>;
 
     fn before(&self, request: Request) -> Before<Option<String>> {
-        if request.method() != Method::GET && request.method() != Method::HEAD || !negotiated_by_handlers(&request) {
+        if (request.method() != Method::GET && request.method() != Method::HEAD) || !negotiated_by_handlers(&request) {
             return Before::Pass(request, None);
         }
         let target = target(&request);

@@ -244,12 +244,16 @@ async fn cached_pages_are_answered_at_the_door_as_the_router_answers_them() {
         }
         assert!(at_door.header(header::HeaderName::from_static("x-request-id")).is_some(), "{path}");
 
-        // Encodings only the compression layer settles are left to the router, which compresses.
+        // Encodings only the compression layer settles are left to the router: it compresses for
+        // `*`, and refuses a request that will take no encoding it has (406).
         let before = door_answers(&app);
         for encoding in ["*", "deflate, *;q=0.5"] {
             let answer = app.send(ask(Method::GET, path, Some(encoding))).await;
             assert_eq!(answer.status, StatusCode::OK, "{path} {encoding}");
+            assert!(answer.header(header::CONTENT_ENCODING).is_some(), "{path} {encoding}: compressed by the router");
         }
+        let refused = app.send(ask(Method::GET, path, Some("identity;q=0"))).await;
+        assert_ne!(refused.status, StatusCode::OK, "{path}: the router's answer, not the door's 200");
         assert_eq!(door_answers(&app), before, "{path}: left to the router");
     }
 
