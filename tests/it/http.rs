@@ -285,3 +285,35 @@ async fn cached_pages_are_answered_at_the_door_as_the_router_answers_them() {
     }
     assert_eq!(door_answers(&app), before + 1, "made-up query strings are not learned");
 }
+
+/// An article the door has learned is taken down through the newsroom: the change hook clears the
+/// page, so the very next request is the router's 410, never the door's copy of the story.
+#[tokio::test]
+async fn an_unpublished_article_is_not_answered_at_the_door() {
+    use broadsheet::domain::Role;
+    use broadsheet::newsroom::articles::{self, Actor, Newsroom};
+    use broadsheet::newsroom::workflow::Step;
+
+    let app = TestApp::spawn().await;
+    for _ in 0..2 {
+        assert_eq!(app.get(REFERENCE_PATH).await.status, StatusCode::OK);
+    }
+    let before = door_answers(&app);
+    assert_eq!(app.get(REFERENCE_PATH).await.status, StatusCode::OK);
+    assert_eq!(door_answers(&app), before + 1, "the door has learned the story");
+
+    let editor = app.add_user("door-editor@news.test", "Door Editor", Role::Editor).await;
+    let actor = Actor { user_id: editor.id, author_id: editor.author_id, role: Role::Editor };
+    let newsroom =
+        Newsroom { store: app.state.store.as_ref(), changes: &app.state, disk: &app.state.disk, zone: chrono_tz::UTC };
+    let id = app.article_id(REFERENCE_PATH.rsplit('/').next().expect("slug")).await;
+    let to =
+        articles::take_step(newsroom, &actor, id, Step::Unpublish, "", chrono::Utc::now()).await.expect("unpublish");
+    assert_eq!(to, broadsheet::domain::ArticleStatus::Unpublished);
+
+    let before = door_answers(&app);
+    for _ in 0..2 {
+        assert_eq!(app.get(REFERENCE_PATH).await.status, StatusCode::GONE);
+    }
+    assert_eq!(door_answers(&app), before, "a withdrawn story is never answered at the door");
+}
