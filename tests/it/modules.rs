@@ -135,6 +135,43 @@ async fn you_may_also_like_shows_five_related_stories_labelled_by_section() {
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
 }
 
+/// The page reads the first eight related stories with the article. When the modules above You
+/// May Also Like have taken so many of them that fewer than five are left, it reads deeper into the
+/// ranking (a second statement) rather than show a short module.
+#[tokio::test]
+async fn you_may_also_like_reads_deeper_when_other_modules_took_its_first_stories() {
+    let app = TestApp::spawn().await;
+    let store = &app.state.store;
+    let id = app.article_id("kishidas-aim-for-us-visit-a-summit-with-north-koreas-kim-jong-un").await;
+    let related = store.related_articles(id, 20).await.expect("related");
+    assert!(related.len() >= 12, "the demo's ranking is deep enough: {}", related.len());
+    // The editors pick the five best related stories: Must-Reads comes first, so they are taken.
+    let picks: Vec<broadsheet::domain::ArticleId> = related[..5].iter().map(|c| c.id).collect();
+    store.set_must_reads(&picks).await.expect("set picks");
+    app.state.lists_changed();
+
+    // Another Asia story first, so that the shared lists are cached again and the reference page's
+    // miss costs only its own reads.
+    let asia = store.sections().await.expect("sections").into_iter().find(|s| s.slug == "asia").expect("asia");
+    let neighbour = store.list_articles(ListFilter::Section(asia.id), 2, 0).await.expect("list");
+    let neighbour = neighbour.iter().find(|c| c.id != id).expect("another Asia story");
+    assert_eq!(app.get(&neighbour.path).await.status, axum::http::StatusCode::OK);
+    let before = store.statements_run();
+    let doc = app.get(REFERENCE_PATH).await.html();
+    let cost = store.statements_run() - before;
+    let mut elsewhere = HashSet::new();
+    for heading in ["latest-heading", "popular-heading", "must-reads-heading"] {
+        elsewhere.extend(module_links(&doc, heading));
+    }
+    assert!(related[..5].iter().all(|c| elsewhere.contains(&c.path)), "the picks are in Must-Reads");
+    let expected: Vec<String> =
+        related.iter().map(|c| c.path.clone()).filter(|p| !elsewhere.contains(p)).take(5).collect();
+    assert_eq!(module_links(&doc, "related-heading"), expected);
+    // The article, its first related stories and its comments are one statement; the deeper
+    // ranking is one more.
+    assert_eq!(cost, 2, "statements for the page with the deeper read");
+}
+
 #[tokio::test]
 async fn no_story_appears_twice_across_modules_nor_the_article_itself_on_any_article() {
     let app = TestApp::spawn().await;

@@ -20,8 +20,11 @@ use crate::web::{AppState, percent_encode as urlencode};
 
 /// How many candidates each module fetches, so that skipping repeats still leaves five.
 const CANDIDATES: usize = 4 * MODULE_SIZE;
-/// Related stories fetched per page: every card read costs scattered row reads, and other modules
-/// rarely take more than a few of the best related stories.
+/// Related stories read with the article: every card read costs scattered row reads, and the
+/// other modules rarely take more than a few of the best related stories.
+const RELATED_FIRST: u16 = MODULE_SIZE as u16 + 3;
+/// Related stories read when the other modules took so many of the first ones that You May Also
+/// Like would show fewer than five (a second statement, on the rare page that needs it).
 const RELATED_CANDIDATES: u16 = 3 * MODULE_SIZE as u16;
 /// The newest comments shown on the article page; the rest are on its comments pages, so a story
 /// with thousands of comments still renders (and caches) as a page of ordinary size.
@@ -186,13 +189,15 @@ async fn render_page(
         must_reads(state, CANDIDATES).await?,
         popular_now(state).await?,
     );
-    let candidates = Candidates {
-        latest_in_section: &latest,
-        must_reads: &must_reads,
-        popular: &popular[..popular.len().min(CANDIDATES)],
-        related: &parts.related,
-    };
-    let modules = assemble(article.id, candidates);
+    let popular = &popular[..popular.len().min(CANDIDATES)];
+    let mut related = parts.related;
+    let shared = Candidates { latest_in_section: &latest, must_reads: &must_reads, popular, related: &[] };
+    if related.len() == usize::from(RELATED_FIRST)
+        && assemble(article.id, Candidates { related: &related, ..shared }).related.len() < MODULE_SIZE
+    {
+        related = state.store.related_articles(article.id, i64::from(RELATED_CANDIDATES)).await?;
+    }
+    let modules = assemble(article.id, Candidates { related: &related, ..shared });
     let path = article.path();
     let mut chrome = Chrome::build(state, &article.headline, Some(&path)).await;
     chrome.current_section = Some(article.section_slug.clone());
@@ -267,7 +272,7 @@ pub async fn show(
         state.metrics.record_cache(crate::web::metrics::CacheOutcome::Hit);
         return Ok(personal(notice.is_some(), send_page(&state, &headers, &page)));
     }
-    let Some(reading) = state.store.article_reading(&slug, RELATED_CANDIDATES, COMMENTS_ON_ARTICLE).await? else {
+    let Some(reading) = state.store.article_reading(&slug, RELATED_FIRST, COMMENTS_ON_ARTICLE).await? else {
         return Err(missing(&state, &slug).await);
     };
     let ArticleReading { article, related, comments } = reading;
