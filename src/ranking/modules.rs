@@ -21,10 +21,22 @@ pub struct Candidates<'a> {
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct ArticleModules<'a> {
-    pub latest_in_section: Vec<&'a ArticleCard>,
-    pub related: Vec<&'a StoryLink>,
-    pub popular: Vec<&'a ArticleCard>,
-    pub must_reads: Vec<&'a ArticleCard>,
+    pub latest_in_section: Vec<ModuleStory<'a>>,
+    pub related: Vec<ModuleStory<'a>>,
+    pub popular: Vec<ModuleStory<'a>>,
+    pub must_reads: Vec<ModuleStory<'a>>,
+}
+
+/// A story as a module lists it: its address, headline and section label, borrowed from the card
+/// or link it was chosen from. A module shows nothing else, so nothing else goes to the template:
+/// a whole card is a dozen values to convert on every uncached page, its times formatted as text.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct ModuleStory<'a> {
+    #[serde(skip)]
+    pub id: ArticleId,
+    pub path: &'a str,
+    pub headline: &'a str,
+    pub section_name: &'a str,
 }
 
 /// Picks up to [`MODULE_SIZE`] articles for each module, skipping `current` and anything already
@@ -38,31 +50,32 @@ pub fn assemble(current: ArticleId, candidates: Candidates<'_>) -> ArticleModule
     ArticleModules { latest_in_section, related, popular, must_reads }
 }
 
-/// A story a module can list, known by its article's id.
+/// A story a module can list.
 trait Listed {
-    fn article_id(&self) -> ArticleId;
+    fn listed(&self) -> ModuleStory<'_>;
 }
 
 impl Listed for ArticleCard {
-    fn article_id(&self) -> ArticleId {
-        self.id
+    fn listed(&self) -> ModuleStory<'_> {
+        ModuleStory { id: self.id, path: &self.path, headline: &self.headline, section_name: &self.section_name }
     }
 }
 
 impl Listed for StoryLink {
-    fn article_id(&self) -> ArticleId {
-        self.id
+    fn listed(&self) -> ModuleStory<'_> {
+        ModuleStory { id: self.id, path: &self.path, headline: &self.headline, section_name: &self.section_name }
     }
 }
 
 /// The first [`MODULE_SIZE`] stories of `list` not yet `used`, which they then are.
-fn take<'a, T: Listed>(used: &mut HashSet<ArticleId>, list: &'a [T]) -> Vec<&'a T> {
+fn take<'a, T: Listed>(used: &mut HashSet<ArticleId>, list: &'a [T]) -> Vec<ModuleStory<'a>> {
     let mut chosen = Vec::with_capacity(MODULE_SIZE);
     for story in list {
         if chosen.len() == MODULE_SIZE {
             break;
         }
-        if used.insert(story.article_id()) {
+        let story = story.listed();
+        if used.insert(story.id) {
             chosen.push(story);
         }
     }
@@ -103,7 +116,7 @@ mod tests {
             .collect()
     }
 
-    fn ids(list: &[&ArticleCard]) -> Vec<i64> {
+    fn ids(list: &[ModuleStory<'_>]) -> Vec<i64> {
         list.iter().map(|c| c.id.0).collect()
     }
 
