@@ -24,10 +24,6 @@ use broadsheet::web::{self, AppState};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-/// The server's allocator (`src/main.rs`), so that the timings are the server's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 struct Timings(Vec<Duration>);
 
 impl Timings {

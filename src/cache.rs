@@ -43,7 +43,9 @@ impl CachedPage {
             etag,
             identity,
             surrogate_keys: HeaderValue::from_static(""),
-            last_modified: HeaderValue::from_str(&chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+            // An IMF-fixdate is always a valid header value. (httpdate, as hyper writes its Date
+            // header with: chrono's `format` parses its pattern on every call.)
+            last_modified: HeaderValue::from_str(&httpdate::fmt_http_date(std::time::SystemTime::now()))
                 .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),
             key: Arc::from(""),
             gzip: OnceLock::new(),

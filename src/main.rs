@@ -1,11 +1,5 @@
 use clap::Parser;
 
-/// mimalloc instead of the C library's allocator: an uncached page allocates and frees thousands
-/// of small values (template values, rows, strings), and glibc's malloc and free were 15-18% of
-/// the server's CPU on the long tail of article pages.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
