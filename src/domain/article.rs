@@ -130,7 +130,8 @@ pub struct ArticleCard {
 
 /// A story as a ranked module lists it (You May Also Like): its headline, address and section.
 /// The related candidates of an article page are read in this form, which is all that module
-/// shows, so the page's one read does not fetch images, bylines and counts for fifteen stories.
+/// shows, so the page's one read does not fetch images, bylines and counts for its eight (or, on
+/// a deeper read, fifteen) stories.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct StoryLink {
     pub id: ArticleId,

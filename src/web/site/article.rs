@@ -20,11 +20,13 @@ use crate::web::{AppState, percent_encode as urlencode};
 
 /// How many candidates each module fetches, so that skipping repeats still leaves five.
 const CANDIDATES: usize = 4 * MODULE_SIZE;
-/// Related stories read with the article: every card read costs scattered row reads, and the
-/// other modules rarely take more than a few of the best related stories.
+/// Related stories read with the article: every card read costs scattered row reads, and in a
+/// large archive the other modules (the newest and most-read stories, the editors' picks) seldom
+/// hold more than a few of an article's best related stories.
 const RELATED_FIRST: u16 = MODULE_SIZE as u16 + 3;
 /// Related stories read when the other modules took so many of the first ones that You May Also
-/// Like would show fewer than five (a second statement, on the rare page that needs it).
+/// Like would show fewer than five: a second statement, which on a small site (the demo's sixty
+/// stories) about half the article pages need, and in a large archive few do.
 const RELATED_CANDIDATES: u16 = 3 * MODULE_SIZE as u16;
 /// The newest comments shown on the article page; the rest are on its comments pages, so a story
 /// with thousands of comments still renders (and caches) as a page of ordinary size.
@@ -151,9 +153,10 @@ struct OwnParts {
 impl OwnParts {
     /// Read on their own, for the pages outside the readers' miss path (a comment sent back with
     /// its error, a preview); the article page itself gets them with the article in one statement.
+    /// As many related stories as that statement reads, so that the page reads deeper alike.
     async fn of(state: &AppState, article: &Article) -> Result<Self, SiteError> {
         Ok(Self {
-            related: state.store.related_articles(article.id, i64::from(RELATED_CANDIDATES)).await?,
+            related: state.store.related_articles(article.id, i64::from(RELATED_FIRST)).await?,
             comments: state.store.published_comments(article.id, i64::from(COMMENTS_ON_ARTICLE), 0).await?,
         })
     }
@@ -190,14 +193,16 @@ async fn render_page(
         popular_now(state).await?,
     );
     let popular = &popular[..popular.len().min(CANDIDATES)];
-    let mut related = parts.related;
     let shared = Candidates { latest_in_section: &latest, must_reads: &must_reads, popular, related: &[] };
-    if related.len() == usize::from(RELATED_FIRST)
-        && assemble(article.id, Candidates { related: &related, ..shared }).related.len() < MODULE_SIZE
-    {
-        related = state.store.related_articles(article.id, i64::from(RELATED_CANDIDATES)).await?;
-    }
-    let modules = assemble(article.id, Candidates { related: &related, ..shared });
+    let first = assemble(article.id, Candidates { related: &parts.related, ..shared });
+    // A full first read may have more behind it; a shorter one was the whole list.
+    let deeper;
+    let modules = if first.related.len() < MODULE_SIZE && parts.related.len() == usize::from(RELATED_FIRST) {
+        deeper = state.store.related_articles(article.id, i64::from(RELATED_CANDIDATES)).await?;
+        assemble(article.id, Candidates { related: &deeper, ..shared })
+    } else {
+        first
+    };
     let path = article.path();
     let mut chrome = Chrome::build(state, &article.headline, Some(&path)).await;
     chrome.current_section = Some(article.section_slug.clone());
