@@ -66,7 +66,9 @@ class Node:
             args.append("--demo")
         if ops:
             args += ["--ops-addr", "127.0.0.1:0"]
-        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        # The node's log, so that a failed check can show what the node itself said.
+        self.log_path = os.path.join(self.data_dir, "server.log")
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=open(self.log_path, "a"), text=True)
         deadline = time.time() + 60
         self.base = None
         self.ops = None  # the operations listener (/metrics, the detailed /readyz), when asked for
@@ -86,8 +88,21 @@ class Node:
             fail(f"node {name} did not start")
         if ops and not self.ops:
             fail(f"node {name} did not print its operations address")
-        threading.Thread(target=self.process.stdout.read, daemon=True).start()
+        threading.Thread(target=self.keep_log, daemon=True).start()
         log(f"node {name} at {self.base}")
+
+    def keep_log(self):
+        """Copies what the node prints from now on (its log is on standard output) into its log."""
+        with open(self.log_path, "a") as log_file:
+            for line in self.process.stdout:
+                log_file.write(line)
+                log_file.flush()
+
+    def errors(self):
+        """The node's ERROR and WARN lines so far (the last five), for a failed check's message."""
+        with open(self.log_path, errors="replace") as f:
+            lines = [line.strip() for line in f if " ERROR " in line or " WARN " in line]
+        return " | ".join(lines[-5:]) or "nothing at WARN or above"
 
     def kill(self):
         self.process.send_signal(signal.SIGKILL)
@@ -357,7 +372,8 @@ def run_checks(a, b, database_url, media, nodes):
     status, headers, _ = request(f"{c.base}/authors/edna-editor?page=1", timeout=10)
     took = time.time() - started
     if status != 503 or took > 5:
-        fail(f"with the database down an uncached page answered {status} after {took:.1f} s (want 503 within 5 s)")
+        fail(f"with the database down an uncached page answered {status} after {took:.1f} s (want 503 within 5 s); "
+             f"node C logged: {c.errors()}")
     if headers.get("Retry-After") is None:
         fail("the 503 has no Retry-After")
     ready, _, ready_body = request(f"{c.base}/readyz", timeout=10)
