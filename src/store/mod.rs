@@ -106,13 +106,20 @@ fn is_storage_failure(error: &sqlx::Error) -> bool {
 
 impl StoreError {
     /// The database could not be reached (or did not answer in time): worth retrying shortly,
-    /// unlike a query that failed.
+    /// unlike a query that failed. A broken conversation with the database counts too: a
+    /// connection cut during its opening handshake reaches sqlx as a protocol error ("unexpected
+    /// response from SSLRequest", seen when the multi-node check cuts the database off), not as
+    /// an I/O error.
     pub fn is_unavailable(&self) -> bool {
         match self {
             Self::Database(e) => {
                 matches!(
                     e,
-                    sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
+                    sqlx::Error::PoolTimedOut
+                        | sqlx::Error::PoolClosed
+                        | sqlx::Error::Io(_)
+                        | sqlx::Error::Tls(_)
+                        | sqlx::Error::Protocol(_)
                 ) || matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("57014"))
             }
             Self::Unavailable(_) => true,

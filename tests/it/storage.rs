@@ -82,6 +82,9 @@ fn a_full_disk_is_told_apart_from_other_database_errors() {
     assert!(full.replicate().is_storage_full());
     let away = StoreError::from(sqlx::Error::PoolTimedOut);
     assert!(away.is_unavailable() && away.replicate().is_unavailable(), "a database away stays a 503");
+    // A connection cut while it opens: what sqlx said in the multi-node outage check.
+    let cut = StoreError::from(sqlx::Error::Protocol("unexpected response from SSLRequest".into()));
+    assert!(cut.is_unavailable() && cut.replicate().is_unavailable(), "a connection cut while opening is a 503");
     let other = StoreError::from(sqlx::Error::RowNotFound);
     assert!(!other.replicate().is_unavailable() && !other.replicate().is_storage_full());
 }
