@@ -7,10 +7,16 @@
 //! much as the read itself: a profile of uncached article pages at 100k articles had a quarter of
 //! the server's CPU in futex calls and context switches. These connections run the same statement
 //! text (see `sql.rs`) where the request already is. They only read (`query_only` refuses
-//! anything else); the database's writes stay with sqlx's pool and its transactions.
+//! anything else); the site's writes stay with sqlx's pool and its transactions.
+//!
+//! [`InlineWriter`] is the one exception: the single connection of a database being built in one
+//! go (`sqlite::Loading`, behind `broadsheet generate`), which writes on the calling thread too. A
+//! load is one long run of large inserts, and sending each one's arguments to sqlx's connection
+//! thread and waiting for the answer kept the loader's two halves taking turns instead of working
+//! at once.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::types::Value;
@@ -37,9 +43,10 @@ impl std::fmt::Debug for InlineReads {
     }
 }
 
-/// One row read by [`InlineReads`]: its column names and values, looked up by name.
+/// One row read by [`InlineReads`] or [`InlineWriter`]: its column names (shared by the rows of
+/// one statement) and values, looked up by name.
 pub struct InlineRow {
-    columns: Vec<String>,
+    columns: Arc<[String]>,
     values: Vec<Value>,
 }
 
@@ -95,12 +102,138 @@ impl InlineReads {
     }
 }
 
+/// The one connection of a database being loaded ([`crate::store::sqlite::Loading`]), which runs
+/// every statement of the load on the calling thread: in its transactions ([`InlineTx`]) and
+/// outside them. Whoever holds it has the database to itself; another statement waits for it.
+pub struct InlineWriter {
+    connection: Arc<tokio::sync::Mutex<Option<Connection>>>,
+}
+
+impl std::fmt::Debug for InlineWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InlineWriter").finish_non_exhaustive()
+    }
+}
+
+impl InlineWriter {
+    pub fn new(connection: Connection) -> Self {
+        Self { connection: Arc::new(tokio::sync::Mutex::new(Some(connection))) }
+    }
+
+    async fn take(&self) -> Result<tokio::sync::OwnedMutexGuard<Option<Connection>>, sqlx::Error> {
+        let guard = Arc::clone(&self.connection).lock_owned().await;
+        if guard.is_none() {
+            return Err(sqlx::Error::PoolClosed);
+        }
+        Ok(guard)
+    }
+
+    /// Runs one statement outside a transaction; the rows it changed.
+    pub async fn execute(&self, sql: &str, args: &[Arg]) -> Result<u64, sqlx::Error> {
+        let guard = self.take().await?;
+        execute(guard.as_ref().ok_or(sqlx::Error::PoolClosed)?, sql, args)
+    }
+
+    /// Runs one statement outside a transaction; every row it returned.
+    pub async fn fetch_all(&self, sql: &str, args: &[Arg]) -> Result<Vec<InlineRow>, sqlx::Error> {
+        let guard = self.take().await?;
+        fetch_all(guard.as_ref().ok_or(sqlx::Error::PoolClosed)?, sql, args)
+    }
+
+    /// Opens a transaction that takes the write lock at once (as the pool's `BEGIN IMMEDIATE`).
+    pub async fn begin(&self) -> Result<InlineTx, sqlx::Error> {
+        let guard = self.take().await?;
+        guard.as_ref().ok_or(sqlx::Error::PoolClosed)?.execute_batch("BEGIN IMMEDIATE").map_err(database_error)?;
+        Ok(InlineTx { guard, open: true })
+    }
+
+    /// Closes the connection once its statements are done; statements after this fail.
+    pub async fn close(&self) -> Result<(), sqlx::Error> {
+        let taken = self.connection.lock().await.take();
+        match taken {
+            Some(connection) => connection.close().map_err(|(_, e)| database_error(e)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A transaction on an [`InlineWriter`]'s connection, which it holds until it ends; rolled back
+/// when dropped without [`InlineTx::commit`].
+pub struct InlineTx {
+    guard: tokio::sync::OwnedMutexGuard<Option<Connection>>,
+    open: bool,
+}
+
+impl InlineTx {
+    fn connection(&self) -> Result<&Connection, sqlx::Error> {
+        self.guard.as_ref().ok_or(sqlx::Error::PoolClosed)
+    }
+
+    pub fn execute(&mut self, sql: &str, args: &[Arg]) -> Result<u64, sqlx::Error> {
+        execute(self.connection()?, sql, args)
+    }
+
+    pub fn fetch_all(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<InlineRow>, sqlx::Error> {
+        fetch_all(self.connection()?, sql, args)
+    }
+
+    pub fn commit(mut self) -> Result<(), sqlx::Error> {
+        self.connection()?.execute_batch("COMMIT").map_err(database_error)?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl Drop for InlineTx {
+    fn drop(&mut self) {
+        if self.open {
+            if let Some(connection) = self.guard.as_ref() {
+                if let Err(e) = connection.execute_batch("ROLLBACK") {
+                    tracing::warn!("could not roll back a loading transaction: {e}");
+                }
+            }
+        }
+    }
+}
+
+fn execute(connection: &Connection, sql: &str, args: &[Arg]) -> Result<u64, sqlx::Error> {
+    let mut statement = connection.prepare_cached(sql).map_err(database_error)?;
+    bind_all(&mut statement, args).map_err(database_error)?;
+    // Stepped to the end whether or not it returns rows (a PRAGMA does), as sqlx's `execute` does.
+    let mut rows = statement.raw_query();
+    while rows.next().map_err(database_error)?.is_some() {}
+    drop(rows);
+    Ok(connection.changes())
+}
+
+fn fetch_all(connection: &Connection, sql: &str, args: &[Arg]) -> Result<Vec<InlineRow>, sqlx::Error> {
+    let mut statement = connection.prepare_cached(sql).map_err(database_error)?;
+    bind_all(&mut statement, args).map_err(database_error)?;
+    let columns: Arc<[String]> = statement.column_names().into_iter().map(str::to_owned).collect();
+    let mut rows = statement.raw_query();
+    let mut all = Vec::new();
+    while let Some(row) = rows.next().map_err(database_error)? {
+        all.push(row_of(row, &columns).map_err(database_error)?);
+    }
+    Ok(all)
+}
+
 fn first_row(connection: &Connection, sql: &str, args: &[Arg]) -> rusqlite::Result<Option<InlineRow>> {
     let mut statement = connection.prepare_cached(sql)?;
-    // Arguments are found as sqlx's SQLite driver finds them, so a statement binds alike on both
-    // paths: `$n` and `?n` are the n-th argument wherever they stand; plain `?`s take the next
-    // argument in their own order. Unlike sqlx, an argument that is missing is an error rather
-    // than a silent NULL.
+    bind_all(&mut statement, args)?;
+    let columns: Arc<[String]> = statement.column_names().into_iter().map(str::to_owned).collect();
+    let mut rows = statement.raw_query();
+    let Some(row) = rows.next()? else {
+        return Ok(None);
+    };
+    Ok(Some(row_of(row, &columns)?))
+}
+
+/// Binds `args` to `statement`'s parameters, found as sqlx's SQLite driver finds them, so a
+/// statement binds alike on both paths: `$n` and `?n` are the n-th argument wherever they stand;
+/// plain `?`s take the next argument in their own order. Unlike sqlx, an argument that is missing
+/// is an error rather than a silent NULL.
+fn bind_all(statement: &mut rusqlite::CachedStatement<'_>, args: &[Arg]) -> rusqlite::Result<()> {
     let mut next_plain = 0;
     for index in 1..=statement.parameter_count() {
         let number = match statement.parameter_name(index) {
@@ -114,37 +247,49 @@ fn first_row(connection: &Connection, sql: &str, args: &[Arg]) -> rusqlite::Resu
             .and_then(|n| n.checked_sub(1))
             .and_then(|i| args.get(i))
             .ok_or(rusqlite::Error::InvalidParameterCount(index, args.len()))?;
-        statement.raw_bind_parameter(index, value_of(arg))?;
+        bind_one(statement, index, arg)?;
     }
-    let columns: Vec<String> = statement.column_names().into_iter().map(str::to_owned).collect();
-    let mut rows = statement.raw_query();
-    let Some(row) = rows.next()? else {
-        return Ok(None);
-    };
-    let values = (0..columns.len()).map(|i| row.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<Value>>>()?;
-    Ok(Some(InlineRow { columns, values }))
+    Ok(())
 }
 
-fn value_of(arg: &Arg) -> Value {
+/// Binds one argument by reference: text and blobs are not copied on the way (SQLite takes its
+/// own copy).
+fn bind_one(statement: &mut rusqlite::CachedStatement<'_>, index: usize, arg: &Arg) -> rusqlite::Result<()> {
+    use rusqlite::types::Null;
     match arg {
-        Arg::Int(v) => v.map_or(Value::Null, Value::Integer),
-        Arg::Real(v) => v.map_or(Value::Null, Value::Real),
-        Arg::Float(v) => v.map_or(Value::Null, |v| Value::Real(f64::from(v))),
-        Arg::Bool(v) => v.map_or(Value::Null, |v| Value::Integer(i64::from(v))),
-        Arg::Text(v) => v.clone().map_or(Value::Null, Value::Text),
-        Arg::Bytes(v) => v.clone().map_or(Value::Null, Value::Blob),
+        Arg::Int(Some(v)) => statement.raw_bind_parameter(index, v),
+        Arg::Real(Some(v)) => statement.raw_bind_parameter(index, v),
+        Arg::Float(Some(v)) => statement.raw_bind_parameter(index, f64::from(*v)),
+        Arg::Bool(Some(v)) => statement.raw_bind_parameter(index, i64::from(*v)),
+        Arg::Text(Some(v)) => statement.raw_bind_parameter(index, v.as_str()),
+        Arg::Bytes(Some(v)) => statement.raw_bind_parameter(index, v.as_slice()),
+        Arg::Int(None) | Arg::Real(None) | Arg::Float(None) | Arg::Bool(None) | Arg::Text(None) | Arg::Bytes(None) => {
+            statement.raw_bind_parameter(index, Null)
+        }
     }
 }
 
-/// A read that failed, as the same failure through sqlx would be: SQLite's extended result code
-/// and message as a database error, so that `StoreError::from` sorts it the same way (a full or
-/// failing disk is `StorageFull`, anything else an error of the store) and the site answers alike.
+fn row_of(row: &rusqlite::Row<'_>, columns: &Arc<[String]>) -> rusqlite::Result<InlineRow> {
+    let values = (0..columns.len()).map(|i| row.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<Value>>>()?;
+    Ok(InlineRow { columns: Arc::clone(columns), values })
+}
+
+/// A read that failed, as the same failure through sqlx would be ([`database_error`]), so that
+/// `StoreError::from` sorts it the same way (a full or failing disk is `StorageFull`, anything
+/// else an error of the store) and the site answers alike.
 fn read_error(error: rusqlite::Error) -> StoreError {
+    StoreError::from(database_error(error))
+}
+
+/// A failure of SQLite reached through rusqlite, as sqlx's SQLite driver reports it: SQLite's
+/// extended result code and message as a database error, with the same kind (a unique or foreign
+/// key violation is recognised as one).
+fn database_error(error: rusqlite::Error) -> sqlx::Error {
     let code = match &error {
         rusqlite::Error::SqliteFailure(failure, _) => Some(failure.extended_code),
         _ => None,
     };
-    StoreError::from(sqlx::Error::Database(Box::new(InlineError { code, message: error.to_string() })))
+    sqlx::Error::Database(Box::new(InlineError { code, message: error.to_string() }))
 }
 
 #[derive(Debug)]
@@ -184,7 +329,16 @@ impl sqlx::error::DatabaseError for InlineError {
     }
 
     fn kind(&self) -> sqlx::error::ErrorKind {
-        sqlx::error::ErrorKind::Other
+        use rusqlite::ffi;
+        use sqlx::error::ErrorKind;
+        // As sqlx's SQLite driver sorts the same codes.
+        match self.code {
+            Some(ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY) => ErrorKind::UniqueViolation,
+            Some(ffi::SQLITE_CONSTRAINT_FOREIGNKEY) => ErrorKind::ForeignKeyViolation,
+            Some(ffi::SQLITE_CONSTRAINT_NOTNULL) => ErrorKind::NotNullViolation,
+            Some(ffi::SQLITE_CONSTRAINT_CHECK) => ErrorKind::CheckViolation,
+            _ => ErrorKind::Other,
+        }
     }
 }
 
@@ -351,5 +505,73 @@ mod tests {
         assert!(missing.is_err(), "an argument that was not given is an error, not a NULL");
         let zero = reads.fetch_optional("SELECT id FROM t WHERE id = $0", &[Arg::Int(Some(1))]);
         assert!(zero.is_err(), "there is no argument number 0");
+    }
+
+    fn writer() -> (tempfile::TempDir, InlineWriter) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let connection = Connection::open(dir.path().join("w.db")).expect("create");
+        connection
+            .execute_batch(
+                "PRAGMA foreign_keys = ON;
+                 CREATE TABLE parent (id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE);
+                 CREATE TABLE child (parent_id INTEGER NOT NULL REFERENCES parent (id));",
+            )
+            .expect("schema");
+        (dir, InlineWriter::new(connection))
+    }
+
+    fn texts(rows: &[InlineRow], column: &str) -> Vec<String> {
+        let mut all: Vec<String> =
+            rows.iter().map(|row| String::from_inline(row.value(column).expect("column")).expect("text")).collect();
+        all.sort();
+        all
+    }
+
+    #[tokio::test]
+    async fn a_transaction_keeps_its_rows_when_committed_and_none_when_dropped() {
+        let (_dir, writer) = writer();
+        let mut tx = writer.begin().await.expect("begin");
+        let returned = tx
+            .fetch_all(
+                "INSERT INTO parent (slug) VALUES (?), (?) RETURNING id, slug",
+                &[Arg::Text(Some("a".into())), Arg::Text(Some("b".into()))],
+            )
+            .expect("insert");
+        assert_eq!(texts(&returned, "slug"), ["a", "b"]);
+        assert_eq!(tx.execute("UPDATE parent SET slug = slug || '!'", &[]).expect("update"), 2, "rows changed");
+        tx.commit().expect("commit");
+
+        let mut tx = writer.begin().await.expect("begin");
+        tx.execute("INSERT INTO parent (slug) VALUES ($1)", &[Arg::Text(Some("lost".into()))]).expect("insert");
+        drop(tx);
+        let all = writer.fetch_all("SELECT slug FROM parent", &[]).await.expect("read");
+        assert_eq!(texts(&all, "slug"), ["a!", "b!"], "the dropped transaction was rolled back");
+        // A statement that returns rows runs to its end through `execute` too.
+        writer.execute("PRAGMA user_version = 7", &[]).await.expect("pragma");
+        let version = writer.fetch_all("PRAGMA user_version", &[]).await.expect("read");
+        assert_eq!(i64::from_inline(version[0].value_at(0).expect("value")), Ok(7));
+    }
+
+    #[tokio::test]
+    async fn constraint_failures_are_sorted_as_sqlx_sorts_them() {
+        let (_dir, writer) = writer();
+        writer.execute("INSERT INTO parent (id, slug) VALUES (1, 'a')", &[]).await.expect("insert");
+        let duplicate = writer.execute("INSERT INTO parent (slug) VALUES ('a')", &[]).await.expect_err("a duplicate");
+        assert!(crate::store::shared::is_unique_violation(&duplicate), "{duplicate}");
+        let orphan = writer.execute("INSERT INTO child (parent_id) VALUES (2)", &[]).await.expect_err("an orphan");
+        assert!(crate::store::shared::is_foreign_key_violation(&orphan), "{orphan}");
+        let missing = writer.execute("INSERT INTO parent (slug) VALUES ($2)", &[Arg::Text(Some("x".into()))]).await;
+        assert!(missing.is_err(), "an argument that was not given is an error, not a NULL");
+        let unnamed = writer.execute("INSERT INTO parent (slug) VALUES (NULL)", &[]).await.expect_err("NOT NULL");
+        assert!(matches!(&unnamed, sqlx::Error::Database(e) if e.kind() == sqlx::error::ErrorKind::NotNullViolation));
+    }
+
+    #[tokio::test]
+    async fn a_closed_writer_refuses_statements() {
+        let (_dir, writer) = writer();
+        writer.close().await.expect("close");
+        assert!(matches!(writer.execute("SELECT 1", &[]).await, Err(sqlx::Error::PoolClosed)));
+        assert!(matches!(writer.begin().await, Err(sqlx::Error::PoolClosed)));
+        writer.close().await.expect("closing twice is harmless");
     }
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::StoreResult;
-use super::inline::{FromInline, InlineReads, InlineRow};
+use super::inline::{FromInline, InlineReads, InlineRow, InlineTx, InlineWriter};
 
 /// Which SQL dialect a connection speaks, for the few statements that differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,11 +185,24 @@ pub struct Db {
     statements: Arc<AtomicU64>,
     /// On SQLite, connections that read on the calling thread ([`Statement::fetch_optional_inline`]).
     inline: Option<Arc<InlineReads>>,
+    /// A database being loaded: every statement runs on this one connection, on the calling
+    /// thread, instead of the pool (`sqlite::Loading`).
+    writer: Option<Arc<InlineWriter>>,
 }
 
 impl Db {
     pub fn new(pool: Pool) -> Self {
-        Self { pool, statements: Arc::default(), inline: None }
+        Self { pool, statements: Arc::default(), inline: None, writer: None }
+    }
+
+    /// Runs every statement, in transactions and outside them, on `writer` instead of the pool.
+    pub fn with_inline_writer(self, writer: InlineWriter) -> Self {
+        Self { writer: Some(Arc::new(writer)), ..self }
+    }
+
+    /// The inline writer, if statements run on one.
+    pub fn inline_writer(&self) -> Option<&InlineWriter> {
+        self.writer.as_deref()
     }
 
     /// Lets [`Statement::fetch_optional_inline`] read through `reads` instead of the pool.
@@ -214,9 +227,10 @@ impl Db {
     /// fails at once instead of waiting for the lock. PostgreSQL locks rows as it goes
     /// ([`Dialect::for_update`]).
     pub async fn begin(&self) -> StoreResult<Tx> {
-        let transaction = match &self.pool {
-            Pool::Sqlite(pool) => Transaction_::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Pool::Postgres(pool) => Transaction_::Postgres(pool.begin().await?),
+        let transaction = match (&self.writer, &self.pool) {
+            (Some(writer), _) => Transaction_::Inline(writer.begin().await?),
+            (None, Pool::Sqlite(pool)) => Transaction_::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            (None, Pool::Postgres(pool)) => Transaction_::Postgres(pool.begin().await?),
         };
         Ok(Tx { transaction, statements: Arc::clone(&self.statements) })
     }
@@ -239,12 +253,13 @@ pub struct Tx {
 enum Transaction_ {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
+    Inline(InlineTx),
 }
 
 impl Tx {
     pub fn dialect(&self) -> Dialect {
         match self.transaction {
-            Transaction_::Sqlite(_) => Dialect::Sqlite,
+            Transaction_::Sqlite(_) | Transaction_::Inline(_) => Dialect::Sqlite,
             Transaction_::Postgres(_) => Dialect::Postgres,
         }
     }
@@ -272,6 +287,7 @@ impl Tx {
         match self.transaction {
             Transaction_::Sqlite(tx) => tx.commit().await?,
             Transaction_::Postgres(tx) => tx.commit().await?,
+            Transaction_::Inline(tx) => tx.commit()?,
         }
         Ok(())
     }
@@ -288,13 +304,18 @@ enum Target<'a> {
     PgPool(&'a PgPool),
     Sqlite(&'a mut SqliteConnection),
     Postgres(&'a mut PgConnection),
+    /// A loading database's connection, outside a transaction.
+    Writer(&'a InlineWriter),
+    /// A loading database's transaction.
+    Inline(&'a mut InlineTx),
 }
 
 impl<'a> From<&'a Db> for On<'a> {
     fn from(db: &'a Db) -> Self {
-        let target = match &db.pool {
-            Pool::Sqlite(pool) => Target::SqlitePool(pool),
-            Pool::Postgres(pool) => Target::PgPool(pool),
+        let target = match (&db.writer, &db.pool) {
+            (Some(writer), _) => Target::Writer(writer),
+            (None, Pool::Sqlite(pool)) => Target::SqlitePool(pool),
+            (None, Pool::Postgres(pool)) => Target::PgPool(pool),
         };
         On { target, statements: &db.statements }
     }
@@ -305,6 +326,7 @@ impl<'a> From<&'a mut Tx> for On<'a> {
         let target = match &mut tx.transaction {
             Transaction_::Sqlite(tx) => Target::Sqlite(tx),
             Transaction_::Postgres(tx) => Target::Postgres(tx),
+            Transaction_::Inline(tx) => Target::Inline(tx),
         };
         On { target, statements: &tx.statements }
     }
@@ -504,6 +526,8 @@ impl Statement {
             Target::PgPool(pool) => self.postgres().execute(pool).await?.rows_affected(),
             Target::Sqlite(conn) => self.sqlite().execute(conn).await?.rows_affected(),
             Target::Postgres(conn) => self.postgres().execute(conn).await?.rows_affected(),
+            Target::Writer(writer) => writer.execute(self.sql.as_str(), &self.args).await?,
+            Target::Inline(tx) => tx.execute(self.sql.as_str(), &self.args)?,
         })
     }
 
@@ -513,6 +537,10 @@ impl Statement {
             Target::PgPool(pool) => self.postgres().fetch_all(pool).await?.into_iter().map(Row::Postgres).collect(),
             Target::Sqlite(conn) => self.sqlite().fetch_all(conn).await?.into_iter().map(Row::Sqlite).collect(),
             Target::Postgres(conn) => self.postgres().fetch_all(conn).await?.into_iter().map(Row::Postgres).collect(),
+            Target::Writer(writer) => {
+                writer.fetch_all(self.sql.as_str(), &self.args).await?.into_iter().map(Row::Inline).collect()
+            }
+            Target::Inline(tx) => tx.fetch_all(self.sql.as_str(), &self.args)?.into_iter().map(Row::Inline).collect(),
         })
     }
 
@@ -522,6 +550,11 @@ impl Statement {
             Target::PgPool(pool) => self.postgres().fetch_optional(pool).await?.map(Row::Postgres),
             Target::Sqlite(conn) => self.sqlite().fetch_optional(conn).await?.map(Row::Sqlite),
             Target::Postgres(conn) => self.postgres().fetch_optional(conn).await?.map(Row::Postgres),
+            // A loader's reads are few and small: the first of all its rows.
+            Target::Writer(writer) => {
+                writer.fetch_all(self.sql.as_str(), &self.args).await?.into_iter().next().map(Row::Inline)
+            }
+            Target::Inline(tx) => tx.fetch_all(self.sql.as_str(), &self.args)?.into_iter().next().map(Row::Inline),
         })
     }
 
@@ -621,7 +654,8 @@ impl InlineIndex for usize {
 pub enum Row {
     Sqlite(SqliteRow),
     Postgres(PgRow),
-    /// Read on the calling thread from SQLite ([`Statement::fetch_optional_inline`]).
+    /// Read on the calling thread from SQLite ([`Statement::fetch_optional_inline`], or a loading
+    /// database's [`InlineWriter`]).
     Inline(InlineRow),
 }
 
