@@ -91,9 +91,9 @@ impl InlineReads {
         let taken = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
         let connection = match taken {
             Some(connection) => connection,
-            None => self.open().map_err(read_error)?,
+            None => self.open().map_err(store_error)?,
         };
-        let row = first_row(&connection, sql, args).map_err(read_error)?;
+        let row = first_row(&connection, sql, args).map_err(store_error)?;
         let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if idle.len() < KEEP_IDLE {
             idle.push(connection);
@@ -104,9 +104,23 @@ impl InlineReads {
 
 /// The one connection of a database being loaded ([`crate::store::sqlite::Loading`]), which runs
 /// every statement of the load on the calling thread: in its transactions ([`InlineTx`]) and
-/// outside them. Whoever holds it has the database to itself; another statement waits for it.
+/// outside them. Whoever holds it has the database to itself; another statement waits for it, up
+/// to [`WAIT_FOR_CONNECTION`]. So code that holds a transaction must run its statements in it:
+/// one run on the database meanwhile, in the same task, fails after that wait (as it did on the
+/// one-connection pool this replaced).
 pub struct InlineWriter {
     connection: Arc<tokio::sync::Mutex<Option<Connection>>>,
+}
+
+/// How long a statement waits for the loading connection: sqlx's default wait for a pool's
+/// connection.
+const WAIT_FOR_CONNECTION: Duration = Duration::from_secs(30);
+
+/// The loading connection, held; `None` once closed.
+type Held = tokio::sync::OwnedMutexGuard<Option<Connection>>;
+
+fn open_connection(held: &Held) -> Result<&Connection, sqlx::Error> {
+    held.as_ref().ok_or(sqlx::Error::PoolClosed)
 }
 
 impl std::fmt::Debug for InlineWriter {
@@ -120,31 +134,29 @@ impl InlineWriter {
         Self { connection: Arc::new(tokio::sync::Mutex::new(Some(connection))) }
     }
 
-    async fn take(&self) -> Result<tokio::sync::OwnedMutexGuard<Option<Connection>>, sqlx::Error> {
-        let guard = Arc::clone(&self.connection).lock_owned().await;
-        if guard.is_none() {
-            return Err(sqlx::Error::PoolClosed);
-        }
-        Ok(guard)
+    async fn hold(&self) -> Result<Held, sqlx::Error> {
+        tokio::time::timeout(WAIT_FOR_CONNECTION, Arc::clone(&self.connection).lock_owned())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)
     }
 
     /// Runs one statement outside a transaction; the rows it changed.
     pub async fn execute(&self, sql: &str, args: &[Arg]) -> Result<u64, sqlx::Error> {
-        let guard = self.take().await?;
-        execute(guard.as_ref().ok_or(sqlx::Error::PoolClosed)?, sql, args)
+        let held = self.hold().await?;
+        execute(open_connection(&held)?, sql, args)
     }
 
     /// Runs one statement outside a transaction; every row it returned.
     pub async fn fetch_all(&self, sql: &str, args: &[Arg]) -> Result<Vec<InlineRow>, sqlx::Error> {
-        let guard = self.take().await?;
-        fetch_all(guard.as_ref().ok_or(sqlx::Error::PoolClosed)?, sql, args)
+        let held = self.hold().await?;
+        query(open_connection(&held)?, sql, args, usize::MAX).map_err(database_error)
     }
 
     /// Opens a transaction that takes the write lock at once (as the pool's `BEGIN IMMEDIATE`).
     pub async fn begin(&self) -> Result<InlineTx, sqlx::Error> {
-        let guard = self.take().await?;
-        guard.as_ref().ok_or(sqlx::Error::PoolClosed)?.execute_batch("BEGIN IMMEDIATE").map_err(database_error)?;
-        Ok(InlineTx { guard, open: true })
+        let held = self.hold().await?;
+        open_connection(&held)?.execute_batch("BEGIN IMMEDIATE").map_err(database_error)?;
+        Ok(InlineTx { held, open: true })
     }
 
     /// Closes the connection once its statements are done; statements after this fail.
@@ -157,28 +169,26 @@ impl InlineWriter {
     }
 }
 
-/// A transaction on an [`InlineWriter`]'s connection, which it holds until it ends; rolled back
-/// when dropped without [`InlineTx::commit`].
+/// A transaction on an [`InlineWriter`]'s connection, which it holds until it ends. Dropped
+/// without [`InlineTx::commit`], it is rolled back, as far as the connection's journal allows: a
+/// load runs without one (`journal_mode = OFF`), so pages already written stay, and a failed load
+/// is thrown away whole instead.
 pub struct InlineTx {
-    guard: tokio::sync::OwnedMutexGuard<Option<Connection>>,
+    held: Held,
     open: bool,
 }
 
 impl InlineTx {
-    fn connection(&self) -> Result<&Connection, sqlx::Error> {
-        self.guard.as_ref().ok_or(sqlx::Error::PoolClosed)
-    }
-
     pub fn execute(&mut self, sql: &str, args: &[Arg]) -> Result<u64, sqlx::Error> {
-        execute(self.connection()?, sql, args)
+        execute(open_connection(&self.held)?, sql, args)
     }
 
     pub fn fetch_all(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<InlineRow>, sqlx::Error> {
-        fetch_all(self.connection()?, sql, args)
+        query(open_connection(&self.held)?, sql, args, usize::MAX).map_err(database_error)
     }
 
     pub fn commit(mut self) -> Result<(), sqlx::Error> {
-        self.connection()?.execute_batch("COMMIT").map_err(database_error)?;
+        open_connection(&self.held)?.execute_batch("COMMIT").map_err(database_error)?;
         self.open = false;
         Ok(())
     }
@@ -187,7 +197,7 @@ impl InlineTx {
 impl Drop for InlineTx {
     fn drop(&mut self) {
         if self.open {
-            if let Some(connection) = self.guard.as_ref() {
+            if let Some(connection) = self.held.as_ref() {
                 if let Err(e) = connection.execute_batch("ROLLBACK") {
                     tracing::warn!("could not roll back a loading transaction: {e}");
                 }
@@ -206,27 +216,22 @@ fn execute(connection: &Connection, sql: &str, args: &[Arg]) -> Result<u64, sqlx
     Ok(connection.changes())
 }
 
-fn fetch_all(connection: &Connection, sql: &str, args: &[Arg]) -> Result<Vec<InlineRow>, sqlx::Error> {
-    let mut statement = connection.prepare_cached(sql).map_err(database_error)?;
-    bind_all(&mut statement, args).map_err(database_error)?;
+/// The first `most` rows of a statement.
+fn query(connection: &Connection, sql: &str, args: &[Arg], most: usize) -> rusqlite::Result<Vec<InlineRow>> {
+    let mut statement = connection.prepare_cached(sql)?;
+    bind_all(&mut statement, args)?;
     let columns: Arc<[String]> = statement.column_names().into_iter().map(str::to_owned).collect();
     let mut rows = statement.raw_query();
     let mut all = Vec::new();
-    while let Some(row) = rows.next().map_err(database_error)? {
-        all.push(row_of(row, &columns).map_err(database_error)?);
+    while all.len() < most {
+        let Some(row) = rows.next()? else { break };
+        all.push(row_of(row, &columns)?);
     }
     Ok(all)
 }
 
 fn first_row(connection: &Connection, sql: &str, args: &[Arg]) -> rusqlite::Result<Option<InlineRow>> {
-    let mut statement = connection.prepare_cached(sql)?;
-    bind_all(&mut statement, args)?;
-    let columns: Arc<[String]> = statement.column_names().into_iter().map(str::to_owned).collect();
-    let mut rows = statement.raw_query();
-    let Some(row) = rows.next()? else {
-        return Ok(None);
-    };
-    Ok(Some(row_of(row, &columns)?))
+    Ok(query(connection, sql, args, 1)?.pop())
 }
 
 /// Binds `args` to `statement`'s parameters, found as sqlx's SQLite driver finds them, so a
@@ -274,10 +279,10 @@ fn row_of(row: &rusqlite::Row<'_>, columns: &Arc<[String]>) -> rusqlite::Result<
     Ok(InlineRow { columns: Arc::clone(columns), values })
 }
 
-/// A read that failed, as the same failure through sqlx would be ([`database_error`]), so that
-/// `StoreError::from` sorts it the same way (a full or failing disk is `StorageFull`, anything
-/// else an error of the store) and the site answers alike.
-fn read_error(error: rusqlite::Error) -> StoreError {
+/// A statement that failed, as the same failure through sqlx would be ([`database_error`]), so
+/// that `StoreError::from` sorts it the same way (a full or failing disk is `StorageFull`,
+/// anything else an error of the store) and the site answers alike.
+pub(super) fn store_error(error: rusqlite::Error) -> StoreError {
     StoreError::from(database_error(error))
 }
 

@@ -1,7 +1,9 @@
 //! One SQL text for both databases. A [`Statement`] holds a query written once, with PostgreSQL's
 //! numbered placeholders (`$1`, `$2`…, which sqlx's SQLite driver reads the same way), and its
 //! arguments in a backend-neutral form; it is turned into the native sqlx query of whichever
-//! database it runs on. Rows come back as [`Row`] and are read by column name.
+//! database it runs on, or, on SQLite, run through rusqlite on the calling thread where the
+//! [`Db`] says so (the long tail's page read, a database being loaded: `store::inline`). Rows
+//! come back as [`Row`] and are read by column name.
 //!
 //! The backend is chosen at run time ([`Db`]), so the rest of the store is written once; the few
 //! places where the databases really differ ask [`Db::dialect`] / [`Tx::dialect`].
@@ -195,7 +197,9 @@ impl Db {
         Self { pool, statements: Arc::default(), inline: None, writer: None }
     }
 
-    /// Runs every statement, in transactions and outside them, on `writer` instead of the pool.
+    /// Runs every statement, in transactions and outside them, on `writer` instead of the pool
+    /// (one connection: a statement run on the `Db` while the same task holds a transaction
+    /// waits for it, and fails after [`InlineWriter`]'s wait).
     pub fn with_inline_writer(self, writer: InlineWriter) -> Self {
         Self { writer: Some(Arc::new(writer)), ..self }
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use sqlx::Connection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteLockingMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::inline::{InlineReads, InlineWriter};
+use super::inline::{InlineReads, InlineWriter, store_error};
 use super::sql::{Db, Pool, sql, sql_built};
 use super::{SqlStore, Store, StoreError, StoreResult};
 
@@ -115,11 +115,10 @@ impl Loading {
             sql_built(format!("DROP INDEX \"{name}\"")).execute(&loading.db).await?;
             loading.indexes.push(row.text("sql")?);
         }
-        // The load itself runs on one connection of its own, with the same settings, on the
-        // calling thread (`InlineWriter`).
+        // The load itself runs on one connection of its own, on the calling thread
+        // (`InlineWriter`; its settings in `loading_connection`).
         pool.close().await;
-        let writer = loading_connection(&loading.path)
-            .map_err(|e| StoreError::WriteFailed(format!("{}: {e}", loading.path.display())))?;
+        let writer = loading_connection(&loading.path).map_err(store_error)?;
         loading.db = Db::new(Pool::Sqlite(pool)).with_inline_writer(InlineWriter::new(writer));
         Ok(Some(loading))
     }
@@ -165,10 +164,11 @@ impl Drop for Loading {
 }
 
 /// The connection that loads a new database, with the settings [`Loading::start`] gives its pool
-/// but one: foreign keys are not checked row by row. Each checked row costs SQLite a look-up in
-/// the table it points at (two for a related story), which took a quarter of a 100k-article load;
-/// the rows a load writes point only at ids the same load returned, and the generator's test
-/// runs `PRAGMA foreign_key_check` on what it made.
+/// but one: foreign keys are not checked row by row (nor do deletes cascade). Each checked row
+/// costs SQLite a look-up in the table it points at (two for a related story), which took a
+/// quarter of a 100k-article load. The generator's rows point only at ids the same load returned,
+/// and its test runs `PRAGMA foreign_key_check` on what it made; whatever else fills a
+/// [`Loading`] store must give the same guarantee.
 fn loading_connection(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
     let connection = rusqlite::Connection::open(path)?;
     connection.execute_batch(
