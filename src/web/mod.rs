@@ -299,6 +299,11 @@ pub fn router(state: AppState) -> Router {
 #[derive(Clone)]
 struct HeadAsGet;
 
+/// Marks a request that came as HEAD and reaches the handlers as GET ([`HeadAsGet`]), for a
+/// handler whose GET does something a HEAD must not (the view pixel counts a view).
+#[derive(Clone, Copy, Debug)]
+pub struct AskedWithHead;
+
 impl around::Wrap for HeadAsGet {
     type Carried = bool;
 
@@ -306,6 +311,7 @@ impl around::Wrap for HeadAsGet {
         let head = request.method() == axum::http::Method::HEAD;
         if head {
             *request.method_mut() = axum::http::Method::GET;
+            request.extensions_mut().insert(AskedWithHead);
         }
         around::Before::Pass(request, head)
     }

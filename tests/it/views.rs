@@ -116,6 +116,31 @@ async fn the_noscript_pixel_counts_too() {
 }
 
 #[tokio::test]
+async fn asking_whether_the_pixel_is_there_counts_no_view() {
+    let app = TestApp::spawn().await;
+    let url = beacon_of(&app, REFERENCE_PATH).await;
+    let head = |uri: String| {
+        axum::http::Request::builder()
+            .method(axum::http::Method::HEAD)
+            .uri(uri)
+            .header(header::USER_AGENT, crate::helpers::BROWSER)
+            .extension(axum::extract::ConnectInfo(std::net::SocketAddr::from(([192, 0, 2, 5], 40000))))
+            .body(axum::body::Body::empty())
+            .expect("request")
+    };
+    let response = app.send(head(format!("{url}/pixel.gif"))).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.header(header::CONTENT_TYPE).as_deref(), Some("image/gif"));
+    assert_eq!(app.state.views.pending_total(), 0, "a HEAD is not a reader seeing the page");
+    let forged = url.rsplit_once('/').map(|(base, _)| format!("{base}/0000000000000000/pixel.gif")).expect("url");
+    assert_eq!(app.send(head(forged)).await.status, StatusCode::NOT_FOUND);
+    // The same reader's GET still counts.
+    let response = app.get(&format!("{url}/pixel.gif")).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(app.state.views.pending_total(), 1);
+}
+
+#[tokio::test]
 async fn views_do_not_invalidate_cached_pages() {
     let app = TestApp::spawn().await;
     let first = app.get(REFERENCE_PATH).await;

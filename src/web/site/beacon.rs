@@ -6,21 +6,25 @@
 //! way to count, so it has no rule of its own. Both also refuse what a browser marks as sent from
 //! another site or typed in (`Sec-Fetch-Site`): a real beacon always comes from our own page.
 
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::Serialize;
 
 use crate::domain::ArticleId;
 use crate::views::ViewOutcome;
-use crate::web::AppState;
 use crate::web::client::Client;
 use crate::web::error::SiteError;
+use crate::web::{AppState, AskedWithHead};
 
 /// The signature that makes a beacon URL valid for one article.
 pub fn signature(key: &[u8; 32], id: ArticleId) -> String {
     blake3::keyed_hash(key, &id.0.to_le_bytes()).to_hex()[..16].to_owned()
+}
+
+fn signature_for(state: &AppState, id: ArticleId) -> String {
+    signature(&state.beacon_key, id)
 }
 
 pub fn beacon_path(key: &[u8; 32], id: ArticleId) -> String {
@@ -50,7 +54,7 @@ fn count(
     client: &Client,
     headers: &HeaderMap,
 ) -> Result<Counted, SiteError> {
-    if signature(&state.beacon_key, id) != signature_given {
+    if signature_for(state, id) != signature_given {
         return Err(SiteError::NotFound);
     }
     let counted = sent_by_our_page(headers)
@@ -80,12 +84,22 @@ const PIXEL: &[u8] = &[
     0x02, 0x44, 0x01, 0x00, 0x3b,
 ];
 
+/// The `<noscript>` pixel. A `HEAD` (which reaches this `GET` handler, see `web::AskedWithHead`)
+/// is answered alike but counts nothing: a browser showing the image sends a `GET`, and a `HEAD`
+/// comes from link checkers and prefetchers asking whether the image is there.
 pub async fn pixel(
     State(state): State<AppState>,
     Path((id, signature)): Path<(ArticleId, String)>,
+    head: Option<Extension<AskedWithHead>>,
     client: Client,
     headers: HeaderMap,
 ) -> Result<Response, SiteError> {
-    count(&state, id, &signature, &client, &headers)?;
+    if head.is_some() {
+        if signature_for(&state, id) != signature {
+            return Err(SiteError::NotFound);
+        }
+    } else {
+        count(&state, id, &signature, &client, &headers)?;
+    }
     Ok(no_store(([(header::CONTENT_TYPE, "image/gif")], PIXEL).into_response()))
 }
