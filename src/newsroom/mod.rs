@@ -1,7 +1,8 @@
-//! The newsroom's rules without HTTP: the article, curation, media, moderation and people use cases, the
-//! editorial workflow, the pre-publish checklist, the scheduler, newsroom-edited site settings and
-//! the audit trail.
+//! The newsroom's rules without HTTP: the article, curation, media, moderation, people and
+//! own-account use cases, the editorial workflow, the pre-publish checklist, the scheduler,
+//! newsroom-edited site settings and the audit trail.
 
+pub mod account;
 pub mod articles;
 pub mod checklist;
 pub mod curation;
@@ -10,4 +11,5 @@ pub mod moderation;
 pub mod people;
 pub mod profile;
 pub mod scheduler;
+pub mod sign_in;
 pub mod workflow;

@@ -867,3 +867,119 @@ async fn people_are_managed_by_administrators_with_messages_by_field_and_one_lin
     let newest = (newest.action.as_str(), newest.target_id, newest.detail.as_str());
     assert_eq!(newest, ("tag_renamed", Some(tag.0), "Energy policy"));
 }
+
+#[tokio::test]
+async fn a_member_changes_their_own_account_only_with_their_password_and_one_line_each() {
+    use broadsheet::auth::{PasswordHashing, password::hash_password, totp};
+    use broadsheet::newsroom::account::{self, AccountError, Ended, Me};
+    use broadsheet::store::newsroom::SessionRecord;
+    let desk = desk().await;
+    let store = desk.store.as_ref();
+    let passwords = PasswordHashing::with_slots(1, std::time::Duration::from_secs(30));
+    const PASSWORD: &str = "an old and long password";
+    let nia = store
+        .insert_user(
+            NewUser {
+                email: "nia@news.test".into(),
+                name: "Nia".into(),
+                role: Role::Author,
+                password_hash: Some(hash_password(PASSWORD).expect("hash")),
+                created_at: now(),
+            },
+            &line("user_added"),
+        )
+        .await
+        .expect("user");
+    desk.member("ola@news.test", Role::Author).await;
+    let signed_in = now() - chrono::Duration::hours(2);
+    let session = |hash: &str, user| SessionRecord {
+        token_hash: hash.into(),
+        user_id: user,
+        csrf_token: "csrf".into(),
+        pending_totp: false,
+        created_at: signed_in,
+        last_seen_at: signed_in,
+        reauth_at: signed_in,
+        ip: "192.0.2.1".into(),
+        user_agent: "test".into(),
+    };
+    for hash in ["laptop", "phone"] {
+        store.insert_session(&session(hash, nia.id), &line("signed_in")).await.expect("session");
+    }
+    let ola = store.credentials_by_email("ola@news.test").await.expect("read").expect("ola").user;
+    store.insert_session(&session("olas", ola.id), &line("signed_in")).await.expect("session");
+    let me = Me { user_id: nia.id, session: "laptop" };
+    let lines = || async { desk.store.audit_entries(100, 0).await.expect("audit").into_iter().map(|e| e.action) };
+    let written = || async { lines().await.filter(|a| a != "user_added" && a != "signed_in").collect::<Vec<_>>() };
+
+    // Refused: nothing is written, the refusal says why.
+    let wrong = account::change_password(
+        store,
+        &passwords,
+        me,
+        "a guess".into(),
+        "a new long password",
+        "a new long password",
+        now(),
+    )
+    .await;
+    assert!(matches!(wrong, Err(AccountError::WrongPassword)), "{wrong:?}");
+    let differ =
+        account::change_password(store, &passwords, me, PASSWORD.into(), "a new long password", "another", now()).await;
+    assert!(matches!(&differ, Err(AccountError::Refused(m)) if m.contains("not the same")), "{differ:?}");
+    let short = account::change_password(store, &passwords, me, PASSWORD.into(), "short", "short", now()).await;
+    assert!(matches!(short, Err(AccountError::Refused(_))), "{short:?}");
+    let taken = account::change_email(store, &passwords, me, PASSWORD.into(), "ola@news.test", now()).await;
+    assert!(matches!(&taken, Err(AccountError::Refused(m)) if m.contains("Another account")), "{taken:?}");
+    let unusable = account::change_email(store, &passwords, me, PASSWORD.into(), "not an address", now()).await;
+    assert!(matches!(unusable, Err(AccountError::Refused(_))), "{unusable:?}");
+    assert!(matches!(account::end_session(store, me, "olas", now()).await, Err(AccountError::NotFound)));
+    let secret = totp::new_secret().expect("secret");
+    assert!(matches!(account::enable_totp(store, me, &secret, "000000", now()).await, Err(AccountError::CodeMismatch)));
+    assert!(written().await.is_empty(), "{:?}", written().await);
+    assert_eq!(store.sessions_of(ola.id).await.expect("sessions").len(), 1, "Ola's session was not Nia's to end");
+
+    // A right password is remembered on the session as a re-authentication.
+    account::change_email(store, &passwords, me, PASSWORD.into(), "nia.new@news.test", now()).await.expect("email");
+    let laptop = store.session("laptop").await.expect("read").expect("session");
+    assert_eq!(laptop.reauth_at, now());
+
+    // The new password ends the member's other sessions, in the same write.
+    account::change_password(
+        store,
+        &passwords,
+        me,
+        PASSWORD.into(),
+        "a new long password",
+        "a new long password",
+        now(),
+    )
+    .await
+    .expect("password");
+    let left: Vec<String> =
+        store.sessions_of(nia.id).await.expect("sessions").into_iter().map(|s| s.token_hash).collect();
+    assert_eq!(left, ["laptop"]);
+    let old = account::disable_totp(store, &passwords, me, PASSWORD.into(), now()).await;
+    assert!(matches!(old, Err(AccountError::WrongPassword)), "the old password no longer works");
+
+    let codes =
+        account::enable_totp(store, me, &secret, &totp::code_at(&secret, now().timestamp()), now()).await.expect("on");
+    assert_eq!(codes.len(), 10);
+    assert!(store.credentials_by_id(nia.id).await.expect("read").expect("nia").totp_secret.is_some());
+    account::disable_totp(store, &passwords, me, "a new long password".into(), now()).await.expect("off");
+    assert!(store.credentials_by_id(nia.id).await.expect("read").expect("nia").totp_secret.is_none());
+
+    store.insert_session(&session("tablet", nia.id), &line("signed_in")).await.expect("session");
+    assert_eq!(account::end_session(store, me, "tablet", now()).await.expect("ended"), Ended::Another);
+    assert_eq!(account::end_session(store, me, "laptop", now()).await.expect("ended"), Ended::ThisOne);
+    assert!(store.sessions_of(nia.id).await.expect("sessions").is_empty());
+
+    // One line per change, newest first, each by Nia about Nia.
+    assert_eq!(
+        written().await,
+        ["session_revoked", "session_revoked", "totp_disabled", "totp_enabled", "password_changed", "email_changed"]
+    );
+    let entries = store.audit_entries(100, 0).await.expect("audit");
+    let own: Vec<_> = entries.iter().filter(|e| e.action != "user_added" && e.action != "signed_in").collect();
+    assert!(own.iter().all(|e| e.user_name.as_deref() == Some("Nia") && e.target_id == Some(nia.id.0)), "{own:?}");
+}

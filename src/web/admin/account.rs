@@ -1,5 +1,6 @@
-//! A member's own account: sessions (see and end them), password, email and two-step sign-in.
-//! Changing the password or email asks for the current password again.
+//! A member's own account: sessions (see and end them), password, email and two-step sign-in, as
+//! pages over the use cases in `newsroom::account` (which ask for the current password again where
+//! a change could hand the account to someone else).
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -7,12 +8,11 @@ use axum::response::Response;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use super::login::{hash_in_background, password_is_right};
+use super::login::hashing_error;
 use super::session::{Member, Submitted};
-use super::{AdminChrome, AdminError, audit_line, notice_text, page, page_with_status, see_other};
-use crate::auth::password::NewPassword;
-use crate::auth::{recovery, totp};
-use crate::domain::Email;
+use super::{AdminChrome, AdminError, notice_text, page, page_with_status, see_other};
+use crate::auth::totp;
+use crate::newsroom::account::{self, AccountError, Ended, Me};
 use crate::store::newsroom::SessionRecord;
 use crate::web::AppState;
 
@@ -97,78 +97,89 @@ async fn refuse(state: &AppState, member: &Member, message: &str) -> Result<Resp
     page_with_status(state, StatusCode::UNPROCESSABLE_ENTITY, "admin/account.html", &context)
 }
 
-/// Re-authentication: the current password, checked off the async workers.
-async fn password_matches(state: &AppState, member: &Member, password: String) -> Result<bool, AdminError> {
-    let credentials = state.store.credentials_by_id(member.user.id).await?.ok_or(AdminError::NotFound)?;
-    let ok = password_is_right(state, password, credentials.password_hash).await?;
-    if ok {
-        state.store.set_session_reauth(&member.session.token_hash, state.clock.now()).await?;
+fn me(member: &Member) -> Me<'_> {
+    Me { user_id: member.user.id, session: &member.session.token_hash }
+}
+
+/// The account page again with the member's mistake, or the error page for anything else.
+async fn answer(
+    state: &AppState,
+    member: &Member,
+    done: Result<(), AccountError>,
+    notice: &str,
+) -> Result<Response, AdminError> {
+    match done {
+        Ok(()) => Ok(see_other("/admin/account", notice)),
+        Err(e @ (AccountError::WrongPassword | AccountError::Refused(_))) => {
+            refuse(state, member, &e.to_string()).await
+        }
+        Err(e) => Err(e.into()),
     }
-    Ok(ok)
+}
+
+impl From<AccountError> for AdminError {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::WrongPassword | AccountError::Refused(_) | AccountError::CodeMismatch => {
+                Self::BadRequest(error.to_string())
+            }
+            AccountError::NotFound => Self::NotFound,
+            AccountError::Hashing(e) => hashing_error(e),
+            AccountError::Store(e) => Self::Store(e),
+            AccountError::Internal(message) => Self::Internal(message),
+        }
+    }
 }
 
 pub async fn change_password(
     State(state): State<AppState>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
-    if !password_matches(&state, &member, form.text("current_password")).await? {
-        return refuse(&state, &member, "Your current password was not right; nothing was changed.").await;
-    }
-    let new = form.text("new_password");
-    if new != form.text("confirm_password") {
-        return refuse(&state, &member, "The two new passwords are not the same.").await;
-    }
-    let new = match NewPassword::parse(&new) {
-        Ok(p) => p,
-        Err(e) => return refuse(&state, &member, &e.to_string()).await,
-    };
-    let hash = hash_in_background(&state, new).await?;
-    // The new password is the only way in: other sessions end, and an unused set-password link
-    // (one that leaked, say) stops working, in the same write.
-    let line = audit_line(&state, Some(&member), "password_changed", "user", Some(member.user.id.0), String::new());
-    let keep = Some(member.session.token_hash.as_str());
-    state.store.change_password(member.user.id, &hash, keep, state.clock.now(), &line).await?;
-    Ok(see_other("/admin/account", "password"))
+    let (new, confirm) = (form.text("new_password"), form.text("confirm_password"));
+    let done = account::change_password(
+        state.store.as_ref(),
+        &state.passwords,
+        me(&member),
+        form.text("current_password"),
+        &new,
+        &confirm,
+        state.clock.now(),
+    )
+    .await;
+    answer(&state, &member, done, "password").await
 }
 
 pub async fn change_email(
     State(state): State<AppState>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
-    if !password_matches(&state, &member, form.text("current_password")).await? {
-        return refuse(&state, &member, "Your current password was not right; nothing was changed.").await;
-    }
-    let email = match Email::parse(&form.text("email")) {
-        Ok(e) => e,
-        Err(e) => return refuse(&state, &member, &format!("That email address is not usable: {e}.")).await,
-    };
-    let line =
-        audit_line(&state, Some(&member), "email_changed", "user", Some(member.user.id.0), email.as_str().to_owned());
-    match state.store.set_user_email(member.user.id, email.as_str(), &line).await {
-        Ok(()) => {}
-        Err(crate::store::StoreError::Conflict(_)) => {
-            return refuse(&state, &member, "Another account already uses that email address.").await;
-        }
-        Err(e) => return Err(e.into()),
-    }
-    Ok(see_other("/admin/account", "email"))
+    let done = account::change_email(
+        state.store.as_ref(),
+        &state.passwords,
+        me(&member),
+        form.text("current_password"),
+        &form.text("email"),
+        state.clock.now(),
+    )
+    .await;
+    answer(&state, &member, done, "email").await
 }
 
 pub async fn revoke_session(
     State(state): State<AppState>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
-    let target = form.text("session");
-    let own = state.store.sessions_of(member.user.id).await?;
-    if !own.iter().any(|s| s.token_hash == target) {
-        return Err(AdminError::NotFound);
+    match account::end_session(state.store.as_ref(), me(&member), &form.text("session"), state.clock.now()).await? {
+        Ended::ThisOne => Ok(see_other("/admin/login", "signed-out")),
+        Ended::Another => Ok(see_other("/admin/account", "revoked")),
     }
-    let line = audit_line(&state, Some(&member), "session_revoked", "user", Some(member.user.id.0), String::new());
-    state.store.end_session(&target, &line).await?;
-    if target == member.session.token_hash {
-        return Ok(see_other("/admin/login", "signed-out"));
+}
+
+fn totp_setup(state: &AppState, member: &Member, secret: &[u8]) -> TotpSetup {
+    TotpSetup {
+        secret: totp::secret_base32(secret),
+        uri: totp::otpauth_uri(&state.profile().name, &member.user.email, secret),
     }
-    Ok(see_other("/admin/account", "revoked"))
 }
 
 /// Two-step sign-in: `start` shows a new secret, `confirm` turns it on once a code from the app
@@ -180,10 +191,7 @@ pub async fn totp(
     match form.text("action").as_str() {
         "start" => {
             let secret = totp::new_secret().map_err(|e| AdminError::Internal(e.to_string()))?;
-            let setup = TotpSetup {
-                secret: totp::secret_base32(&secret),
-                uri: totp::otpauth_uri(&state.profile().name, &member.user.email, &secret),
-            };
+            let setup = totp_setup(&state, &member, &secret);
             let context = account_page(&state, &member, None, None, Some(setup), Vec::new()).await?;
             page(&state, "admin/account.html", &context)
         }
@@ -191,38 +199,39 @@ pub async fn totp(
             let secret = data_encoding::BASE32_NOPAD
                 .decode(form.text("secret").as_bytes())
                 .map_err(|_| AdminError::BadRequest("The setup key was damaged; start again.".into()))?;
-            let now = state.clock.now().timestamp();
-            let Some(step) = totp::verify(&secret, &form.text("code"), now, None) else {
-                let setup = TotpSetup {
-                    secret: totp::secret_base32(&secret),
-                    uri: totp::otpauth_uri(&state.profile().name, &member.user.email, &secret),
-                };
-                let context = account_page(
-                    &state,
-                    &member,
-                    Some("That code did not match. Check the time on your phone and try the current code.".into()),
-                    None,
-                    Some(setup),
-                    Vec::new(),
-                )
-                .await?;
-                return page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, "admin/account.html", &context);
-            };
-            let codes = recovery::new_recovery_codes().map_err(|e| AdminError::Internal(e.to_string()))?;
-            let hashes: Vec<String> = codes.iter().map(|c| recovery::recovery_hash(c)).collect();
-            let line = audit_line(&state, Some(&member), "totp_enabled", "user", Some(member.user.id.0), String::new());
-            state.store.set_totp(member.user.id, Some((&secret, step)), &hashes, &line).await?;
-            let context = account_page(&state, &member, None, notice_text(Some("totp-on")), None, codes).await?;
-            page(&state, "admin/account.html", &context)
+            match account::enable_totp(
+                state.store.as_ref(),
+                me(&member),
+                &secret,
+                &form.text("code"),
+                state.clock.now(),
+            )
+            .await
+            {
+                Ok(codes) => {
+                    let context =
+                        account_page(&state, &member, None, notice_text(Some("totp-on")), None, codes).await?;
+                    page(&state, "admin/account.html", &context)
+                }
+                Err(e @ AccountError::CodeMismatch) => {
+                    let setup = totp_setup(&state, &member, &secret);
+                    let context =
+                        account_page(&state, &member, Some(e.to_string()), None, Some(setup), Vec::new()).await?;
+                    page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, "admin/account.html", &context)
+                }
+                Err(e) => Err(e.into()),
+            }
         }
         "disable" => {
-            if !password_matches(&state, &member, form.text("current_password")).await? {
-                return refuse(&state, &member, "Your current password was not right; nothing was changed.").await;
-            }
-            let line =
-                audit_line(&state, Some(&member), "totp_disabled", "user", Some(member.user.id.0), String::new());
-            state.store.set_totp(member.user.id, None, &[], &line).await?;
-            Ok(see_other("/admin/account", "totp-off"))
+            let done = account::disable_totp(
+                state.store.as_ref(),
+                &state.passwords,
+                me(&member),
+                form.text("current_password"),
+                state.clock.now(),
+            )
+            .await;
+            answer(&state, &member, done, "totp-off").await
         }
         _ => Err(AdminError::BadRequest("Unknown action.".into())),
     }

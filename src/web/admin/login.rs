@@ -1,21 +1,19 @@
 //! Signing in and out, the second step for two-factor accounts, and one-time set-password links.
-//! Failed sign-ins are counted per address and per account in the store, so the limit holds on
-//! every node; unknown accounts and wrong passwords get the same answer in the same time.
+//! The password step and its limits are `newsroom::sign_in`.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::session::{LOGIN_COOKIE, Member, PublicForm, SESSION_COOKIE, Submitted, cookie, set_cookie};
 use super::{AdminChrome, AdminError, audit_line, notice_text, page, page_with_status, safe_next, see_other};
 use crate::auth::HashingError;
 use crate::auth::password::NewPassword;
-use crate::auth::recovery::recovery_hash;
 use crate::auth::token::{new_token, token_hash};
-use crate::auth::totp;
-use crate::store::newsroom::{Credentials, FailureScope, SessionRecord};
+use crate::newsroom::sign_in::{self, SignInError, SignInLimits};
+use crate::store::newsroom::SessionRecord;
 use crate::web::AppState;
 use crate::web::client::Client;
 
@@ -63,59 +61,11 @@ const BUSY: &str = "Many sign-ins are being checked at this moment, so yours was
 /// What a "busy" answer asks the browser to wait, in seconds.
 const BUSY_RETRY_SECS: u32 = 2;
 
-fn hashing_error(e: HashingError) -> AdminError {
+pub(super) fn hashing_error(e: HashingError) -> AdminError {
     match e {
         HashingError::Busy => AdminError::Busy { retry_after_secs: BUSY_RETRY_SECS },
         HashingError::Failed(e) => AdminError::Internal(e.to_string()),
     }
-}
-
-/// The password step of a sign-in: the account if `password` is right, `None` if not. The attempt
-/// is counted against the address and the account before anything is checked (one atomic step
-/// each in the store), so parallel guesses cannot all slip under the limits; a right password, or a
-/// check that never ran because the server was busy, takes its counts back.
-async fn check_password(
-    state: &AppState,
-    email: &str,
-    password: String,
-    ip: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<Credentials>, AdminError> {
-    let limits = &state.settings.newsroom;
-    let since = now - Duration::minutes(limits.login_window_minutes);
-    let too_many = AdminError::TooManyAttempts { retry_after_secs: limits.login_window_minutes * 60 };
-    if !state.store.reserve_login_attempt(FailureScope::Ip, ip, limits.login_failures_per_ip, since, now).await? {
-        return Err(too_many);
-    }
-    if !state
-        .store
-        .reserve_login_attempt(FailureScope::Account, email, limits.login_failures_per_account, since, now)
-        .await?
-    {
-        // Refused by the account's limit, not the address's: this one does not count against the address.
-        state.store.release_login_attempt(FailureScope::Ip, ip, now).await?;
-        return Err(too_many);
-    }
-    let credentials = state.store.credentials_by_email(email).await?;
-    let checked = match credentials.as_ref().filter(|c| !c.user.disabled).and_then(|c| c.password_hash.clone()) {
-        Some(hash) => state.passwords.verify(password, hash).await,
-        // No account, or none that can sign in: the same work, so the answer takes as long.
-        None => state.passwords.burn().await.map(|()| false),
-    };
-    let verified = match checked {
-        Ok(verified) => verified,
-        Err(e) => {
-            state.store.release_login_attempt(FailureScope::Ip, ip, now).await?;
-            state.store.release_login_attempt(FailureScope::Account, email, now).await?;
-            return Err(hashing_error(e));
-        }
-    };
-    if !verified {
-        return Ok(None);
-    }
-    state.store.release_login_attempt(FailureScope::Ip, ip, now).await?;
-    state.store.clear_login_failures(FailureScope::Account, email).await?;
-    Ok(credentials)
 }
 
 pub async fn submit(
@@ -140,18 +90,31 @@ pub async fn submit(
         };
         page_with_status(&state, status, "admin/login.html", &context)
     };
-    let credentials = match check_password(&state, &email, form.text("password"), &ip, now).await {
+    let limits = SignInLimits::from(&state.settings.newsroom);
+    let checked = sign_in::check_password(
+        state.store.as_ref(),
+        &state.passwords,
+        limits,
+        &email,
+        form.text("password"),
+        &ip,
+        now,
+    )
+    .await;
+    let credentials = match checked {
         Ok(Some(credentials)) => credentials,
         Ok(None) => {
             tracing::info!(%ip, "failed sign-in");
             return login_page(StatusCode::UNAUTHORIZED, REFUSED);
         }
-        Err(AdminError::Busy { retry_after_secs }) => {
+        Err(SignInError::Hashing(HashingError::Busy)) => {
             let mut response = login_page(StatusCode::SERVICE_UNAVAILABLE, BUSY)?;
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(BUSY_RETRY_SECS));
             return Ok(response);
         }
-        Err(e) => return Err(e),
+        Err(SignInError::Hashing(e)) => return Err(hashing_error(e)),
+        Err(SignInError::TooMany { retry_after_secs }) => return Err(AdminError::TooManyAttempts { retry_after_secs }),
+        Err(SignInError::Store(e)) => return Err(e.into()),
     };
 
     // A new token at every sign-in, so a token planted before sign-in is worthless after it.
@@ -243,31 +206,23 @@ pub async fn totp_submit(
     if !super::session::same_secret(form.get("_csrf").unwrap_or_default(), &session.csrf_token) {
         return Err(AdminError::CsrfFailed);
     }
-    let now = state.clock.now();
-    let limits = &state.settings.newsroom;
-    let key = session.user_id.to_string();
-    let since = now - Duration::minutes(limits.login_window_minutes);
-    // Counted before the code is checked, in one atomic step, so parallel guesses cannot all get
-    // under the limit; a code that works takes its count back.
-    if !state
-        .store
-        .reserve_login_attempt(FailureScope::Account, &key, limits.login_failures_per_account, since, now)
-        .await?
+    let limits = SignInLimits::from(&state.settings.newsroom);
+    let accepted = match sign_in::check_second_factor(
+        state.store.as_ref(),
+        limits,
+        &session,
+        &form.text("code"),
+        state.clock.now(),
+    )
+    .await
     {
-        state.store.delete_session(&session.token_hash).await?;
-        return Err(AdminError::TooManyAttempts { retry_after_secs: limits.login_window_minutes * 60 });
-    }
-    let credentials = state.store.credentials_by_id(session.user_id).await?.ok_or(AdminError::Forbidden)?;
-    let code = form.text("code");
-    let mut accepted = false;
-    if let Some(secret) = &credentials.totp_secret
-        && let Some(step) = totp::verify(secret, &code, now.timestamp(), credentials.totp_last_step)
-    {
-        accepted = state.store.advance_totp_step(session.user_id, step).await?;
-    }
-    if !accepted && code.trim().len() > 8 {
-        accepted = state.store.use_recovery_code(session.user_id, &recovery_hash(&code), now).await?;
-    }
+        Ok(accepted) => accepted,
+        Err(SignInError::TooMany { retry_after_secs }) => {
+            return Err(AdminError::TooManyAttempts { retry_after_secs });
+        }
+        Err(SignInError::Hashing(e)) => return Err(hashing_error(e)),
+        Err(SignInError::Store(e)) => return Err(e.into()),
+    };
     if !accepted {
         let context = TotpPage {
             chrome: AdminChrome::new(&state, None, "Two-step sign-in"),
@@ -277,8 +232,6 @@ pub async fn totp_submit(
         };
         return page_with_status(&state, StatusCode::UNAUTHORIZED, "admin/totp.html", &context);
     }
-    state.store.release_login_attempt(FailureScope::Account, &key, now).await?;
-    state.store.complete_session_totp(&session.token_hash).await?;
     Ok(Redirect::to(&safe_next(form.get("next"))).into_response())
 }
 
@@ -344,14 +297,6 @@ const LINK_USED: &str = "This link has expired, was already used, or a newer lin
                          administrator for a new one.";
 
 /// Argon2 takes tens of milliseconds of CPU and 19 MiB on purpose; it runs in the bounded pool.
-pub async fn hash_in_background(state: &AppState, password: NewPassword) -> Result<String, AdminError> {
+async fn hash_in_background(state: &AppState, password: NewPassword) -> Result<String, AdminError> {
     state.passwords.hash(password).await.map_err(hashing_error)
-}
-
-/// Whether `password` is the account's, checked in the bounded pool (re-authentication).
-pub async fn password_is_right(state: &AppState, password: String, phc: Option<String>) -> Result<bool, AdminError> {
-    match phc {
-        Some(phc) => state.passwords.verify(password, phc).await.map_err(hashing_error),
-        None => Ok(false),
-    }
 }
