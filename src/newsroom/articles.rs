@@ -75,6 +75,8 @@ pub trait ChangeSink: Send + Sync {
     fn media_changed(&self, id: MediaId, crops_reset: bool);
     /// Image `id` was taken in: its variants are to be made. No page shows it yet.
     fn media_added(&self, id: MediaId);
+    /// The sections were renamed, moved, reordered, archived or added: every page shows them.
+    fn sections_changed(&self);
 }
 
 /// What the article use cases need besides their input.

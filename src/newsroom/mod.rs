@@ -1,5 +1,5 @@
-//! The newsroom's rules without HTTP: the article, curation, media, moderation, people and
-//! own-account use cases, the editorial workflow, the pre-publish checklist, the scheduler,
+//! The newsroom's rules without HTTP: the article, curation, media, moderation, people, sections
+//! and own-account use cases, the editorial workflow, the pre-publish checklist, the scheduler,
 //! newsroom-edited site settings and the audit trail.
 
 pub mod account;
@@ -11,5 +11,6 @@ pub mod moderation;
 pub mod people;
 pub mod profile;
 pub mod scheduler;
+pub mod sections;
 pub mod sign_in;
 pub mod workflow;

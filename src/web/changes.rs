@@ -152,6 +152,10 @@ impl crate::newsroom::articles::ChangeSink for AppState {
         self.changed(Change::Everything);
     }
 
+    fn sections_changed(&self) {
+        self.changed(Change::Everything);
+    }
+
     fn media_changed(&self, _id: crate::domain::MediaId, crops_reset: bool) {
         // Captions and alt text show on every page with the image; which those are is not tracked.
         self.lists_changed();

@@ -34,6 +34,7 @@ struct RecordedChanges {
     settings: Mutex<Vec<SiteProfile>>,
     media: Mutex<Vec<(broadsheet::domain::MediaId, bool)>>,
     added: Mutex<Vec<broadsheet::domain::MediaId>>,
+    sections: Mutex<usize>,
 }
 
 impl ChangeSink for RecordedChanges {
@@ -55,6 +56,9 @@ impl ChangeSink for RecordedChanges {
     fn media_added(&self, id: broadsheet::domain::MediaId) {
         self.added.lock().expect("not poisoned").push(id);
     }
+    fn sections_changed(&self) {
+        *self.sections.lock().expect("not poisoned") += 1;
+    }
 }
 
 impl RecordedChanges {
@@ -65,6 +69,7 @@ impl RecordedChanges {
         assert!(self.settings.lock().expect("not poisoned").is_empty(), "the settings did not change");
         assert!(self.media.lock().expect("not poisoned").is_empty(), "no image was described");
         assert!(self.added.lock().expect("not poisoned").is_empty(), "no image was uploaded");
+        assert_eq!(*self.sections.lock().expect("not poisoned"), 0, "the sections did not change");
         std::mem::take(&mut *self.articles.lock().expect("not poisoned"))
     }
 
@@ -982,4 +987,41 @@ async fn a_member_changes_their_own_account_only_with_their_password_and_one_lin
     let entries = store.audit_entries(100, 0).await.expect("audit");
     let own: Vec<_> = entries.iter().filter(|e| e.action != "user_added" && e.action != "signed_in").collect();
     assert!(own.iter().all(|e| e.user_name.as_deref() == Some("Nia") && e.target_id == Some(nia.id.0)), "{own:?}");
+}
+
+#[tokio::test]
+async fn the_sections_are_saved_whole_by_a_manager_with_one_line_and_one_change_or_not_at_all() {
+    use broadsheet::newsroom::sections::{self, SectionEdit, SectionsError, SectionsInput};
+    let desk = desk().await;
+    let editor = desk.member("editor@news.test", Role::Editor).await;
+    let author = desk.member("author@news.test", Role::Author).await;
+    let city = SectionEdit {
+        id: desk.section_id,
+        name: "City desk".into(),
+        slug: "city".into(),
+        position: "2".into(),
+        archived: false,
+    };
+    let input = SectionsInput { rows: vec![city.clone()], new_name: "Culture".into() };
+    let sections_changed = || *desk.changes.sections.lock().expect("not poisoned");
+
+    let refused = sections::save_sections(desk.newsroom(), &author, &input, now()).await;
+    assert!(matches!(refused, Err(SectionsError::Forbidden)), "{refused:?}");
+    let bad =
+        SectionsInput { rows: vec![SectionEdit { slug: "admin".into(), ..city.clone() }], new_name: String::new() };
+    let Err(SectionsError::Invalid(problems)) = sections::save_sections(desk.newsroom(), &editor, &bad, now()).await
+    else {
+        panic!("a reserved address is refused");
+    };
+    assert_eq!(problems.rows[&desk.section_id].len(), 1, "{problems:?}");
+    assert!(desk.audit_lines().await.is_empty());
+    assert_eq!(sections_changed(), 0);
+
+    sections::save_sections(desk.newsroom(), &editor, &input, now()).await.expect("saved");
+    let all = desk.store.all_sections().await.expect("sections");
+    let names: Vec<(&str, &str, i64)> =
+        all.iter().map(|(s, _)| (s.name.as_str(), s.slug.as_str(), s.position)).collect();
+    assert_eq!(names, [("City desk", "city", 2), ("Culture", "culture", 3)]);
+    assert_eq!(desk.audit_lines().await, ["sections_changed"]);
+    assert_eq!(sections_changed(), 1);
 }

@@ -7,15 +7,13 @@ use serde::{Deserialize, Serialize};
 
 use super::articles::{actor, newsroom};
 use super::session::{Member, Submitted};
-use super::{
-    AdminChrome, AdminError, audit_line, notice_text, page, page_number, page_with_status, require, see_other,
-};
-use crate::domain::{Action, Ownership, Role, Section, Slug, Tag, User, UserId};
+use super::{AdminChrome, AdminError, notice_text, page, page_number, page_with_status, require, see_other};
+use crate::domain::{Action, Ownership, Role, Section, Tag, User, UserId};
 use crate::newsroom::articles::ServiceError;
 use crate::newsroom::people;
 use crate::newsroom::profile::{self, PROFILE_KEY, SiteProfile};
-use crate::store::newsroom::{AuditEntry, Edited, SectionUpdate, VersionedWrite};
-use crate::store::{NewSection, StoreError};
+use crate::newsroom::sections::{self, SectionEdit, SectionProblems, SectionsError, SectionsInput};
+use crate::store::newsroom::{AuditEntry, Edited, VersionedWrite};
 use crate::web::AppState;
 
 #[derive(Deserialize)]
@@ -202,132 +200,79 @@ pub async fn sections(
     page(&state, "admin/sections.html", &context)
 }
 
-/// The sections form checked as a whole: every row as typed with its errors, and what to write
-/// when there are none.
-struct SectionsForm {
-    rows: Vec<SectionRow>,
-    new_name: String,
-    new_error: Option<String>,
-    updates: Vec<(crate::domain::SectionId, SectionUpdate)>,
-    new_section: Option<NewSection>,
+/// The sections form as the use case takes it: the rows it sent, as typed.
+fn sections_input(existing: &[(Section, bool)], form: &super::session::FormData) -> SectionsInput {
+    let rows = existing
+        .iter()
+        .filter_map(|(section, _)| {
+            let key = |field: &str| format!("{field}_{}", section.id);
+            let name = form.get(&key("name"))?;
+            Some(SectionEdit {
+                id: section.id,
+                name: name.to_owned(),
+                slug: form.text(&key("slug")),
+                position: form.text(&key("position")),
+                archived: form.flag(&key("archived")),
+            })
+        })
+        .collect();
+    SectionsInput { rows, new_name: form.text("new_name") }
 }
 
-impl SectionsForm {
-    fn is_valid(&self) -> bool {
-        self.new_error.is_none() && self.rows.iter().all(|r| r.errors.is_empty())
-    }
-}
-
-/// Reads and checks every row before anything is written, so a form is saved whole or not at all.
-/// A row left out of the form keeps its stored values (and its address stays taken).
-fn check_sections(existing: &[(Section, bool)], form: &super::session::FormData) -> SectionsForm {
-    let mut rows = Vec::new();
-    let mut updates = Vec::new();
-    for (section, archived) in existing {
-        let key = |field: &str| format!("{field}_{}", section.id);
-        let Some(name) = form.get(&key("name")) else {
-            rows.push(stored_row(section, *archived));
-            continue;
-        };
-        let mut row = SectionRow {
-            id: section.id,
-            label: section.name.clone(),
-            name: name.trim().to_owned(),
-            slug: form.text(&key("slug")).trim().to_owned(),
-            position: form.text(&key("position")).trim().to_owned(),
-            archived: form.flag(&key("archived")),
-            errors: Vec::new(),
-        };
-        if row.name.is_empty() {
-            row.errors.push("Every section needs a name.".to_owned());
-        }
-        let slug = Slug::parse_top_level(&row.slug)
-            .map_err(|e| row.errors.push(format!("The address is not usable: {e}.")))
-            .ok();
-        let position = if row.position.is_empty() {
-            Some(section.position)
-        } else {
-            row.position
-                .parse::<i64>()
-                .map_err(|_| row.errors.push("The order must be a whole number.".to_owned()))
-                .ok()
-        };
-        if let (Some(slug), Some(position), true) = (slug, position, row.errors.is_empty()) {
-            let update = SectionUpdate {
-                name: row.name.clone(),
-                slug: slug.as_str().to_owned(),
-                position,
-                archived: row.archived,
+/// The rows to show again after a refused save: each as typed with what is wrong with it, or as
+/// stored when the form left it out.
+fn typed_rows(existing: &[(Section, bool)], input: &SectionsInput, problems: &SectionProblems) -> Vec<SectionRow> {
+    existing
+        .iter()
+        .map(|(section, archived)| {
+            let Some(edit) = input.rows.iter().find(|r| r.id == section.id) else {
+                return stored_row(section, *archived);
             };
-            updates.push((section.id, update));
-        }
-        rows.push(row);
-    }
-    // Two rows asking for one address: both are told, since either may be the one to change.
-    for i in 0..rows.len() {
-        let clashes: Vec<String> = rows
-            .iter()
-            .enumerate()
-            .filter(|(j, other)| *j != i && other.slug == rows[i].slug && !rows[i].slug.is_empty())
-            .map(|(_, other)| other.label.clone())
-            .collect();
-        if !clashes.is_empty() {
-            let message = format!("The address “{}” is also asked for by {}.", rows[i].slug, clashes.join(", "));
-            rows[i].errors.push(message);
-        }
-    }
-    let new_name = form.text("new_name").trim().to_owned();
-    let mut new_error = None;
-    let mut new_section = None;
-    if !new_name.is_empty() {
-        match Slug::from_title(&new_name).and_then(|s| Slug::parse_top_level(s.as_str())) {
-            Ok(slug) if rows.iter().any(|r| r.slug == slug.as_str()) => {
-                new_error = Some(format!("A section with the address “{}” already exists.", slug.as_str()));
+            SectionRow {
+                id: section.id,
+                label: section.name.clone(),
+                name: edit.name.trim().to_owned(),
+                slug: edit.slug.trim().to_owned(),
+                position: edit.position.trim().to_owned(),
+                archived: edit.archived,
+                errors: problems.rows.get(&section.id).cloned().unwrap_or_default(),
             }
-            Ok(slug) => {
-                let position = existing.iter().map(|(s, _)| s.position).max().unwrap_or(0) + 1;
-                new_section = Some(NewSection { slug: slug.as_str().to_owned(), name: new_name.clone(), position });
-            }
-            Err(e) => new_error = Some(format!("“{new_name}” cannot become an address: {e}.")),
-        }
-    }
-    SectionsForm { rows, new_name, new_error, updates, new_section }
+        })
+        .collect()
 }
 
-/// One form for the whole list: rename, re-slug, reorder, archive; plus a new section when named.
-/// Every row is checked first and the whole form is written in one transaction, or nothing is.
+/// One form for the whole list: rename, re-slug, reorder, archive; plus a new section when named
+/// (`newsroom::sections`: checked whole, then written whole or not at all).
 pub async fn save_sections(
     State(state): State<AppState>,
     Submitted { member, form }: Submitted,
 ) -> Result<Response, AdminError> {
     require(&member, Action::ManageTaxonomy, Ownership::Newsroom)?;
     let existing = state.store.all_sections().await?;
-    let checked = check_sections(&existing, &form);
-    let refuse = |checked: SectionsForm, message: String| {
+    let input = sections_input(&existing, &form);
+    let refuse = |problems: SectionProblems, message: String| {
         let context = SectionsPage {
             chrome: AdminChrome::new(&state, Some(&member), "Sections"),
-            rows: checked.rows,
-            new_name: checked.new_name,
-            new_error: checked.new_error,
+            rows: typed_rows(&existing, &input, &problems),
+            new_name: input.new_name.trim().to_owned(),
+            new_error: problems.new_section.clone(),
             message: Some(message),
             notice: None,
         };
         page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, "admin/sections.html", &context)
     };
-    if !checked.is_valid() {
-        return refuse(checked, "Nothing was saved. Please fix the rows marked below.".into());
-    }
-    let line = audit_line(&state, Some(&member), "sections_changed", "section", None, checked.new_name.clone());
-    match state.store.save_sections(&checked.updates, checked.new_section.as_ref(), &line).await {
-        Ok(()) => {}
-        // Another save took an address between the check and the write.
-        Err(StoreError::Conflict(what)) => {
-            return refuse(checked, format!("Nothing was saved: {what} is already used. Check the addresses."));
+    match sections::save_sections(newsroom(&state), &actor(&member), &input, state.clock.now()).await {
+        Ok(()) => Ok(see_other("/admin/sections", "saved")),
+        Err(SectionsError::Invalid(problems)) => {
+            refuse(problems, "Nothing was saved. Please fix the rows marked below.".into())
         }
-        Err(e) => return Err(e.into()),
+        Err(SectionsError::Taken(what)) => refuse(
+            SectionProblems::default(),
+            format!("Nothing was saved: {what} is already used. Check the addresses."),
+        ),
+        Err(SectionsError::Forbidden) => Err(AdminError::Forbidden),
+        Err(SectionsError::Store(e)) => Err(e.into()),
     }
-    state.changed(crate::web::changes::Change::Everything);
-    Ok(see_other("/admin/sections", "saved"))
 }
 
 #[derive(Serialize)]
