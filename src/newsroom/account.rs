@@ -1,5 +1,6 @@
 //! A member's own account as use cases without HTTP: a new password, a new e-mail address, ending
-//! one of their sessions, turning two-step sign-in on and off. What could hand the account to
+//! one of their sessions, turning two-step sign-in on and off, and setting the password with a
+//! one-time link. What could hand the account to
 //! someone else (the password, the address, turning two-step sign-in off) asks for the current
 //! password first, and a right answer is remembered on the session as a fresh re-authentication.
 //! Each change and its audit line are one write in the store.
@@ -7,6 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::auth::password::NewPassword;
+use crate::auth::token::token_hash;
 use crate::auth::{HashingError, PasswordHashing, recovery, totp};
 use crate::domain::{Email, UserId};
 use crate::store::newsroom::NewAuditEntry;
@@ -166,4 +168,29 @@ pub async fn disable_totp(
     reauthenticate(store, passwords, me, current, now).await?;
     store.set_totp(me.user_id, None, &[], &me.audit("totp_disabled", String::new(), now)).await?;
     Ok(())
+}
+
+/// Sets the password of the account that one-time link `token` (from `/admin/set-password/…`)
+/// was made for, typed twice (`confirm`). Taking the link, the new password, ending the account's
+/// sessions and the audit line are one write: a crash leaves the link unused, or the password set
+/// and every old session gone. Not found: the link expired, was used, or a newer one was sent.
+pub async fn set_password_with_link(
+    store: &dyn Store,
+    passwords: &PasswordHashing,
+    token: &str,
+    password: &str,
+    confirm: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
+    if password != confirm {
+        return Err(AccountError::Refused("The two passwords are not the same.".into()));
+    }
+    let password = NewPassword::parse(password).map_err(|e| AccountError::Refused(e.to_string()))?;
+    // Hashed before the link is taken: if the server is too busy to hash, the link still works.
+    let hash = passwords.hash(password).await?;
+    let line = NewAuditEntry::new(None, "password_set_by_link", "user", None, String::new(), now);
+    match store.set_password_by_link(&token_hash(token), &hash, now, &line).await? {
+        Some(_) => Ok(()),
+        None => Err(AccountError::NotFound),
+    }
 }

@@ -121,7 +121,7 @@ fn check(existing: &[(Section, bool)], input: &SectionsInput) -> (Plan, SectionP
                 // Last in the list as it will be, moved rows included.
                 let stored = existing.iter().map(|(s, _)| s.position);
                 let moved = plan.updates.iter().map(|(_, u)| u.position);
-                let position = stored.chain(moved).max().unwrap_or(0) + 1;
+                let position = stored.chain(moved).max().unwrap_or(0).saturating_add(1);
                 plan.new_section =
                     Some(NewSection { slug: slug.as_str().to_owned(), name: new_name.to_owned(), position });
             }
@@ -197,11 +197,12 @@ mod tests {
         let input = SectionsInput { rows: vec![edit(2, "Asia", "asia", "")], new_name: "World".into() };
         let (_, problems) = check(&existing, &input);
         assert!(problems.new_section.as_deref().is_some_and(|m| m.contains("already exists")), "{problems:?}");
-        let input = SectionsInput { rows: vec![edit(2, "Asia", "asia", "")], new_name: "Culture".into() };
+        let rows = vec![edit(1, "World", "world", "12"), edit(2, "Asia", "asia", "")];
+        let input = SectionsInput { rows, new_name: "Culture".into() };
         let (plan, problems) = check(&existing, &input);
         assert!(problems.is_empty(), "{problems:?}");
         let new = plan.new_section.expect("a new section");
-        assert_eq!((new.slug.as_str(), new.position), ("culture", 10));
-        assert_eq!(plan.updates[0].1.position, 9, "an empty order keeps the stored one");
+        assert_eq!((new.slug.as_str(), new.position), ("culture", 13), "after World, moved down in the same save");
+        assert_eq!(plan.updates[1].1.position, 9, "an empty order keeps the stored one");
     }
 }

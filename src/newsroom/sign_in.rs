@@ -1,14 +1,15 @@
-//! Signing in, as use cases without HTTP: the password step, and the second step for accounts
-//! with two-step sign-in. Failed attempts are counted per address and per account in the store, so
+//! Signing in and out, as use cases without HTTP: the password step, the session it opens, the
+//! second step for accounts with two-step sign-in, and signing out. Failed attempts are counted per address and per account in the store, so
 //! the limits hold on every node; an unknown account and a wrong password get the same answer after
 //! the same work.
 
 use chrono::{DateTime, Duration, Utc};
 
 use crate::auth::recovery::recovery_hash;
+use crate::auth::token::{new_token, token_hash};
 use crate::auth::{HashingError, PasswordHashing, totp};
 use crate::config::NewsroomSettings;
-use crate::store::newsroom::{Credentials, FailureScope, SessionRecord};
+use crate::store::newsroom::{Credentials, FailureScope, NewAuditEntry, SessionRecord};
 use crate::store::{Store, StoreError};
 
 /// How many failed sign-ins are allowed, and over how long.
@@ -40,6 +41,12 @@ pub enum SignInError {
     Hashing(#[from] HashingError),
     #[error("storage failed: {0}")]
     Store(#[from] StoreError),
+    /// The session's account is gone.
+    #[error("no such account")]
+    NoAccount,
+    /// The system gave no random bytes for a token.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// The account whose address is `email` if `password` is its password, `None` if not (no such
@@ -106,7 +113,7 @@ pub async fn check_second_factor(
         store.delete_session(&session.token_hash).await?;
         return Err(SignInError::TooMany { retry_after_secs: limits.window_minutes * 60 });
     }
-    let Some(credentials) = store.credentials_by_id(session.user_id).await? else { return Ok(false) };
+    let credentials = store.credentials_by_id(session.user_id).await?.ok_or(SignInError::NoAccount)?;
     let mut accepted = false;
     if let Some(secret) = &credentials.totp_secret
         && let Some(step) = totp::verify(secret, code, now.timestamp(), credentials.totp_last_step)
@@ -121,4 +128,43 @@ pub async fn check_second_factor(
         store.complete_session_totp(&session.token_hash).await?;
     }
     Ok(accepted)
+}
+
+/// Opens a session for the account whose password was just accepted, from address `ip` with
+/// `user_agent`; for an account with two-step sign-in it still owes the second step. Returns the
+/// session's token (for the cookie; only its hash is stored) and the session. The session and its
+/// audit line are one write.
+pub async fn open_session(
+    store: &dyn Store,
+    credentials: &Credentials,
+    ip: String,
+    user_agent: String,
+    now: DateTime<Utc>,
+) -> Result<(String, SessionRecord), SignInError> {
+    let fresh = || new_token().map_err(|e| SignInError::Internal(e.to_string()));
+    // A new token at every sign-in, so a token planted before sign-in is worthless after it.
+    let token = fresh()?;
+    let session = SessionRecord {
+        token_hash: token_hash(&token),
+        user_id: credentials.user.id,
+        csrf_token: fresh()?,
+        pending_totp: credentials.totp_secret.is_some(),
+        created_at: now,
+        last_seen_at: now,
+        reauth_at: now,
+        ip,
+        user_agent,
+    };
+    let user = credentials.user.id;
+    let line = NewAuditEntry::new(Some(user), "signed_in", "user", Some(user.0), String::new(), now);
+    store.insert_session(&session, &line).await?;
+    Ok((token, session))
+}
+
+/// Ends `session`, the one the member signs out from, with its audit line.
+pub async fn sign_out(store: &dyn Store, session: &SessionRecord, now: DateTime<Utc>) -> Result<(), SignInError> {
+    let user = session.user_id;
+    let line = NewAuditEntry::new(Some(user), "signed_out", "user", Some(user.0), String::new(), now);
+    store.end_session(&session.token_hash, &line).await?;
+    Ok(())
 }

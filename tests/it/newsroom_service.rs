@@ -929,9 +929,12 @@ async fn a_member_changes_their_own_account_only_with_their_password_and_one_lin
     )
     .await;
     assert!(matches!(wrong, Err(AccountError::WrongPassword)), "{wrong:?}");
+    let reauth = || async { store.session("laptop").await.expect("read").expect("session").reauth_at };
+    assert_eq!(reauth().await, signed_in, "a wrong password is no re-authentication");
     let differ =
         account::change_password(store, &passwords, me, PASSWORD.into(), "a new long password", "another", now()).await;
     assert!(matches!(&differ, Err(AccountError::Refused(m)) if m.contains("not the same")), "{differ:?}");
+    assert_eq!(reauth().await, now(), "the right password was given, whatever came after it");
     let short = account::change_password(store, &passwords, me, PASSWORD.into(), "short", "short", now()).await;
     assert!(matches!(short, Err(AccountError::Refused(_))), "{short:?}");
     let taken = account::change_email(store, &passwords, me, PASSWORD.into(), "ola@news.test", now()).await;
@@ -944,10 +947,7 @@ async fn a_member_changes_their_own_account_only_with_their_password_and_one_lin
     assert!(written().await.is_empty(), "{:?}", written().await);
     assert_eq!(store.sessions_of(ola.id).await.expect("sessions").len(), 1, "Ola's session was not Nia's to end");
 
-    // A right password is remembered on the session as a re-authentication.
     account::change_email(store, &passwords, me, PASSWORD.into(), "nia.new@news.test", now()).await.expect("email");
-    let laptop = store.session("laptop").await.expect("read").expect("session");
-    assert_eq!(laptop.reauth_at, now());
 
     // The new password ends the member's other sessions, in the same write.
     account::change_password(
@@ -1024,4 +1024,70 @@ async fn the_sections_are_saved_whole_by_a_manager_with_one_line_and_one_change_
     assert_eq!(names, [("City desk", "city", 2), ("Culture", "culture", 3)]);
     assert_eq!(desk.audit_lines().await, ["sections_changed"]);
     assert_eq!(sections_changed(), 1);
+}
+
+#[tokio::test]
+async fn signing_in_counts_attempts_before_checking_and_opens_one_session_with_one_line() {
+    use broadsheet::auth::{PasswordHashing, password::hash_password, totp};
+    use broadsheet::newsroom::sign_in::{self, SignInError, SignInLimits};
+    let desk = desk().await;
+    let store = desk.store.as_ref();
+    let passwords = PasswordHashing::with_slots(1, std::time::Duration::from_secs(30));
+    const PASSWORD: &str = "a long enough password";
+    store
+        .insert_user(
+            NewUser {
+                email: "nia@news.test".into(),
+                name: "Nia".into(),
+                role: Role::Author,
+                password_hash: Some(hash_password(PASSWORD).expect("hash")),
+                created_at: now(),
+            },
+            &line("user_added"),
+        )
+        .await
+        .expect("user");
+    let limits = SignInLimits { per_address: 10, per_account: 2, window_minutes: 15 };
+    let check = |email: &'static str, password: &'static str, ip: &'static str| {
+        sign_in::check_password(store, &passwords, limits, email, password.into(), ip, now())
+    };
+
+    // Unknown accounts and wrong passwords are refused alike, and counted.
+    assert!(check("nobody@news.test", PASSWORD, "192.0.2.1").await.expect("checked").is_none());
+    assert!(check("nia@news.test", "a wrong guess", "192.0.2.1").await.expect("checked").is_none());
+    // The right password clears the account's count: two more wrong ones fit under its limit of 2.
+    let nia = check("nia@news.test", PASSWORD, "192.0.2.2").await.expect("checked").expect("Nia");
+    for _ in 0..2 {
+        assert!(check("nia@news.test", "a wrong guess", "192.0.2.3").await.expect("checked").is_none());
+    }
+    // Now the account is at its limit: refused before the password is even checked, right or not.
+    let refused = check("nia@news.test", PASSWORD, "192.0.2.4").await;
+    assert!(matches!(refused, Err(SignInError::TooMany { retry_after_secs: 900 })), "{refused:?}");
+
+    let (token, session) =
+        sign_in::open_session(store, &nia, "192.0.2.2".into(), "test".into(), now()).await.expect("session");
+    assert_eq!(token.len(), 43);
+    assert_eq!(store.session(&session.token_hash).await.expect("read"), Some(session.clone()));
+    assert!(!session.pending_totp);
+    sign_in::sign_out(store, &session, now()).await.expect("signed out");
+    assert_eq!(store.session(&session.token_hash).await.expect("read"), None);
+    assert_eq!(desk.audit_lines().await, ["signed_out", "signed_in"]);
+
+    // The second step: a wrong code is refused and counted; a right one completes the session.
+    let secret = totp::new_secret().expect("secret");
+    let step = now().timestamp() / 30;
+    store.set_totp(nia.user.id, Some((&secret, step - 10)), &[], &line("totp_enabled")).await.expect("on");
+    let nia = store.credentials_by_id(nia.user.id).await.expect("read").expect("Nia");
+    let (_, pending) =
+        sign_in::open_session(store, &nia, "192.0.2.2".into(), "test".into(), now()).await.expect("open");
+    assert!(pending.pending_totp);
+    let limits = SignInLimits { per_account: 5, ..limits };
+    assert!(!sign_in::check_second_factor(store, limits, &pending, "000000", now()).await.expect("checked"));
+    let code = totp::code_at(&secret, now().timestamp());
+    assert!(sign_in::check_second_factor(store, limits, &pending, &code, now()).await.expect("checked"));
+    assert!(!store.session(&pending.token_hash).await.expect("read").expect("session").pending_totp);
+    assert!(
+        !sign_in::check_second_factor(store, limits, &pending, &code, now()).await.expect("checked"),
+        "a code is good once"
+    );
 }

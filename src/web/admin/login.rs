@@ -8,10 +8,10 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::session::{LOGIN_COOKIE, Member, PublicForm, SESSION_COOKIE, Submitted, cookie, set_cookie};
-use super::{AdminChrome, AdminError, audit_line, notice_text, page, page_with_status, safe_next, see_other};
+use super::{AdminChrome, AdminError, notice_text, page, page_with_status, safe_next, see_other};
 use crate::auth::HashingError;
-use crate::auth::password::NewPassword;
 use crate::auth::token::{new_token, token_hash};
+use crate::newsroom::account::{self, AccountError};
 use crate::newsroom::sign_in::{self, SignInError, SignInLimits};
 use crate::store::newsroom::SessionRecord;
 use crate::web::AppState;
@@ -60,6 +60,16 @@ const BUSY: &str = "Many sign-ins are being checked at this moment, so yours was
                     your account; please sign in again in a few seconds.";
 /// What a "busy" answer asks the browser to wait, in seconds.
 const BUSY_RETRY_SECS: u32 = 2;
+
+fn sign_in_error(e: SignInError) -> AdminError {
+    match e {
+        SignInError::TooMany { retry_after_secs } => AdminError::TooManyAttempts { retry_after_secs },
+        SignInError::Hashing(e) => hashing_error(e),
+        SignInError::Store(e) => e.into(),
+        SignInError::NoAccount => AdminError::Forbidden,
+        SignInError::Internal(message) => AdminError::Internal(message),
+    }
+}
 
 pub(super) fn hashing_error(e: HashingError) -> AdminError {
     match e {
@@ -112,28 +122,11 @@ pub async fn submit(
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(BUSY_RETRY_SECS));
             return Ok(response);
         }
-        Err(SignInError::Hashing(e)) => return Err(hashing_error(e)),
-        Err(SignInError::TooMany { retry_after_secs }) => return Err(AdminError::TooManyAttempts { retry_after_secs }),
-        Err(SignInError::Store(e)) => return Err(e.into()),
+        Err(e) => return Err(sign_in_error(e)),
     };
 
-    // A new token at every sign-in, so a token planted before sign-in is worthless after it.
-    let token = fresh_token()?;
-    let session = SessionRecord {
-        token_hash: token_hash(&token),
-        user_id: credentials.user.id,
-        csrf_token: fresh_token()?,
-        pending_totp: credentials.totp_secret.is_some(),
-        created_at: now,
-        last_seen_at: now,
-        reauth_at: now,
-        ip,
-        user_agent: client.user_agent.clone(),
-    };
-    let user = Some(credentials.user.id);
-    let line =
-        crate::store::newsroom::NewAuditEntry::new(user, "signed_in", "user", user.map(|u| u.0), String::new(), now);
-    state.store.insert_session(&session, &line).await?;
+    let opened = sign_in::open_session(state.store.as_ref(), &credentials, ip, client.user_agent.clone(), now).await;
+    let (token, session) = opened.map_err(sign_in_error)?;
     let member = Member { user: credentials.user.clone(), session };
     let target = if member.session.pending_totp {
         format!("/admin/login/totp?next={}", crate::web::percent_encode(&next))
@@ -148,9 +141,9 @@ pub async fn submit(
 }
 
 pub async fn logout(State(state): State<AppState>, submitted: Submitted) -> Result<Response, AdminError> {
-    let member = &submitted.member;
-    let line = audit_line(&state, Some(member), "signed_out", "user", Some(member.user.id.0), String::new());
-    state.store.end_session(&member.session.token_hash, &line).await?;
+    sign_in::sign_out(state.store.as_ref(), &submitted.member.session, state.clock.now())
+        .await
+        .map_err(sign_in_error)?;
     let mut response = see_other("/admin/login", "signed-out");
     response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", 0));
     Ok(response)
@@ -207,22 +200,10 @@ pub async fn totp_submit(
         return Err(AdminError::CsrfFailed);
     }
     let limits = SignInLimits::from(&state.settings.newsroom);
-    let accepted = match sign_in::check_second_factor(
-        state.store.as_ref(),
-        limits,
-        &session,
-        &form.text("code"),
-        state.clock.now(),
-    )
-    .await
-    {
-        Ok(accepted) => accepted,
-        Err(SignInError::TooMany { retry_after_secs }) => {
-            return Err(AdminError::TooManyAttempts { retry_after_secs });
-        }
-        Err(SignInError::Hashing(e)) => return Err(hashing_error(e)),
-        Err(SignInError::Store(e)) => return Err(e.into()),
-    };
+    let code = form.text("code");
+    let accepted = sign_in::check_second_factor(state.store.as_ref(), limits, &session, &code, state.clock.now())
+        .await
+        .map_err(sign_in_error)?;
     if !accepted {
         let context = TotpPage {
             chrome: AdminChrome::new(&state, None, "Two-step sign-in"),
@@ -274,29 +255,22 @@ pub async fn set_password(
         };
         page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, "admin/set_password.html", &context)
     };
-    if password != form.text("confirm") {
-        return refuse("The two passwords are not the same.".into());
+    match account::set_password_with_link(
+        state.store.as_ref(),
+        &state.passwords,
+        &token,
+        &password,
+        &form.text("confirm"),
+        state.clock.now(),
+    )
+    .await
+    {
+        Ok(()) => Ok(see_other("/admin/login", "password-set")),
+        Err(AccountError::Refused(message)) => refuse(message),
+        Err(AccountError::NotFound) => refuse(LINK_USED.into()),
+        Err(e) => Err(e.into()),
     }
-    let password = match NewPassword::parse(&password) {
-        Ok(p) => p,
-        Err(e) => return refuse(e.to_string()),
-    };
-    // Hashed before the link is taken: if the server is too busy to hash, the link still works.
-    let hash = hash_in_background(&state, password).await?;
-    // Taking the link, the new password, ending the account's sessions and the audit line are one
-    // write: a crash leaves the link unused, or the password set and every old session gone.
-    let line = audit_line(&state, None, "password_set_by_link", "user", None, String::new());
-    let now = state.clock.now();
-    if state.store.set_password_by_link(&token_hash(&token), &hash, now, &line).await?.is_none() {
-        return refuse(LINK_USED.into());
-    }
-    Ok(see_other("/admin/login", "password-set"))
 }
 
 const LINK_USED: &str = "This link has expired, was already used, or a newer link was sent since. Ask an \
                          administrator for a new one.";
-
-/// Argon2 takes tens of milliseconds of CPU and 19 MiB on purpose; it runs in the bounded pool.
-async fn hash_in_background(state: &AppState, password: NewPassword) -> Result<String, AdminError> {
-    state.passwords.hash(password).await.map_err(hashing_error)
-}

@@ -225,8 +225,10 @@ fn typed_rows(existing: &[(Section, bool)], input: &SectionsInput, problems: &Se
     existing
         .iter()
         .map(|(section, archived)| {
+            let errors = problems.rows.get(&section.id).cloned().unwrap_or_default();
             let Some(edit) = input.rows.iter().find(|r| r.id == section.id) else {
-                return stored_row(section, *archived);
+                // Left out of the form, it can still clash with a row that asks for its address.
+                return SectionRow { errors, ..stored_row(section, *archived) };
             };
             SectionRow {
                 id: section.id,
@@ -235,7 +237,7 @@ fn typed_rows(existing: &[(Section, bool)], input: &SectionsInput, problems: &Se
                 slug: edit.slug.trim().to_owned(),
                 position: edit.position.trim().to_owned(),
                 archived: edit.archived,
-                errors: problems.rows.get(&section.id).cloned().unwrap_or_default(),
+                errors,
             }
         })
         .collect()
