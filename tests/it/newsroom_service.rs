@@ -140,6 +140,19 @@ impl Desk {
         Actor { user_id: user.id, author_id: user.author_id, role }
     }
 
+    /// Nia, an author who signs in with `password`.
+    async fn nia_with_password(&self, password: &str) -> User {
+        let hash = broadsheet::auth::password::hash_password(password).expect("hash");
+        let nia = NewUser {
+            email: "nia@news.test".into(),
+            name: "Nia".into(),
+            role: Role::Author,
+            password_hash: Some(hash),
+            created_at: now(),
+        };
+        self.store.insert_user(nia, &line("user_added")).await.expect("user")
+    }
+
     fn form(&self, headline: &str) -> ArticleForm {
         ArticleForm {
             headline: headline.into(),
@@ -875,26 +888,14 @@ async fn people_are_managed_by_administrators_with_messages_by_field_and_one_lin
 
 #[tokio::test]
 async fn a_member_changes_their_own_account_only_with_their_password_and_one_line_each() {
-    use broadsheet::auth::{PasswordHashing, password::hash_password, totp};
+    use broadsheet::auth::{PasswordHashing, totp};
     use broadsheet::newsroom::account::{self, AccountError, Ended, Me};
     use broadsheet::store::newsroom::SessionRecord;
     let desk = desk().await;
     let store = desk.store.as_ref();
     let passwords = PasswordHashing::with_slots(1, std::time::Duration::from_secs(30));
     const PASSWORD: &str = "an old and long password";
-    let nia = store
-        .insert_user(
-            NewUser {
-                email: "nia@news.test".into(),
-                name: "Nia".into(),
-                role: Role::Author,
-                password_hash: Some(hash_password(PASSWORD).expect("hash")),
-                created_at: now(),
-            },
-            &line("user_added"),
-        )
-        .await
-        .expect("user");
+    let nia = desk.nia_with_password(PASSWORD).await;
     desk.member("ola@news.test", Role::Author).await;
     let signed_in = now() - chrono::Duration::hours(2);
     let session = |hash: &str, user| SessionRecord {
@@ -1028,25 +1029,13 @@ async fn the_sections_are_saved_whole_by_a_manager_with_one_line_and_one_change_
 
 #[tokio::test]
 async fn signing_in_counts_attempts_before_checking_and_opens_one_session_with_one_line() {
-    use broadsheet::auth::{PasswordHashing, password::hash_password, totp};
+    use broadsheet::auth::{PasswordHashing, totp};
     use broadsheet::newsroom::sign_in::{self, SignInError, SignInLimits};
     let desk = desk().await;
     let store = desk.store.as_ref();
     let passwords = PasswordHashing::with_slots(1, std::time::Duration::from_secs(30));
     const PASSWORD: &str = "a long enough password";
-    store
-        .insert_user(
-            NewUser {
-                email: "nia@news.test".into(),
-                name: "Nia".into(),
-                role: Role::Author,
-                password_hash: Some(hash_password(PASSWORD).expect("hash")),
-                created_at: now(),
-            },
-            &line("user_added"),
-        )
-        .await
-        .expect("user");
+    desk.nia_with_password(PASSWORD).await;
     let limits = SignInLimits { per_address: 10, per_account: 2, window_minutes: 15 };
     let check = |email: &'static str, password: &'static str, ip: &'static str| {
         sign_in::check_password(store, &passwords, limits, email, password.into(), ip, now())
