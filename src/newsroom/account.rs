@@ -1,9 +1,9 @@
 //! A member's own account as use cases without HTTP: a new password, a new e-mail address, ending
 //! one of their sessions, turning two-step sign-in on and off, and setting the password with a
-//! one-time link. What could hand the account to
-//! someone else (the password, the address, turning two-step sign-in off) asks for the current
-//! password first, and a right answer is remembered on the session as a fresh re-authentication.
-//! Each change and its audit line are one write in the store.
+//! one-time link. What could hand the account to someone else (the password, the address, turning
+//! two-step sign-in off) asks for the current password first, and a right answer is remembered on
+//! the session as a fresh re-authentication. Each change and its audit line are one write in the
+//! store.
 
 use chrono::{DateTime, Utc};
 
@@ -24,8 +24,13 @@ pub struct Me<'a> {
 
 impl Me<'_> {
     fn audit(&self, action: &str, detail: String, now: DateTime<Utc>) -> NewAuditEntry {
-        NewAuditEntry::new(Some(self.user_id), action, "user", Some(self.user_id.0), detail, now)
+        own_line(self.user_id, action, detail, now)
     }
+}
+
+/// An audit line by member `user` about their own account.
+pub(super) fn own_line(user: UserId, action: &str, detail: String, now: DateTime<Utc>) -> NewAuditEntry {
+    NewAuditEntry::new(Some(user), action, "user", Some(user.0), detail, now)
 }
 
 /// Why a change to one's own account was not made.

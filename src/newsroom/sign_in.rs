@@ -1,15 +1,16 @@
 //! Signing in and out, as use cases without HTTP: the password step, the session it opens, the
-//! second step for accounts with two-step sign-in, and signing out. Failed attempts are counted per address and per account in the store, so
-//! the limits hold on every node; an unknown account and a wrong password get the same answer after
-//! the same work.
+//! second step for accounts with two-step sign-in, and signing out. Failed attempts are counted
+//! per address and per account in the store, so the limits hold on every node; an unknown account
+//! and a wrong password get the same answer after the same work.
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::account::own_line;
 use crate::auth::recovery::recovery_hash;
 use crate::auth::token::{new_token, token_hash};
 use crate::auth::{HashingError, PasswordHashing, totp};
 use crate::config::NewsroomSettings;
-use crate::store::newsroom::{Credentials, FailureScope, NewAuditEntry, SessionRecord};
+use crate::store::newsroom::{Credentials, FailureScope, SessionRecord};
 use crate::store::{Store, StoreError};
 
 /// How many failed sign-ins are allowed, and over how long.
@@ -155,16 +156,12 @@ pub async fn open_session(
         ip,
         user_agent,
     };
-    let user = credentials.user.id;
-    let line = NewAuditEntry::new(Some(user), "signed_in", "user", Some(user.0), String::new(), now);
-    store.insert_session(&session, &line).await?;
+    store.insert_session(&session, &own_line(credentials.user.id, "signed_in", String::new(), now)).await?;
     Ok((token, session))
 }
 
 /// Ends `session`, the one the member signs out from, with its audit line.
 pub async fn sign_out(store: &dyn Store, session: &SessionRecord, now: DateTime<Utc>) -> Result<(), SignInError> {
-    let user = session.user_id;
-    let line = NewAuditEntry::new(Some(user), "signed_out", "user", Some(user.0), String::new(), now);
-    store.end_session(&session.token_hash, &line).await?;
+    store.end_session(&session.token_hash, &own_line(session.user_id, "signed_out", String::new(), now)).await?;
     Ok(())
 }
