@@ -167,23 +167,46 @@ impl PageCache {
         T: Send + Sync + 'static,
         F: Future<Output = Result<T, E>>,
     {
-        let fresh = {
-            let fragments = self.fragments.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            fragments
-                .get(key)
-                .filter(|(created, _)| created.elapsed() < self.max_age)
-                .and_then(|(_, value)| Arc::clone(value).downcast::<T>().ok())
-        };
-        if let Some(value) = fresh {
+        if let Some(value) = self.fresh_fragment(key, |_: &T| true) {
             return Ok(value);
         }
-        let value = Arc::new(load.await?);
+        Ok(self.keep_fragment(key, load.await?))
+    }
+
+    /// A fragment made from other fragments: kept like one, and made again as soon as `current`
+    /// says that what it was made from has changed.
+    pub fn fragment_where<T, E>(
+        &self,
+        key: &str,
+        current: impl Fn(&T) -> bool,
+        make: impl FnOnce() -> Result<T, E>,
+    ) -> Result<Arc<T>, E>
+    where
+        T: Send + Sync + 'static,
+    {
+        if let Some(value) = self.fresh_fragment(key, current) {
+            return Ok(value);
+        }
+        Ok(self.keep_fragment(key, make()?))
+    }
+
+    fn fresh_fragment<T: Send + Sync + 'static>(&self, key: &str, current: impl Fn(&T) -> bool) -> Option<Arc<T>> {
+        let fragments = self.fragments.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        fragments
+            .get(key)
+            .filter(|(created, _)| created.elapsed() < self.max_age)
+            .and_then(|(_, value)| Arc::clone(value).downcast::<T>().ok())
+            .filter(|value| current(value))
+    }
+
+    fn keep_fragment<T: Send + Sync + 'static>(&self, key: &str, value: T) -> Arc<T> {
+        let value = Arc::new(value);
         let mut fragments = self.fragments.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if fragments.len() >= 1024 {
             fragments.clear();
         }
         fragments.insert(key.to_owned(), (Instant::now(), Arc::clone(&value) as Arc<dyn Any + Send + Sync>));
-        Ok(value)
+        value
     }
 
     fn clear_fragments(&self) {
@@ -368,6 +391,35 @@ mod tests {
         assert_eq!(run(&cache, 3), Ok(1), "an article's page change leaves lists alone");
         cache.invalidate(&Dependency::Lists);
         assert_eq!(run(&cache, 4), Ok(4), "reloaded after lists change");
+    }
+
+    #[test]
+    fn a_fragment_made_from_others_is_made_again_when_they_change() {
+        let cache = PageCache::new(Duration::from_secs(60), 1 << 20);
+        let source = std::cell::Cell::new(1);
+        let made = std::cell::Cell::new(0);
+        let get = |cache: &PageCache| {
+            let from = source.get();
+            cache
+                .fragment_where(
+                    "modules",
+                    |kept: &(u32, u32)| kept.0 == from,
+                    || {
+                        made.set(made.get() + 1);
+                        Ok::<_, ()>((from, from * 10))
+                    },
+                )
+                .map(|kept| kept.1)
+        };
+        assert_eq!(get(&cache), Ok(10));
+        assert_eq!(get(&cache), Ok(10));
+        assert_eq!(made.get(), 1, "kept while what it was made from is unchanged");
+        source.set(2);
+        assert_eq!(get(&cache), Ok(20), "made again from the new source");
+        assert_eq!(made.get(), 2);
+        cache.invalidate(&Dependency::Lists);
+        assert_eq!(get(&cache), Ok(20));
+        assert_eq!(made.get(), 3, "dropped with the lists like any fragment");
     }
 
     fn futures_lite_block_on<F: Future>(future: F) -> F::Output {

@@ -2,6 +2,8 @@
 //! in at most one module and never beside itself. Modules are filled in a fixed order of priority:
 //! Latest Stories (the section's own news), then Must-Reads (editors' choice, in their order), then
 //! Popular Now, then You May Also Like, which has the deepest list of candidates to fall back on.
+//! The first three are chosen from lists every article page shares ([`choose_shared`]), the last
+//! from the article's own related stories ([`choose_related`]).
 
 use std::collections::HashSet;
 
@@ -16,15 +18,6 @@ pub struct Candidates<'a> {
     pub latest_in_section: &'a [ArticleCard],
     pub must_reads: &'a [ArticleCard],
     pub popular: &'a [ArticleCard],
-    pub related: &'a [StoryLink],
-}
-
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct ArticleModules<'a> {
-    pub latest_in_section: Vec<ModuleStory<'a>>,
-    pub related: Vec<ModuleStory<'a>>,
-    pub popular: Vec<ModuleStory<'a>>,
-    pub must_reads: Vec<ModuleStory<'a>>,
 }
 
 /// A story as a module lists it: its address, headline and section label, borrowed from the card
@@ -39,15 +32,57 @@ pub struct ModuleStory<'a> {
     pub section_name: &'a str,
 }
 
-/// Picks up to [`MODULE_SIZE`] articles for each module, skipping `current` and anything already
-/// placed in a module of higher priority.
-pub fn assemble(current: ArticleId, candidates: Candidates<'_>) -> ArticleModules<'_> {
-    let mut used: HashSet<ArticleId> = HashSet::from([current]);
+/// The three modules whose candidates every article page shares (Latest Stories of a section,
+/// Must-Reads, Popular Now), chosen before You May Also Like.
+#[derive(Debug, Clone, Default)]
+pub struct SharedModules<'a> {
+    pub latest_in_section: Vec<ModuleStory<'a>>,
+    pub must_reads: Vec<ModuleStory<'a>>,
+    pub popular: Vec<ModuleStory<'a>>,
+    /// What they show.
+    shown: HashSet<ArticleId>,
+}
+
+impl SharedModules<'_> {
+    /// Whether any of the three shows this article.
+    ///
+    /// Chosen for no article in particular, the three are also exactly what any article they do
+    /// not show gets: a module skips the current article only where it would have taken it, so
+    /// leaving out an article none of them took changes nothing. A page can therefore reuse one
+    /// rendering of them, per section, unless this says otherwise.
+    pub fn shows(&self, id: ArticleId) -> bool {
+        self.shown.contains(&id)
+    }
+
+    /// The articles the three show, which You May Also Like leaves out.
+    pub fn shown(&self) -> &HashSet<ArticleId> {
+        &self.shown
+    }
+}
+
+/// The shared modules, skipping `current` (if any) and repeats, in their order of priority.
+pub fn choose_shared(current: Option<ArticleId>, candidates: Candidates<'_>) -> SharedModules<'_> {
+    let mut used: HashSet<ArticleId> = current.into_iter().collect();
     let latest_in_section = take(&mut used, candidates.latest_in_section);
     let must_reads = take(&mut used, candidates.must_reads);
     let popular = take(&mut used, candidates.popular);
-    let related = take(&mut used, candidates.related);
-    ArticleModules { latest_in_section, related, popular, must_reads }
+    if let Some(current) = current {
+        // Never taken: it was in `used` from the start.
+        used.remove(&current);
+    }
+    SharedModules { latest_in_section, must_reads, popular, shown: used }
+}
+
+/// You May Also Like: up to [`MODULE_SIZE`] related stories, skipping the current article and
+/// what the shared modules show.
+pub fn choose_related<'a>(
+    current: ArticleId,
+    shown: &HashSet<ArticleId>,
+    related: &'a [StoryLink],
+) -> Vec<ModuleStory<'a>> {
+    let mut used = shown.clone();
+    used.insert(current);
+    take(&mut used, related)
 }
 
 /// A story a module can list.
@@ -124,21 +159,50 @@ mod tests {
     fn no_article_repeats_and_the_current_one_is_excluded() {
         let (latest, must_reads) = (cards(&[1, 2, 3, 4, 5, 6, 7]), cards(&[2, 8, 9, 10, 11, 12, 13]));
         let (popular, related) = (cards(&[1, 8, 14, 15, 16, 17, 18, 19]), links(&[3, 9, 14, 20, 21, 22, 23, 24, 25]));
-        let modules = assemble(
-            ArticleId(1),
-            Candidates { latest_in_section: &latest, must_reads: &must_reads, popular: &popular, related: &related },
+        let shared = choose_shared(
+            Some(ArticleId(1)),
+            Candidates { latest_in_section: &latest, must_reads: &must_reads, popular: &popular },
         );
-        assert_eq!(ids(&modules.latest_in_section), vec![2, 3, 4, 5, 6]);
-        assert_eq!(ids(&modules.must_reads), vec![8, 9, 10, 11, 12], "editors' order kept");
-        assert_eq!(ids(&modules.popular), vec![14, 15, 16, 17, 18]);
-        assert_eq!(modules.related.iter().map(|l| l.id.0).collect::<Vec<_>>(), vec![20, 21, 22, 23, 24]);
+        assert_eq!(ids(&shared.latest_in_section), vec![2, 3, 4, 5, 6]);
+        assert_eq!(ids(&shared.must_reads), vec![8, 9, 10, 11, 12], "editors' order kept");
+        assert_eq!(ids(&shared.popular), vec![14, 15, 16, 17, 18]);
+        assert_eq!(ids(&choose_related(ArticleId(1), shared.shown(), &related)), vec![20, 21, 22, 23, 24]);
+    }
+
+    #[test]
+    fn shared_modules_chosen_for_no_article_are_those_of_every_article_they_do_not_show() {
+        let (latest, must_reads) = (cards(&[1, 2, 3, 4, 5, 6, 7]), cards(&[2, 8, 9, 10, 11, 12, 13]));
+        let popular = cards(&[1, 8, 14, 15, 16, 17, 18, 19]);
+        let candidates = Candidates { latest_in_section: &latest, must_reads: &must_reads, popular: &popular };
+        let general = choose_shared(None, candidates);
+        let mut shown_by_general = 0;
+        for current in (0..=20).map(ArticleId) {
+            let own = choose_shared(Some(current), candidates);
+            let lists = |m: &SharedModules<'_>| [ids(&m.latest_in_section), ids(&m.must_reads), ids(&m.popular)];
+            if general.shows(current) {
+                shown_by_general += 1;
+                assert!(lists(&own).iter().flatten().all(|&id| id != current.0), "{current:?} beside itself");
+                assert_ne!(lists(&own), lists(&general));
+            } else {
+                assert_eq!(lists(&own), lists(&general), "{current:?} gets the general modules");
+            }
+        }
+        assert_eq!(shown_by_general, 15, "three full modules, no repeats");
+    }
+
+    #[test]
+    fn you_may_also_like_skips_what_the_shared_modules_show_and_the_article() {
+        let latest = cards(&[1, 2, 3, 4, 5]);
+        let related = links(&[2, 9, 3, 10, 11, 12, 13, 14]);
+        let shared = choose_shared(None, Candidates { latest_in_section: &latest, ..Candidates::default() });
+        assert_eq!(ids(&choose_related(ArticleId(9), shared.shown(), &related)), vec![10, 11, 12, 13, 14]);
     }
 
     #[test]
     fn short_candidate_lists_give_short_modules() {
         let popular = cards(&[1, 2]);
-        let modules = assemble(ArticleId(1), Candidates { popular: &popular, ..Candidates::default() });
-        assert_eq!(ids(&modules.popular), vec![2]);
-        assert!(modules.related.is_empty());
+        let shared = choose_shared(Some(ArticleId(1)), Candidates { popular: &popular, ..Candidates::default() });
+        assert_eq!(ids(&shared.popular), vec![2]);
+        assert!(choose_related(ArticleId(1), shared.shown(), &[]).is_empty());
     }
 }

@@ -301,7 +301,27 @@ fn article_page_select(dialect: Dialect) -> String {
 
 /// The related cards of an [`article_page_statement`] row.
 pub(super) fn related_from_row(row: &Row) -> StoreResult<Vec<StoryLink>> {
-    json_list::<JsonRecord>(row, "related_list")?.iter().map(story_link_from_row).collect()
+    Ok(json_list::<LinkNote>(row, "related_list")?
+        .into_iter()
+        .map(|note| StoryLink {
+            id: ArticleId(note.id),
+            path: article_path(&note.section_slug, &note.slug),
+            headline: note.headline,
+            section_name: note.section_name,
+        })
+        .collect())
+}
+
+/// A related story as [`article_page_statement`] aggregates it ([`LINK_FIELDS`]). Decoded into
+/// its own type, not a map of JSON values: on an uncached article page, decoding the two lists
+/// through maps had cost half as much as SQLite's reading them.
+#[derive(serde::Deserialize)]
+struct LinkNote {
+    id: i64,
+    slug: String,
+    section_slug: String,
+    section_name: String,
+    headline: String,
 }
 
 pub(super) fn story_link_from_row<F: Fields + ?Sized>(row: &F) -> StoreResult<StoryLink> {
@@ -315,7 +335,30 @@ pub(super) fn story_link_from_row<F: Fields + ?Sized>(row: &F) -> StoreResult<St
 
 /// The comments of an [`article_page_statement`] row.
 pub(super) fn comments_from_row(row: &Row) -> StoreResult<Vec<Comment>> {
-    json_list::<JsonRecord>(row, "comment_list")?.iter().map(comment_from_row).collect()
+    json_list::<CommentNote>(row, "comment_list")?
+        .into_iter()
+        .map(|note| {
+            Ok(Comment {
+                id: CommentId(note.id),
+                article_id: ArticleId(note.article_id),
+                status: parse_comment_status(&note.status)?,
+                created_at: from_unix(note.created_at)?,
+                author_name: note.author_name,
+                body: note.body,
+            })
+        })
+        .collect()
+}
+
+/// A comment as [`article_page_statement`] aggregates it ([`COMMENT_FIELDS`]).
+#[derive(serde::Deserialize)]
+struct CommentNote {
+    id: i64,
+    article_id: i64,
+    author_name: String,
+    body: String,
+    status: String,
+    created_at: i64,
 }
 
 /// Counts a sign-in attempt unless the limit is reached: $1 scope, $2 key, $3 now, $4 window
@@ -363,34 +406,6 @@ impl Fields for Row {
     }
     fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
         Row::opt_text(self, name)
-    }
-}
-
-/// One object of an aggregated JSON list.
-pub(super) type JsonRecord = serde_json::Map<String, serde_json::Value>;
-
-impl Fields for JsonRecord {
-    fn int(&self, name: &str) -> StoreResult<i64> {
-        self.opt_int(name)?.ok_or_else(|| StoreError::Corrupt(format!("aggregated field {name} is null")))
-    }
-    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
-        match self.get(name) {
-            None | Some(serde_json::Value::Null) => Ok(None),
-            Some(value) => value
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| StoreError::Corrupt(format!("aggregated field {name} is not an integer: {value}"))),
-        }
-    }
-    fn text(&self, name: &str) -> StoreResult<String> {
-        self.opt_text(name)?.ok_or_else(|| StoreError::Corrupt(format!("aggregated field {name} is null")))
-    }
-    fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
-        match self.get(name) {
-            None | Some(serde_json::Value::Null) => Ok(None),
-            Some(serde_json::Value::String(text)) => Ok(Some(text.clone())),
-            Some(value) => Err(StoreError::Corrupt(format!("aggregated field {name} is not text: {value}"))),
-        }
     }
 }
 

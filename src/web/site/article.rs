@@ -7,19 +7,18 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
 use super::beacon::beacon_path;
-use super::{Chrome, cached_page, latest, must_reads, popular_now, sections, send_page};
+use super::modules::{self, ArticleModules};
+use super::{Chrome, cached_page, send_page};
 use crate::cache::Dependency;
 use crate::domain::{Article, ArticleStatus, Comment, CommentBody, CommentError, CommentStatus, CommenterName};
 use crate::moderation::HoldReason;
-use crate::ranking::modules::{ArticleModules, Candidates, MODULE_SIZE, assemble};
-use crate::store::{ArticleReading, ListFilter, NewComment};
+use crate::ranking::modules::MODULE_SIZE;
+use crate::store::{ArticleReading, NewComment};
 use crate::web::client::Client;
 use crate::web::error::SiteError;
 use crate::web::respond::RequestHeaders;
 use crate::web::{AppState, percent_encode as urlencode};
 
-/// How many candidates each module fetches, so that skipping repeats still leaves five.
-const CANDIDATES: usize = 4 * MODULE_SIZE;
 /// Related stories read with the article: every card read costs scattered row reads, and in a
 /// large archive the other modules (the newest and most-read stories, the editors' picks) seldom
 /// hold more than a few of an article's best related stories.
@@ -66,7 +65,7 @@ impl ShareLinks {
 }
 
 #[derive(Serialize)]
-struct ArticlePage<'a> {
+struct ArticlePage {
     chrome: Chrome,
     article: Article,
     path: String,
@@ -77,7 +76,7 @@ struct ArticlePage<'a> {
     /// True when there are more comments than the page shows.
     more_comments: bool,
     form: CommentForm,
-    modules: ArticleModules<'a>,
+    modules: ArticleModules,
     corrections: Vec<crate::domain::Correction>,
     /// A shared draft preview: not indexed, no counting, no comment form.
     preview: bool,
@@ -180,29 +179,15 @@ async fn render_page(
     form: CommentForm,
     preview: bool,
 ) -> Result<String, SiteError> {
-    // An article in an archived section has no section front any more; its section's latest
-    // stories become the whole site's.
-    let latest_filter = sections(state)
-        .await?
-        .iter()
-        .find(|s| s.slug == article.section_slug)
-        .map_or(ListFilter::All, |s| ListFilter::Section(s.id));
-    let (latest, must_reads, popular) = (
-        latest(state, latest_filter, MODULE_SIZE + 1).await?,
-        must_reads(state, CANDIDATES).await?,
-        popular_now(state).await?,
-    );
-    let popular = &popular[..popular.len().min(CANDIDATES)];
-    let shared = Candidates { latest_in_section: &latest, must_reads: &must_reads, popular, related: &[] };
-    let first = assemble(article.id, Candidates { related: &parts.related, ..shared });
+    let shared = modules::shared_for(state, article.id, &article.section_slug, &article.section_name).await?;
+    let mut related = shared.related(article.id, &parts.related);
     // A full first read may have more behind it; a shorter one was the whole list.
     let deeper;
-    let modules = if first.related.len() < MODULE_SIZE && parts.related.len() == usize::from(RELATED_FIRST) {
+    if related.len() < MODULE_SIZE && parts.related.len() == usize::from(RELATED_FIRST) {
         deeper = state.store.related_articles(article.id, i64::from(RELATED_CANDIDATES)).await?;
-        assemble(article.id, Candidates { related: &deeper, ..shared })
-    } else {
-        first
-    };
+        related = shared.related(article.id, &deeper);
+    }
+    let modules = shared.with_related(state, &related)?;
     let path = article.path();
     let mut chrome = Chrome::build(state, &article.headline, Some(&path)).await;
     chrome.current_section = Some(article.section_slug.clone());

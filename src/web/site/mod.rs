@@ -4,6 +4,7 @@ mod article;
 mod beacon;
 mod files;
 mod fronts;
+mod modules;
 
 use std::convert::Infallible;
 use std::future::Future;
