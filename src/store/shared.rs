@@ -13,8 +13,9 @@ use super::newsroom::{
 use super::sql::{Dialect, Row};
 use super::{StoreError, StoreResult};
 use crate::domain::{
-    Article, ArticleCard, ArticleId, ArticleStatus, Author, AuthorId, Comment, CommentId, CommentStatus, FeaturedImage,
-    MediaId, Role, Section, SectionId, Slug, StoryLink, Tag, TagId, User, UserId, article::article_path,
+    Article, ArticleCard, ArticleId, ArticleStatus, Author, AuthorId, AuthorRef, Comment, CommentId, CommentStatus,
+    FeaturedImage, MediaId, Role, Section, SectionId, Slug, StoryLink, Tag, TagId, TagRef, User, UserId,
+    article::article_path,
 };
 use crate::media::{FocalPoint, ImageFormat, Variant};
 
@@ -211,13 +212,19 @@ pub(super) use media_join;
 /// arrays, its byline, tags and corrections, so an uncached page costs one round trip for all of
 /// it. Filtered by the caller's `WHERE`.
 pub(super) fn article_select(dialect: Dialect) -> String {
-    let byline =
-        dialect.json_array_agg(&[("slug", "au.slug"), ("name", "au.name"), ("email", "au.email")], "aa.position");
-    let tags = dialect.json_array_agg(&[("slug", "t.slug"), ("name", "t.name")], "at.position");
-    let corrections = dialect.json_array_agg(
-        &[("id", "c.id"), ("kind", "c.kind"), ("body", "c.body"), ("created_at", "c.created_at")],
-        "c.created_at, c.id",
-    );
+    let byline = dialect.json_array_agg(&[
+        ("position", "aa.position"),
+        ("slug", "au.slug"),
+        ("name", "au.name"),
+        ("email", "au.email"),
+    ]);
+    let tags = dialect.json_array_agg(&[("position", "at.position"), ("slug", "t.slug"), ("name", "t.name")]);
+    let corrections = dialect.json_array_agg(&[
+        ("id", "c.id"),
+        ("kind", "c.kind"),
+        ("body", "c.body"),
+        ("created_at", "c.created_at"),
+    ]);
     format!(
         "SELECT a.id, a.slug, s.slug AS section_slug, s.name AS section_name, a.headline, a.dek, b.html AS body_html, \
          a.status, a.published_at, a.updated_at, a.view_count, a.comment_count, \
@@ -268,13 +275,13 @@ pub(super) fn article_page_statement(dialect: Dialect) -> &'static str {
 
 /// [`article_page_statement`]'s text for `dialect`.
 fn article_page_select(dialect: Dialect) -> String {
-    let aggregate = |names: &[&'static str], order: &str| {
+    let aggregate = |names: &[&'static str]| {
         let expressions: Vec<String> = names.iter().map(|n| format!("x.{n}")).collect();
         let fields: Vec<(&str, &str)> = names.iter().copied().zip(expressions.iter().map(String::as_str)).collect();
-        dialect.json_array_agg(&fields, order)
+        dialect.json_array_agg(&fields)
     };
-    let related = aggregate(LINK_FIELDS, "x.rank");
-    let newest = aggregate(COMMENT_FIELDS, "x.created_at DESC, x.id DESC");
+    let related = aggregate(&[LINK_FIELDS, &["rank"]].concat());
+    let newest = aggregate(COMMENT_FIELDS);
     format!(
         concat!(
             "SELECT page.*, \
@@ -301,7 +308,7 @@ fn article_page_select(dialect: Dialect) -> String {
 
 /// The related cards of an [`article_page_statement`] row.
 pub(super) fn related_from_row(row: &Row) -> StoreResult<Vec<StoryLink>> {
-    Ok(json_list::<LinkNote>(row, "related_list")?
+    Ok(json_list_by(row, "related_list", |note: &LinkNote| note.rank)?
         .into_iter()
         .map(|note| StoryLink {
             id: ArticleId(note.id),
@@ -312,11 +319,12 @@ pub(super) fn related_from_row(row: &Row) -> StoreResult<Vec<StoryLink>> {
         .collect())
 }
 
-/// A related story as [`article_page_statement`] aggregates it ([`LINK_FIELDS`]). Decoded into
+/// A related story as [`article_page_statement`] aggregates it ([`LINK_FIELDS`] and its rank). Decoded into
 /// its own type, not a map of JSON values: on an uncached article page, decoding the two lists
 /// through maps had cost half as much as SQLite's reading them.
 #[derive(serde::Deserialize)]
 struct LinkNote {
+    rank: i64,
     id: i64,
     slug: String,
     section_slug: String,
@@ -335,7 +343,7 @@ pub(super) fn story_link_from_row<F: Fields + ?Sized>(row: &F) -> StoreResult<St
 
 /// The comments of an [`article_page_statement`] row.
 pub(super) fn comments_from_row(row: &Row) -> StoreResult<Vec<Comment>> {
-    json_list::<CommentNote>(row, "comment_list")?
+    json_list_by(row, "comment_list", |note: &CommentNote| std::cmp::Reverse((note.created_at, note.id)))?
         .into_iter()
         .map(|note| {
             Ok(Comment {
@@ -350,7 +358,7 @@ pub(super) fn comments_from_row(row: &Row) -> StoreResult<Vec<Comment>> {
         .collect()
 }
 
-/// A comment as [`article_page_statement`] aggregates it ([`COMMENT_FIELDS`]).
+/// A comment as [`article_page_statement`] aggregates it ([`COMMENT_FIELDS`]), newest first.
 #[derive(serde::Deserialize)]
 struct CommentNote {
     id: i64,
@@ -460,6 +468,34 @@ fn json_list<T: serde::de::DeserializeOwned>(row: &Row, column: &str) -> StoreRe
     }
 }
 
+/// A list aggregated by [`Dialect::json_array_agg`], which keeps no order, sorted by `key`.
+fn json_list_by<T: serde::de::DeserializeOwned, K: Ord>(
+    row: &Row,
+    column: &str,
+    key: impl FnMut(&T) -> K,
+) -> StoreResult<Vec<T>> {
+    let mut list = json_list(row, column)?;
+    list.sort_by_key(key);
+    Ok(list)
+}
+
+/// An author of a byline as [`article_select`] aggregates it.
+#[derive(serde::Deserialize)]
+struct BylineNote {
+    position: i64,
+    slug: String,
+    name: String,
+    email: String,
+}
+
+/// A tag as [`article_select`] aggregates it.
+#[derive(serde::Deserialize)]
+struct TagNote {
+    position: i64,
+    slug: String,
+    name: String,
+}
+
 /// A correction as [`article_select`] aggregates it.
 #[derive(serde::Deserialize)]
 struct CorrectionNote {
@@ -475,7 +511,7 @@ pub(super) fn article_from_row(row: &Row) -> StoreResult<Article> {
     let slug = row.text("slug")?;
     let section_slug = row.text("section_slug")?;
     let headline = row.text("headline")?;
-    let corrections = json_list::<CorrectionNote>(row, "correction_list")?
+    let corrections = json_list_by(row, "correction_list", |note: &CorrectionNote| (note.created_at, note.id))?
         .into_iter()
         .map(|note| {
             Ok(Correction {
@@ -500,8 +536,14 @@ pub(super) fn article_from_row(row: &Row) -> StoreResult<Article> {
         status: parse_status(&row.text("status")?)?,
         published_at: opt_time(row.opt_int("published_at")?)?,
         updated_at: from_unix(row.int("updated_at")?)?,
-        authors: json_list(row, "byline")?,
-        tags: json_list(row, "tag_list")?,
+        authors: json_list_by(row, "byline", |note: &BylineNote| note.position)?
+            .into_iter()
+            .map(|note| AuthorRef { slug: note.slug, name: note.name, email: note.email })
+            .collect(),
+        tags: json_list_by(row, "tag_list", |note: &TagNote| note.position)?
+            .into_iter()
+            .map(|note| TagRef { slug: note.slug, name: note.name })
+            .collect(),
         view_count: row.int("view_count")?,
         comment_count: row.int("comment_count")?,
         corrections,
