@@ -332,7 +332,7 @@ struct LinkNote {
     headline: String,
 }
 
-pub(super) fn story_link_from_row<F: Fields + ?Sized>(row: &F) -> StoreResult<StoryLink> {
+pub(super) fn story_link_from_row(row: &Row) -> StoreResult<StoryLink> {
     Ok(StoryLink {
         id: ArticleId(row.int("id")?),
         headline: row.text("headline")?,
@@ -392,34 +392,9 @@ pub(super) const MEDIA_COLUMNS: &str = "SELECT id, hash, format, width, height, 
 pub(super) const CORRECTION_COLUMNS: &str = "SELECT c.id, c.article_id, c.kind, c.body, c.created_at, a.headline, \
      s.slug AS section_slug, a.slug FROM corrections c JOIN articles a ON a.id = c.article_id JOIN sections s ON s.id = a.section_id";
 
-/// Named values of one record: a result row, or one object of a JSON list that a statement
-/// aggregated into a column (see [`article_page_statement`]). The conversions below read either, so a
-/// card or a comment has one mapping whichever way it was fetched.
-pub(super) trait Fields {
-    fn int(&self, name: &str) -> StoreResult<i64>;
-    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>>;
-    fn text(&self, name: &str) -> StoreResult<String>;
-    fn opt_text(&self, name: &str) -> StoreResult<Option<String>>;
-}
-
-impl Fields for Row {
-    fn int(&self, name: &str) -> StoreResult<i64> {
-        Row::int(self, name)
-    }
-    fn opt_int(&self, name: &str) -> StoreResult<Option<i64>> {
-        Row::opt_int(self, name)
-    }
-    fn text(&self, name: &str) -> StoreResult<String> {
-        Row::text(self, name)
-    }
-    fn opt_text(&self, name: &str) -> StoreResult<Option<String>> {
-        Row::opt_text(self, name)
-    }
-}
-
 /// The featured image of a card or article record: the `image_*` fields, and the media library's
 /// `media_format` and `media_variants` for its responsive sources.
-fn image_from_row<F: Fields + ?Sized>(row: &F) -> StoreResult<Option<FeaturedImage>> {
+fn image_from_row(row: &Row) -> StoreResult<Option<FeaturedImage>> {
     let Some(url) = row.opt_text("image_url")? else { return Ok(None) };
     let (srcset, srcset_webp, card_url) =
         srcsets(row.opt_text("media_format")?.as_deref(), row.opt_text("media_variants")?.as_deref())?;
@@ -436,7 +411,7 @@ fn image_from_row<F: Fields + ?Sized>(row: &F) -> StoreResult<Option<FeaturedIma
     }))
 }
 
-fn card_from_row<F: Fields + ?Sized>(row: &F) -> StoreResult<ArticleCard> {
+fn card_from_row(row: &Row) -> StoreResult<ArticleCard> {
     let slug = row.text("slug")?;
     let section_slug = row.text("section_slug")?;
     Ok(ArticleCard {
@@ -582,7 +557,7 @@ pub(super) fn tag_from_row(row: &Row) -> StoreResult<Tag> {
     Ok(Tag { id: TagId(row.int("id")?), slug: row.text("slug")?, name: row.text("name")? })
 }
 
-pub(super) fn comment_from_row<F: Fields + ?Sized>(row: &F) -> StoreResult<Comment> {
+pub(super) fn comment_from_row(row: &Row) -> StoreResult<Comment> {
     Ok(Comment {
         id: CommentId(row.int("id")?),
         article_id: ArticleId(row.int("article_id")?),
