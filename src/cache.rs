@@ -128,8 +128,9 @@ struct Entries {
     bytes: usize,
 }
 
-/// A list shared by many pages (sections, Must-Reads, Popular Now, a section's latest stories),
-/// kept so that rendering a page on a cache miss does not query it again.
+/// Something shared by many pages, kept so that rendering a page on a cache miss does not query
+/// or render it again: a list (sections, Must-Reads, a section's latest stories) or HTML made
+/// from such lists (the article page's shared modules, [`PageCache::fragment_where`]).
 type Fragment = (Instant, Arc<dyn Any + Send + Sync>);
 
 /// What the cache holds for a key.

@@ -69,14 +69,14 @@ pub struct FeaturedImage {
     pub card_url: String,
 }
 
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct AuthorRef {
     pub slug: String,
     pub name: String,
     pub email: String,
 }
 
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct TagRef {
     pub slug: String,
     pub name: String,

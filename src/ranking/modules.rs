@@ -44,16 +44,6 @@ pub struct SharedModules<'a> {
 }
 
 impl SharedModules<'_> {
-    /// Whether any of the three shows this article.
-    ///
-    /// Chosen for no article in particular, the three are also exactly what any article they do
-    /// not show gets: a module skips the current article only where it would have taken it, so
-    /// leaving out an article none of them took changes nothing. A page can therefore reuse one
-    /// rendering of them, per section, unless this says otherwise.
-    pub fn shows(&self, id: ArticleId) -> bool {
-        self.shown.contains(&id)
-    }
-
     /// The articles the three show, which You May Also Like leaves out.
     pub fn shown(&self) -> &HashSet<ArticleId> {
         &self.shown
@@ -61,6 +51,11 @@ impl SharedModules<'_> {
 }
 
 /// The shared modules, skipping `current` (if any) and repeats, in their order of priority.
+///
+/// Chosen for no article in particular, the three are also exactly what any article they do not
+/// show gets: a module skips the current article only where it would have taken it, so leaving
+/// out an article none of them took changes nothing. A page can therefore reuse one rendering of
+/// them per section, unless they show the page's own article.
 pub fn choose_shared(current: Option<ArticleId>, candidates: Candidates<'_>) -> SharedModules<'_> {
     let mut used: HashSet<ArticleId> = current.into_iter().collect();
     let latest_in_section = take(&mut used, candidates.latest_in_section);
@@ -179,7 +174,7 @@ mod tests {
         for current in (0..=20).map(ArticleId) {
             let own = choose_shared(Some(current), candidates);
             let lists = |m: &SharedModules<'_>| [ids(&m.latest_in_section), ids(&m.must_reads), ids(&m.popular)];
-            if general.shows(current) {
+            if general.shown().contains(&current) {
                 shown_by_general += 1;
                 assert!(lists(&own).iter().flatten().all(|&id| id != current.0), "{current:?} beside itself");
                 assert_ne!(lists(&own), lists(&general));

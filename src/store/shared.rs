@@ -358,7 +358,7 @@ pub(super) fn comments_from_row(row: &Row) -> StoreResult<Vec<Comment>> {
         .collect()
 }
 
-/// A comment as [`article_page_statement`] aggregates it ([`COMMENT_FIELDS`]), newest first.
+/// A comment as [`article_page_statement`] aggregates it ([`COMMENT_FIELDS`]).
 #[derive(serde::Deserialize)]
 struct CommentNote {
     id: i64,
@@ -433,23 +433,15 @@ pub(super) fn cards(rows: &[Row]) -> StoreResult<Vec<ArticleCard>> {
     rows.iter().map(card_from_row).collect()
 }
 
-/// A list aggregated as a JSON array ([`Dialect::json_array_agg`]); NULL when there is none.
-fn json_list<T: serde::de::DeserializeOwned>(row: &Row, column: &str) -> StoreResult<Vec<T>> {
-    match row.opt_text(column)? {
-        Some(json) => {
-            serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("{column} of a stored article: {e}")))
-        }
-        None => Ok(Vec::new()),
-    }
-}
-
 /// A list aggregated by [`Dialect::json_array_agg`], which keeps no order, sorted by `key`.
 fn json_list_by<T: serde::de::DeserializeOwned, K: Ord>(
     row: &Row,
     column: &str,
     key: impl FnMut(&T) -> K,
 ) -> StoreResult<Vec<T>> {
-    let mut list = json_list(row, column)?;
+    let Some(json) = row.opt_text(column)? else { return Ok(Vec::new()) };
+    let mut list: Vec<T> =
+        serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("{column} of a stored article: {e}")))?;
     list.sort_by_key(key);
     Ok(list)
 }

@@ -47,7 +47,8 @@ impl Dialect {
         }
     }
 
-    /// A JSON array of one object per row of the group, as text; NULL for no rows. `fields` are
+    /// A JSON array of one object per row of the group, as text (for no rows SQLite gives `[]`,
+    /// PostgreSQL NULL; both decode as an empty list). `fields` are
     /// (key, SQL expression) pairs. In no particular order: whoever decodes it sorts it by a field
     /// it carries. An order inside the aggregate cost SQLite a temporary B-tree for each list, five
     /// on every uncached article page.

@@ -378,3 +378,16 @@ impl SiteHeaders {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::percent_encode;
+
+    #[test]
+    fn percent_encoding_keeps_only_unreserved_characters() {
+        assert_eq!(percent_encode("Az09-._~"), "Az09-._~");
+        assert_eq!(percent_encode("a b&c=d/e?f#g"), "a%20b%26c%3Dd%2Fe%3Ff%23g");
+        assert_eq!(percent_encode("서울’s\n%"), "%EC%84%9C%EC%9A%B8%E2%80%99s%0A%25");
+        assert_eq!(percent_encode(""), "");
+    }
+}

@@ -143,7 +143,7 @@ fn format_datetime(value: &str) -> Result<String, minijinja::Error> {
     const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let t = parse_time(value)?;
     let month = MONTHS[t.month0() as usize];
-    Ok(format!("{} {month} {}, {:02}:{:02} UTC", t.day(), t.year(), t.hour(), t.minute()))
+    Ok(format!("{} {month} {:04}, {:02}:{:02} UTC", t.day(), t.year(), t.hour(), t.minute()))
 }
 
 /// The value for a `datetime-local` input: wall-clock time in the newsroom's time zone.

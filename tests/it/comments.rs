@@ -198,6 +198,37 @@ async fn a_batch_with_a_comment_on_a_missing_article_stores_the_others() {
     assert!(bodies.contains(&"first".to_owned()) && bodies.contains(&"third".to_owned()));
 }
 
+/// Comments sent in the same instant (the group commit stores a batch with one time) keep the
+/// order in which they were stored, newest first, on the article page as on its comments pages.
+#[tokio::test]
+async fn comments_of_one_instant_are_shown_newest_first_by_their_order_of_arrival() {
+    let app = TestApp::spawn().await;
+    let id = app.article_id(SLUG).await;
+    let instant = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let comments: Vec<_> = ["first", "second", "third"]
+        .iter()
+        .map(|body| broadsheet::store::NewComment {
+            article_id: id,
+            author_name: "Reader".into(),
+            body: format!("Same-instant comment {body}"),
+            status: broadsheet::domain::CommentStatus::Published,
+            fingerprint: "test".into(),
+            created_at: instant,
+        })
+        .collect();
+    app.state.store.insert_comments(&comments).await.expect("batch");
+    app.state.cache.invalidate(&broadsheet::cache::Dependency::Article(id));
+
+    let same_instant = |shown: Vec<String>| -> Vec<String> {
+        shown.into_iter().filter(|body| body.starts_with("Same-instant")).collect()
+    };
+    let expected = ["Same-instant comment third", "Same-instant comment second", "Same-instant comment first"];
+    let page = app.get(REFERENCE_PATH).await.html();
+    assert_eq!(same_instant(texts(&page, ".comment-list .comment-body")), expected);
+    let all = app.get(&format!("{REFERENCE_PATH}/comments")).await.html();
+    assert_eq!(same_instant(texts(&all, ".comment-body")), expected);
+}
+
 #[tokio::test]
 async fn a_story_with_many_comments_shows_the_newest_fifty_and_pages_the_rest() {
     let app = TestApp::spawn().await;

@@ -51,6 +51,29 @@ async fn must_reads_follow_the_editors_order() {
     assert!(texts(&doc, "[aria-labelledby='must-reads-heading'] .section-label").iter().all(|l| l == "Lifestyle"));
 }
 
+/// The shared modules' HTML, rendered once per section, follows its lists: after the editors
+/// change their picks, the next article rendered shows the new ones.
+#[tokio::test]
+async fn an_article_rendered_after_the_picks_change_shows_the_new_picks() {
+    let app = TestApp::spawn().await;
+    let store = &app.state.store;
+    let all = store.list_articles(ListFilter::All, 100, 0).await.expect("list");
+    let in_asia: Vec<_> = all.iter().filter(|c| c.section_slug == "asia" && c.path != REFERENCE_PATH).collect();
+    let (first_page, second_page) = (&in_asia[in_asia.len() - 1].path, &in_asia[in_asia.len() - 2].path);
+    let picks = |section: &str| -> Vec<_> { all.iter().filter(|c| c.section_slug == section).take(5).collect() };
+
+    let (before, after) = (picks("lifestyle"), picks("business"));
+    store.set_must_reads(&before.iter().map(|c| c.id).collect::<Vec<_>>()).await.expect("set picks");
+    app.state.lists_changed();
+    let doc = app.get(first_page).await.html();
+    assert_eq!(module_links(&doc, "must-reads-heading"), before.iter().map(|c| c.path.clone()).collect::<Vec<_>>());
+
+    store.set_must_reads(&after.iter().map(|c| c.id).collect::<Vec<_>>()).await.expect("set picks");
+    app.state.lists_changed();
+    let doc = app.get(second_page).await.html();
+    assert_eq!(module_links(&doc, "must-reads-heading"), after.iter().map(|c| c.path.clone()).collect::<Vec<_>>());
+}
+
 #[tokio::test]
 async fn popular_now_ranks_the_most_viewed_of_the_last_day() {
     let app = TestApp::spawn().await;

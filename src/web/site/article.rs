@@ -76,7 +76,8 @@ struct ArticlePage {
     /// True when there are more comments than the page shows.
     more_comments: bool,
     form: CommentForm,
-    modules: ArticleModules,
+    /// The four story modules as HTML (`site/module.html`).
+    module_html: ArticleModules,
     corrections: Vec<crate::domain::Correction>,
     /// A shared draft preview: not indexed, no counting, no comment form.
     preview: bool,
@@ -187,7 +188,7 @@ async fn render_page(
         deeper = state.store.related_articles(article.id, i64::from(RELATED_CANDIDATES)).await?;
         related = shared.related(article.id, &deeper);
     }
-    let modules = shared.with_related(state, &related)?;
+    let module_html = shared.with_related(state, &related)?;
     let path = article.path();
     let mut chrome = Chrome::build(state, &article.headline, Some(&path)).await;
     chrome.current_section = Some(article.section_slug.clone());
@@ -206,7 +207,7 @@ async fn render_page(
         chrome,
         path,
         article,
-        modules,
+        module_html,
     };
     Ok(state.templates.render("site/article.html", &page)?)
 }

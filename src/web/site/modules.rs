@@ -103,7 +103,7 @@ pub async fn shared_for(
 }
 
 /// Chosen without the current article, the shared modules are also exactly what every article
-/// they do not show gets (`ranking::modules::SharedModules::shows`).
+/// they do not show gets (`ranking::modules::choose_shared`).
 fn render_shared(
     state: &AppState,
     current: Option<ArticleId>,
