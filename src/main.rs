@@ -1,5 +1,10 @@
 use clap::Parser;
 
+/// jemalloc instead of glibc's allocator: the long tail's pages and the generator's articles cost
+/// a fifth less CPU (docs/ARCHITECTURE.md, Dependencies).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
